@@ -1,0 +1,35 @@
+"""Self-refreshing assumed-role sessions for aiobotocore.
+
+``assume_role(session, RoleArn, ...)`` returns an ``AioSession`` whose credentials
+call AssumeRole through ``session`` on first use and again before they expire.
+The boto3 counterpart lives in ``aio_assume_role.sync``.
+"""
+
+from ._params import AUTOMATIC_ROLE_SESSION_NAME
+from .arns import get_assumed_role_session_arn, get_role_arn, is_role_arn
+from .cache import AsyncCredentialCache
+from .errors import (
+    AssumeRoleError,
+    InvalidParameterError,
+    MFARefreshError,
+    ParentCredentialsError,
+)
+from .naming import generate_lambda_session_name
+from .session import AssumedRoleSession, assume_role
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AUTOMATIC_ROLE_SESSION_NAME",
+    "AssumeRoleError",
+    "AssumedRoleSession",
+    "AsyncCredentialCache",
+    "InvalidParameterError",
+    "MFARefreshError",
+    "ParentCredentialsError",
+    "assume_role",
+    "generate_lambda_session_name",
+    "get_assumed_role_session_arn",
+    "get_role_arn",
+    "is_role_arn",
+]

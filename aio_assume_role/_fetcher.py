@@ -1,0 +1,163 @@
+"""The async fetcher: AssumeRole through the parent session, behind an async cache."""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from aiobotocore.session import AioSession
+from botocore.credentials import (
+    BaseAssumeRoleCredentialFetcher,
+    _parse_if_needed,
+    _serialize_if_needed,
+)
+
+from . import _clock
+from ._keyed_lock import KeyedLock
+from ._sts import sts_client
+from ._windows import DEFAULT_DURATION_SECONDS, refresh_windows
+from .cache import AsyncCredentialCache
+from .errors import MFARefreshError, ParentCredentialsError
+
+logger = logging.getLogger("aio_assume_role")
+
+# Sessions that share a cache and a role (same cache key) fetch one at a time, so
+# N concurrent first uses make one AssumeRole call and one cache write.
+_SHARED_FETCHES = KeyedLock()
+
+
+class AssumeRoleFetcher(BaseAssumeRoleCredentialFetcher):
+    """Fetches credentials for one role: from the cache if fresh, else by AssumeRole.
+
+    Subclasses botocore's base fetcher for what must stay identical to botocore
+    and the AWS CLI: the generated session name and the cache key. The I/O is our
+    own, because aiobotocore's ``AioAssumeRoleCredentialFetcher`` reads and writes
+    the cache synchronously (a file cache would block the event loop), builds a new
+    STS client per fetch from frozen source credentials, and prompts on stdin for
+    MFA codes.
+    """
+
+    def __init__(
+        self,
+        parent: AioSession,
+        role_arn: str,
+        args: Mapping[str, Any],
+        *,
+        cache: AsyncCredentialCache,
+        cache_identity: object,
+    ) -> None:
+        # TokenCode stays out of the request used for the cache key (as in botocore,
+        # where it is added at call time), so a cached session survives a new code.
+        self._token_code = args.get("TokenCode")
+        self._token_code_used = False
+        self._parent = parent
+        self._cache_identity = cache_identity
+        duration = args.get("DurationSeconds")
+        self.duration_seconds: int = (
+            duration if isinstance(duration, int) else DEFAULT_DURATION_SECONDS
+        )
+        advisory_window, _ = refresh_windows(self.duration_seconds)
+        super().__init__(
+            client_creator=None,
+            role_arn=role_arn,
+            extra_args={name: value for name, value in args.items() if name != "TokenCode"},
+            cache=cache,
+            expiry_window_seconds=advisory_window,
+        )
+
+    @property
+    def role_arn(self) -> str:
+        """The ARN of the role this fetcher assumes."""
+        return self._role_arn  # type: ignore[no-any-return]
+
+    @property
+    def role_session_name(self) -> str:
+        """The session name sent to STS (given, or generated once)."""
+        return self._role_session_name  # type: ignore[no-any-return]
+
+    @property
+    def cache_key(self) -> str:
+        """botocore's cache key for this request (the file name in a JSON file cache)."""
+        return self._cache_key  # type: ignore[no-any-return]
+
+    async def fetch_credentials(self) -> dict[str, Any]:
+        """Return credential metadata in the form ``RefreshableCredentials`` expects."""
+        response = await self._load_from_cache()
+        if response is None:
+            async with _SHARED_FETCHES.hold((self._cache_identity, self._cache_key)):
+                # Another session sharing this cache may have filled it meanwhile.
+                response = await self._load_from_cache()
+                if response is None:
+                    response = await self._get_credentials()
+                    await self._cache.set(self._cache_key, response)
+        return _credentials_metadata(response)
+
+    async def _load_from_cache(self) -> dict[str, Any] | None:
+        response: dict[str, Any] | None = await self._cache.get(self._cache_key)
+        if response is None:
+            return None
+        try:
+            expired = self._is_expired(response)
+        except (KeyError, TypeError, ValueError, OverflowError):
+            logger.debug("Ignoring a malformed cache entry for %s", self._role_arn)
+            return None
+        if expired:
+            logger.debug("Cached credentials for %s are expired or about to be", self._role_arn)
+            return None
+        logger.debug("Credentials for %s retrieved from cache", self._role_arn)
+        return response
+
+    def _is_expired(self, response: Mapping[str, Any]) -> bool:
+        # botocore's version reads the wall clock directly; this one reads _clock.
+        end_time = _parse_if_needed(response["Credentials"]["Expiration"])
+        remaining = (end_time - _clock.now()).total_seconds()
+        return bool(remaining < self._expiry_window_seconds)
+
+    async def _get_credentials(self) -> dict[str, Any]:
+        if await self._parent.get_credentials() is None:
+            raise ParentCredentialsError(role_arn=self._role_arn)
+        kwargs = dict(self._assume_kwargs)
+        token_code = await self._next_token_code()
+        if token_code is not None:
+            kwargs["TokenCode"] = token_code
+        logger.debug(
+            "Calling AssumeRole for %s as session %s", self._role_arn, self._role_session_name
+        )
+        async with sts_client(self._parent) as sts:
+            response: dict[str, Any] = await sts.assume_role(**kwargs)
+        if token_code is not None and not callable(self._token_code):
+            self._token_code_used = True
+        self._add_account_id_to_response(response)
+        return response
+
+    async def _next_token_code(self) -> str | None:
+        token_code = self._token_code
+        if token_code is None:
+            return None
+        if callable(token_code):
+            code = token_code()
+            return await code if inspect.isawaitable(code) else code  # type: ignore[no-any-return]
+        if self._token_code_used:
+            raise MFARefreshError(role_arn=self._role_arn)
+        return token_code  # type: ignore[no-any-return]
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(RoleArn={self._role_arn!r}, "
+            f"RoleSessionName={self._role_session_name!r})"
+        )
+
+
+def _credentials_metadata(response: Mapping[str, Any]) -> dict[str, Any]:
+    # The tail of botocore's CachedCredentialFetcher._get_cached_credentials, which
+    # is fused with its synchronous cache I/O and so cannot be called from here.
+    credentials = response["Credentials"]
+    return {
+        "access_key": credentials["AccessKeyId"],
+        "secret_key": credentials["SecretAccessKey"],
+        "token": credentials["SessionToken"],
+        "expiry_time": _serialize_if_needed(credentials["Expiration"], iso=True),
+        "account_id": credentials.get("AccountId"),
+    }

@@ -1,0 +1,287 @@
+"""Normalize and validate ``assume_role`` arguments into one AssumeRole request.
+
+This module is the shared, pure core of the async and sync front ends: no network,
+no session, no cache. The only file it reads is botocore's bundled STS model,
+once per process, to validate against.
+
+Validation goes further than botocore's own ``ParamValidator`` (types, required
+members, minimums): it also checks the model's maximums and patterns, which
+botocore leaves to the service, so a too-long RoleSessionName or a
+DurationSeconds over 12 hours fails at ``assume_role()`` time. Messages name the
+parameter and never echo a string value.
+"""
+
+from __future__ import annotations
+
+import datetime
+import functools
+import json
+import re
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any, TypeAlias
+
+import botocore.loaders
+import botocore.model
+import botocore.validate
+
+from .arns import is_role_arn
+from .errors import InvalidParameterError
+
+__all__ = [
+    "AUTOMATIC_ROLE_SESSION_NAME",
+    "CHAINED_ROLE_MAX_DURATION_SECONDS",
+    "TokenCodeProvider",
+    "normalize_assume_role_args",
+    "validate_assume_role_args",
+]
+
+#: Pass as ``RoleSessionName`` to have a name generated even when ``SourceIdentity``
+#: is given (it would otherwise be used as the session name). Contains characters
+#: that are invalid in a session name, so it can never be a real one.
+AUTOMATIC_ROLE_SESSION_NAME = "AUTOMATIC_ROLE_SESSION_NAME_!#$%^&*()"
+
+#: AWS caps role-chained sessions (assumed with assumed-role credentials) at one hour.
+CHAINED_ROLE_MAX_DURATION_SECONDS = 3600
+
+#: A callable that returns a fresh MFA code, sync or async; allows MFA sessions to refresh.
+TokenCodeProvider: TypeAlias = Callable[[], "str | Awaitable[str]"]
+
+#: The AssumeRole parameters ``assume_role`` takes by name, in aws-assume-role-lib's order.
+REQUEST_PARAMETERS = (
+    "RoleSessionName",
+    "PolicyArns",
+    "Policy",
+    "DurationSeconds",
+    "Tags",
+    "TransitiveTagKeys",
+    "ExternalId",
+    "SerialNumber",
+    "TokenCode",
+    "SourceIdentity",
+)
+
+# Stands in for a session name that will be generated, or a code a provider will give.
+_PLACEHOLDERS = {"RoleSessionName": "ToBeGenerated", "TokenCode": "000000"}
+
+
+def normalize_assume_role_args(
+    *,
+    RoleSessionName: str | None = None,
+    PolicyArns: Sequence[str | Mapping[str, str]] | None = None,
+    Policy: str | Mapping[str, Any] | None = None,
+    DurationSeconds: int | datetime.timedelta | None = None,
+    Tags: Sequence[Mapping[str, str]] | None = None,
+    TransitiveTagKeys: Sequence[str] | None = None,
+    ExternalId: str | None = None,
+    SerialNumber: str | None = None,
+    TokenCode: str | TokenCodeProvider | None = None,
+    SourceIdentity: str | None = None,
+    additional_kwargs: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Return the AssumeRole parameters (all but ``RoleArn``) with aws-assume-role-lib's rules.
+
+    - no RoleSessionName but a SourceIdentity: the SourceIdentity is the session name;
+    - ``AUTOMATIC_ROLE_SESSION_NAME``: no name, so one is generated at fetch time;
+    - PolicyArns given as ARN strings become ``{"arn": ...}`` descriptors;
+    - a Policy that is not a string is serialized to JSON;
+    - a ``timedelta`` DurationSeconds becomes whole seconds;
+    - ``additional_kwargs`` go in first, so named parameters win over them.
+
+    Values of the wrong type are passed through for validation to report.
+    """
+    if not RoleSessionName and SourceIdentity:
+        RoleSessionName = SourceIdentity
+    elif RoleSessionName == AUTOMATIC_ROLE_SESSION_NAME:
+        RoleSessionName = None
+
+    policy_arns: Any = PolicyArns
+    if PolicyArns and isinstance(PolicyArns, (list, tuple)):
+        policy_arns = [{"arn": value} if isinstance(value, str) else value for value in PolicyArns]
+
+    policy: Any = Policy
+    if Policy is not None and not isinstance(Policy, str):
+        policy = json.dumps(Policy)
+
+    duration: Any = DurationSeconds
+    if isinstance(DurationSeconds, datetime.timedelta):
+        duration = int(DurationSeconds.total_seconds())
+
+    named = {
+        "RoleSessionName": RoleSessionName,
+        "PolicyArns": policy_arns,
+        "Policy": policy,
+        "DurationSeconds": duration,
+        "Tags": Tags,
+        "TransitiveTagKeys": TransitiveTagKeys,
+        "ExternalId": ExternalId,
+        "SerialNumber": SerialNumber,
+        "TokenCode": TokenCode,
+        "SourceIdentity": SourceIdentity,
+    }
+    args: dict[str, Any] = dict(additional_kwargs or {})
+    args.update((name, value) for name, value in named.items() if value is not None)
+    return args
+
+
+def validate_assume_role_args(
+    role_arn: object, args: Mapping[str, Any], *, chained: bool = False
+) -> None:
+    """Raise ``InvalidParameterError`` naming every invalid parameter of the request.
+
+    ``args`` is the output of ``normalize_assume_role_args``; ``chained`` says the
+    parent's credentials are themselves an assumed role, which caps DurationSeconds
+    at one hour.
+    """
+    problems: list[tuple[str, str]] = []
+    if not is_role_arn(role_arn):
+        problems.append(
+            ("RoleArn", "must be an IAM role ARN like arn:aws:iam::123456789012:role/Name")
+        )
+
+    request: dict[str, Any] = {"RoleArn": role_arn}
+    request.update(args)
+    request.setdefault("RoleSessionName", _PLACEHOLDERS["RoleSessionName"])
+    if callable(request.get("TokenCode")):
+        request["TokenCode"] = _PLACEHOLDERS["TokenCode"]
+    if "SerialNumber" in request and "TokenCode" not in request:
+        problems.append(("TokenCode", "is required when SerialNumber is given"))
+
+    shape = _assume_role_request_shape()
+    report = botocore.validate.ParamValidator().validate(request, shape)
+    problems.extend(_describe(error) for error in report._errors)
+    _check_maxima_and_patterns(request, shape, "", problems)
+
+    duration = request.get("DurationSeconds")
+    if (
+        chained
+        and isinstance(duration, int)
+        and not isinstance(duration, bool)
+        and duration > CHAINED_ROLE_MAX_DURATION_SECONDS
+    ):
+        problems.append(
+            (
+                "DurationSeconds",
+                f"must be at most {CHAINED_ROLE_MAX_DURATION_SECONDS} when the parent session "
+                f"is itself an assumed role (AWS caps role chaining at one hour), got {duration}",
+            )
+        )
+    if problems:
+        raise InvalidParameterError(_dedupe(problems))
+
+
+@functools.cache
+def _assume_role_request_shape() -> botocore.model.Shape:
+    # Sync and loaded once: assume_role() is a plain function, and aiobotocore's
+    # AioSession.get_service_model() is a coroutine.
+    loader = botocore.loaders.create_loader()
+    model = botocore.model.ServiceModel(loader.load_service_model("sts", "service-2"), "sts")
+    return model.operation_model("AssumeRole").input_shape
+
+
+def _describe(error: tuple[str, str, dict[str, Any]]) -> tuple[str, str]:
+    """Turn one botocore validation error into (parameter path, reason), without values."""
+    kind, name, details = error
+    name = name.lstrip(".") or "input"
+    if kind == "missing required field":
+        path = (
+            f"{name}.{details['required_name']}" if name != "input" else details["required_name"]
+        )
+        return path, "is required"
+    if kind == "unknown field":
+        valid = ", ".join(details["valid_names"])
+        return details["unknown_param"], f"is not an AssumeRole parameter (valid: {valid})"
+    if kind == "invalid type":
+        valid = ", ".join(details["valid_types"])
+        return name, f"must be of type {valid}, got {type(details['param']).__name__}"
+    if kind == "invalid range":
+        return name, f"must be at least {details['min_allowed']}, got {details['param']}"
+    if kind == "invalid length":
+        return name, f"must have length at least {details['min_allowed']}, got {details['param']}"
+    return name, kind
+
+
+def _check_maxima_and_patterns(
+    value: Any, shape: botocore.model.Shape, name: str, problems: list[tuple[str, str]]
+) -> None:
+    """Check what botocore's validator leaves out: max bounds, patterns, bools as integers.
+
+    Values of the wrong type are skipped here: botocore has already reported them.
+    """
+    metadata = shape.metadata
+    if shape.type_name == "structure" and isinstance(value, Mapping):
+        for member_name, member_shape in shape.members.items():
+            if member_name in value:
+                member_path = f"{name}.{member_name}" if name else member_name
+                _check_maxima_and_patterns(value[member_name], member_shape, member_path, problems)
+    elif shape.type_name == "list" and isinstance(value, (list, tuple)):
+        if "max" in metadata and len(value) > metadata["max"]:
+            problems.append((name, f"must have at most {metadata['max']} items, got {len(value)}"))
+        for index, item in enumerate(value):
+            _check_maxima_and_patterns(item, shape.member, f"{name}[{index}]", problems)
+    elif shape.type_name == "string" and isinstance(value, str):
+        if "max" in metadata and len(value) > metadata["max"]:
+            problems.append(
+                (name, f"must have length at most {metadata['max']}, got {len(value)}")
+            )
+        pattern = _compiled_pattern(metadata.get("pattern"))
+        if pattern is not None and not pattern.fullmatch(value):
+            problems.append((name, f"must match the pattern {metadata['pattern']}"))
+    elif shape.type_name in ("integer", "long"):
+        if isinstance(value, bool):
+            problems.append((name, "must be an integer, got bool"))
+        elif _is_int(value) and "max" in metadata and value > metadata["max"]:
+            problems.append((name, f"must be at most {metadata['max']}, got {value}"))
+
+
+@functools.cache
+def _compiled_pattern(pattern: str | None) -> re.Pattern[str] | None:
+    # Patterns with \u escapes describe "any printable Unicode" (beyond BMP, which
+    # Python's re spells differently); only the restrictive ASCII ones are checked.
+    if not pattern or "\\u" in pattern:
+        return None
+    try:
+        return re.compile(pattern, re.ASCII)
+    except re.error:
+        return None
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _dedupe(problems: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    return list(dict.fromkeys(problems))
+
+
+# botocore's own rule for region names (botocore.utils.validate_region_name).
+_REGION_NAME = re.compile(r"[a-zA-Z0-9](?:[a-zA-Z0-9\-]{0,61}[a-zA-Z0-9])?")
+
+
+def validate_options(*, region_name: object, cache: object, additional_kwargs: object) -> None:
+    """Raise ``InvalidParameterError`` for the library's own options (always checked)."""
+    from .cache import is_supported_cache
+
+    problems: list[tuple[str, str]] = []
+    if region_name is not None and not isinstance(region_name, (str, bool)):
+        problems.append(
+            (
+                "region_name",
+                f"must be a region name, True, False or None, got {type(region_name).__name__}",
+            )
+        )
+    elif isinstance(region_name, str) and not _REGION_NAME.fullmatch(region_name):
+        problems.append(("region_name", "is not a valid region name"))
+    if not is_supported_cache(cache):
+        problems.append(
+            (
+                "cache",
+                "must be dict-like (__getitem__, __setitem__, __contains__) or have async "
+                f"get/set, got {type(cache).__name__}",
+            )
+        )
+    if additional_kwargs is not None and not isinstance(additional_kwargs, Mapping):
+        problems.append(
+            ("additional_kwargs", f"must be a mapping, got {type(additional_kwargs).__name__}")
+        )
+    if problems:
+        raise InvalidParameterError(problems)

@@ -1,0 +1,85 @@
+"""The library's exception types.
+
+Each subclasses the botocore exception a boto3/aiobotocore user already catches,
+so ``except ParamValidationError`` or ``except NoCredentialsError`` keep working::
+
+    AssumeRoleError
+    ├── InvalidParameterError      (also botocore ParamValidationError, ValueError)
+    ├── ParentCredentialsError     (also botocore NoCredentialsError)
+    └── MFARefreshError            (also botocore RefreshWithMFAUnsupportedError)
+
+No message ever contains a parameter's string value, a secret key or a session token.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from botocore.exceptions import (
+    NoCredentialsError,
+    ParamValidationError,
+    RefreshWithMFAUnsupportedError,
+)
+
+__all__ = [
+    "AssumeRoleError",
+    "InvalidParameterError",
+    "MFARefreshError",
+    "ParentCredentialsError",
+]
+
+
+class AssumeRoleError(Exception):
+    """Base class of every error this library raises itself."""
+
+
+class InvalidParameterError(AssumeRoleError, ParamValidationError, ValueError):
+    """One or more ``assume_role`` arguments are invalid.
+
+    ``parameter`` names the first offending argument (as ``assume_role`` spells it),
+    ``problems`` lists every ``(parameter path, reason)`` found.
+    """
+
+    fmt = "Invalid assume_role parameter(s):\n{report}"
+
+    def __init__(self, problems: Sequence[tuple[str, str]]) -> None:
+        self.problems: tuple[tuple[str, str], ...] = tuple(problems)
+        self.parameter: str = _top_level_name(self.problems[0][0]) if self.problems else ""
+        report = "\n".join(f"  {name}: {reason}" for name, reason in self.problems)
+        super().__init__(report=report)  # type: ignore[call-arg]
+
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        return type(self), (self.problems,)
+
+
+class ParentCredentialsError(AssumeRoleError, NoCredentialsError):
+    """The parent session has no credentials to call ``sts:AssumeRole`` with."""
+
+    fmt = (
+        "Unable to locate credentials: the parent session has no credentials "
+        "to call sts:AssumeRole for {role_arn}"
+    )
+
+    def __init__(self, *, role_arn: str) -> None:
+        self.role_arn = role_arn
+        super().__init__(role_arn=role_arn)  # type: ignore[call-arg]
+
+
+class MFARefreshError(AssumeRoleError, RefreshWithMFAUnsupportedError):
+    """A refresh needs a new MFA token code, but only a fixed one was given."""
+
+    fmt = (
+        "The credentials for {role_arn} need refreshing, which needs a new MFA token code; "
+        "TokenCode was a fixed string that has been used. Pass TokenCode as a callable "
+        "(sync or async) that returns a fresh code to allow refreshes."
+    )
+
+    def __init__(self, *, role_arn: str) -> None:
+        self.role_arn = role_arn
+        super().__init__(role_arn=role_arn)  # type: ignore[call-arg]
+
+
+def _top_level_name(path: str) -> str:
+    for separator in ("[", "."):
+        path = path.split(separator, 1)[0]
+    return path

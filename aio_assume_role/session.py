@@ -1,0 +1,131 @@
+"""``assume_role()`` for aiobotocore: a child session that assumes a role through its parent."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from aiobotocore.credentials import AioCredentialResolver
+from aiobotocore.session import AioSession
+
+from ._credentials import AssumedRoleCredentials, AssumeRoleProvider
+from ._fetcher import AssumeRoleFetcher
+from ._params import (
+    TokenCodeProvider,
+    normalize_assume_role_args,
+    validate_assume_role_args,
+    validate_options,
+)
+from ._region import apply_region_mode
+from .cache import as_async_cache
+from .errors import InvalidParameterError
+
+__all__ = ["AssumedRoleSession", "assume_role"]
+
+
+class AssumedRoleSession(AioSession):
+    """An ``AioSession`` whose credentials come from assuming a role, refreshed as needed.
+
+    ``assume_role_parent_session`` is the session the role is assumed through.
+    """
+
+    def __init__(self, parent: AioSession, credentials: AssumedRoleCredentials) -> None:
+        super().__init__()
+        self.assume_role_parent_session = parent
+        self._assumed_role_credentials = credentials
+        self.register_component(
+            "credential_provider", AioCredentialResolver([AssumeRoleProvider(credentials)])
+        )
+
+    @property
+    def role_arn(self) -> str:
+        """The ARN of the assumed role."""
+        return self._assumed_role_credentials.fetcher.role_arn
+
+    async def prefetch_credentials(self) -> datetime.datetime:
+        """Assume the role now if not done yet, and return when the credentials expire.
+
+        Use it to surface errors (no parent credentials, AccessDenied) at start-up
+        rather than on the first API call.
+        """
+        credentials = self._assumed_role_credentials
+        await credentials.get_frozen_credentials()
+        expiry = credentials.expiry_time
+        assert expiry is not None
+        return expiry
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} RoleArn={self.role_arn!r}>"
+
+
+def assume_role(
+    session: AioSession,
+    RoleArn: str,
+    *,
+    RoleSessionName: str | None = None,
+    PolicyArns: Sequence[str | Mapping[str, str]] | None = None,
+    Policy: str | Mapping[str, Any] | None = None,
+    DurationSeconds: int | datetime.timedelta | None = None,
+    Tags: Sequence[Mapping[str, str]] | None = None,
+    TransitiveTagKeys: Sequence[str] | None = None,
+    ExternalId: str | None = None,
+    SerialNumber: str | None = None,
+    TokenCode: str | TokenCodeProvider | None = None,
+    SourceIdentity: str | None = None,
+    region_name: str | bool | None = None,
+    validate: bool = True,
+    cache: Any = None,
+    additional_kwargs: Mapping[str, Any] | None = None,
+) -> AssumedRoleSession:
+    """Return an aiobotocore session that acts as ``RoleArn``, assumed through ``session``.
+
+    No network call happens here: the role is assumed on first use, and again
+    whenever the credentials near expiry, each time with the parent's credentials
+    as they are then (so chains of assumed roles keep working).
+
+    AssumeRole parameters keep their API names. ``PolicyArns`` may be ARN strings,
+    ``Policy`` a dict, ``DurationSeconds`` a ``timedelta``, ``TokenCode`` a callable
+    returning a fresh MFA code. ``region_name``: None follows the parent's region,
+    True fixes it now, False leaves the child's implicit region, a string sets it.
+    ``validate`` checks the parameters against the STS model now. ``cache`` is an
+    async cache (``AioJSONFileCache``) or any dict-like object. ``additional_kwargs``
+    passes AssumeRole parameters this signature does not name.
+    """
+    if not isinstance(session, AioSession):
+        raise InvalidParameterError(
+            [("session", f"must be an aiobotocore AioSession, got {type(session).__name__}")]
+        )
+    validate_options(region_name=region_name, cache=cache, additional_kwargs=additional_kwargs)
+    args = normalize_assume_role_args(
+        RoleSessionName=RoleSessionName,
+        PolicyArns=PolicyArns,
+        Policy=Policy,
+        DurationSeconds=DurationSeconds,
+        Tags=Tags,
+        TransitiveTagKeys=TransitiveTagKeys,
+        ExternalId=ExternalId,
+        SerialNumber=SerialNumber,
+        TokenCode=TokenCode,
+        SourceIdentity=SourceIdentity,
+        additional_kwargs=additional_kwargs,
+    )
+    if validate:
+        validate_assume_role_args(RoleArn, args, chained=_is_assumed_role(session))
+
+    async_cache = as_async_cache(cache)
+    # Sessions given the same cache object share fetches; a private cache shares nothing.
+    cache_identity = id(cache) if cache is not None else id(async_cache)
+    fetcher = AssumeRoleFetcher(
+        session, RoleArn, args, cache=async_cache, cache_identity=cache_identity
+    )
+    child = AssumedRoleSession(session, AssumedRoleCredentials(fetcher))
+    apply_region_mode(session, child, region_name)
+    return child
+
+
+def _is_assumed_role(session: AioSession) -> bool:
+    """Whether the session's credentials are known, without I/O, to be an assumed role."""
+    if isinstance(session, AssumedRoleSession):
+        return True
+    return getattr(session._credentials, "method", None) == "assume-role"

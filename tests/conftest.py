@@ -1,0 +1,79 @@
+"""Fixtures: an isolated AWS environment and a real moto STS server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from aiobotocore.session import AioSession, get_session
+from moto_sts import StsServer
+
+from support import DUMMY_ACCESS_KEY, DUMMY_SECRET_KEY
+
+
+@pytest.fixture(autouse=True)
+def aws_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Never read the developer's ~/.aws or real credentials; dummy keys only."""
+    import os
+
+    for name in list(os.environ):
+        if name.startswith("AWS_"):
+            monkeypatch.delenv(name)
+    config = tmp_path / "aws_config"
+    config.write_text("[default]\n")
+    credentials = tmp_path / "aws_credentials"
+    credentials.write_text("")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(credentials))
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", DUMMY_ACCESS_KEY)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", DUMMY_SECRET_KEY)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    return tmp_path
+
+
+@pytest.fixture(scope="session")
+def _moto_server() -> Iterator[StsServer]:
+    server = StsServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def sts_server(_moto_server: StsServer, monkeypatch: pytest.MonkeyPatch) -> StsServer:
+    """The moto server, reached by every client through AWS_ENDPOINT_URL; counts reset."""
+    _moto_server.reset()
+    monkeypatch.setenv("AWS_ENDPOINT_URL", _moto_server.endpoint)
+    return _moto_server
+
+
+@pytest.fixture
+def parent(sts_server: StsServer) -> AioSession:
+    """A plain aiobotocore session with the dummy keys, talking to moto."""
+    return get_session()
+
+
+class FakeClock:
+    """Moves our clock and moto's together, so expiry can be reached without waiting."""
+
+    def __init__(self) -> None:
+        self.offset = datetime.timedelta()
+
+    def advance(self, seconds: float) -> None:
+        self.offset += datetime.timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
+    import moto.sts.models
+
+    from aio_assume_role import _clock
+
+    fake = FakeClock()
+    real_now = _clock.now
+    real_utcnow = moto.sts.models.utcnow
+    monkeypatch.setattr(_clock, "now", lambda: real_now() + fake.offset)
+    monkeypatch.setattr(moto.sts.models, "utcnow", lambda: real_utcnow() + fake.offset)
+    return fake

@@ -1,0 +1,127 @@
+"""A real moto server on 127.0.0.1 that also counts STS requests and can inject faults.
+
+The server is moto's own WSGI app (what ``moto_server`` runs), wrapped in a
+middleware that records each STS query-protocol request's parameters, so tests
+count AssumeRole calls *at the server*, and that can answer the next N requests
+for an action with an error moto cannot produce by itself (throttling, 5xx,
+AccessDenied).
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs
+
+from moto.moto_server.werkzeug_app import (
+    DomainDispatcherApplication,
+    MotoRequestHandler,
+    create_backend_app,
+)
+from werkzeug.serving import BaseWSGIServer, make_server
+
+_ERROR_BODY = (
+    '<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">'
+    "<Error><Type>{kind}</Type><Code>{code}</Code><Message>{message}</Message></Error>"
+    "<RequestId>injected-fault</RequestId></ErrorResponse>"
+)
+
+
+@dataclass
+class _Fault:
+    action: str
+    status: int
+    code: str
+    message: str
+    times: int
+
+
+@dataclass
+class StsServer:
+    """The running server: ``endpoint``, recorded ``requests``, ``fail_next()``."""
+
+    endpoint: str = ""
+    requests: list[dict[str, str]] = field(default_factory=list)
+    _faults: list[_Fault] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _server: BaseWSGIServer | None = None
+
+    def count(self, action: str = "AssumeRole") -> int:
+        """How many requests for ``action`` reached the server (faulted ones included)."""
+        with self._lock:
+            return sum(1 for request in self.requests if request.get("Action") == action)
+
+    def calls(self, action: str = "AssumeRole") -> list[dict[str, str]]:
+        """The parameters of each request for ``action``, in arrival order."""
+        with self._lock:
+            return [dict(r) for r in self.requests if r.get("Action") == action]
+
+    def reset(self) -> None:
+        with self._lock:
+            self.requests.clear()
+            self._faults.clear()
+
+    def fail_next(
+        self,
+        action: str = "AssumeRole",
+        *,
+        status: int = 400,
+        code: str = "Throttling",
+        message: str = "Rate exceeded",
+        times: int = 1,
+    ) -> None:
+        """Answer the next ``times`` requests for ``action`` with this STS error."""
+        with self._lock:
+            self._faults.append(_Fault(action, status, code, message, times))
+
+    def _take_fault(self, action: str) -> _Fault | None:
+        with self._lock:
+            for fault in self._faults:
+                if fault.action == action and fault.times > 0:
+                    fault.times -= 1
+                    return fault
+        return None
+
+    def _record(self, params: dict[str, str]) -> None:
+        with self._lock:
+            self.requests.append(params)
+
+    def wrap(self, app: Callable[..., Iterable[bytes]]) -> Callable[..., Iterable[bytes]]:
+        def middleware(environ: dict[str, Any], start_response: Callable[..., Any]):
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            body = environ["wsgi.input"].read(length) if length else b""
+            environ["wsgi.input"] = io.BytesIO(body)
+            params = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
+            if "Action" in params and "/sts/" in environ.get("HTTP_AUTHORIZATION", ""):
+                self._record(params)
+                fault = self._take_fault(params["Action"])
+                if fault is not None:
+                    kind = "Receiver" if fault.status >= 500 else "Sender"
+                    payload = _ERROR_BODY.format(
+                        kind=kind, code=fault.code, message=fault.message
+                    ).encode()
+                    start_response(
+                        f"{fault.status} Injected",
+                        [("Content-Type", "text/xml"), ("Content-Length", str(len(payload)))],
+                    )
+                    return [payload]
+            return app(environ, start_response)
+
+        return middleware
+
+    def start(self) -> StsServer:
+        app = self.wrap(DomainDispatcherApplication(create_backend_app))
+        self._server = make_server(
+            "127.0.0.1", 0, app, threaded=True, request_handler=MotoRequestHandler
+        )
+        self.endpoint = f"http://127.0.0.1:{self._server.server_port}"
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
