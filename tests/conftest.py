@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from aiobotocore.session import AioSession, get_session
 from moto_sts import StsServer
-
-from support import DUMMY_ACCESS_KEY, DUMMY_SECRET_KEY
+from support import DUMMY_ACCESS_KEY, DUMMY_SECRET_KEY, FakeClock
 
 
 @pytest.fixture(autouse=True)
@@ -53,16 +51,6 @@ def sts_server(_moto_server: StsServer, monkeypatch: pytest.MonkeyPatch) -> StsS
 def parent(sts_server: StsServer) -> AioSession:
     """A plain aiobotocore session with the dummy keys, talking to moto."""
     return get_session()
-
-
-class FakeClock:
-    """Moves our clock and moto's together, so expiry can be reached without waiting."""
-
-    def __init__(self) -> None:
-        self.offset = datetime.timedelta()
-
-    def advance(self, seconds: float) -> None:
-        self.offset += datetime.timedelta(seconds=seconds)
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ AccessDenied).
 from __future__ import annotations
 
 import io
+import re
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -45,6 +46,7 @@ class StsServer:
 
     endpoint: str = ""
     requests: list[dict[str, str]] = field(default_factory=list)
+    signers: list[tuple[str, str]] = field(default_factory=list)
     _faults: list[_Fault] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _server: BaseWSGIServer | None = None
@@ -59,9 +61,15 @@ class StsServer:
         with self._lock:
             return [dict(r) for r in self.requests if r.get("Action") == action]
 
+    def signing_keys(self, action: str = "AssumeRole") -> list[str]:
+        """The access key id that signed each request for ``action``, in arrival order."""
+        with self._lock:
+            return [key for name, key in self.signers if name == action]
+
     def reset(self) -> None:
         with self._lock:
             self.requests.clear()
+            self.signers.clear()
             self._faults.clear()
 
     def fail_next(
@@ -85,9 +93,11 @@ class StsServer:
                     return fault
         return None
 
-    def _record(self, params: dict[str, str]) -> None:
+    def _record(self, params: dict[str, str], authorization: str) -> None:
+        match = re.search(r"Credential=([^/]+)/", authorization)
         with self._lock:
             self.requests.append(params)
+            self.signers.append((params["Action"], match.group(1) if match else ""))
 
     def wrap(self, app: Callable[..., Iterable[bytes]]) -> Callable[..., Iterable[bytes]]:
         def middleware(environ: dict[str, Any], start_response: Callable[..., Any]):
@@ -95,8 +105,9 @@ class StsServer:
             body = environ["wsgi.input"].read(length) if length else b""
             environ["wsgi.input"] = io.BytesIO(body)
             params = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
-            if "Action" in params and "/sts/" in environ.get("HTTP_AUTHORIZATION", ""):
-                self._record(params)
+            authorization = environ.get("HTTP_AUTHORIZATION", "")
+            if "Action" in params and "/sts/" in authorization:
+                self._record(params, authorization)
                 fault = self._take_fault(params["Action"])
                 if fault is not None:
                     kind = "Receiver" if fault.status >= 500 else "Sender"

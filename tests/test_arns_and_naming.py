@@ -1,0 +1,106 @@
+"""ARN helpers and Lambda session names, with aws-assume-role-lib's rules (no server)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from aio_assume_role import (
+    generate_lambda_session_name,
+    get_assumed_role_session_arn,
+    get_role_arn,
+    is_role_arn,
+)
+
+
+class TestRoleArn:
+    def test_plain(self) -> None:
+        assert get_role_arn("123456789012", "MyRole") == "arn:aws:iam::123456789012:role/MyRole"
+
+    def test_int_and_short_account_ids_are_zero_padded(self) -> None:
+        assert get_role_arn(1234, "R") == "arn:aws:iam::000000001234:role/R"
+        assert get_role_arn("1234", "R") == "arn:aws:iam::000000001234:role/R"
+
+    @pytest.mark.parametrize(
+        ("role_name", "path", "expected"),
+        [
+            ("R", "/", "role/R"),
+            ("R", "team", "role/team/R"),
+            ("R", "/team/", "role/team/R"),
+            ("team/R", "", "role/team/R"),
+            ("/team/sub/R", "", "role/team/sub/R"),
+        ],
+    )
+    def test_paths(self, role_name: str, path: str, expected: str) -> None:
+        assert get_role_arn("123456789012", role_name, path) == (
+            f"arn:aws:iam::123456789012:{expected}"
+        )
+
+    def test_path_in_both_places_is_an_error(self) -> None:
+        with pytest.raises(ValueError, match="both"):
+            get_role_arn("123456789012", "team/R", "team")
+
+    def test_partition(self) -> None:
+        assert get_role_arn("123456789012", "R", partition="aws-cn").startswith("arn:aws-cn:")
+
+    def test_is_role_arn(self) -> None:
+        assert is_role_arn(get_role_arn("123456789012", "team/R"))
+        assert not is_role_arn("arn:aws:iam::123456789012:user/R")
+        assert not is_role_arn(None)
+
+
+def test_assumed_role_session_arn_drops_the_path() -> None:
+    assert get_assumed_role_session_arn(42, "team/R", "s1") == (
+        "arn:aws:sts::000000000042:assumed-role/R/s1"
+    )
+
+
+class TestLambdaSessionName:
+    @pytest.fixture(autouse=True)
+    def _lambda_env(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "my-function")
+        monkeypatch.setenv("AWS_LAMBDA_FUNCTION_VERSION", "7")
+        monkeypatch.setenv(
+            "AWS_LAMBDA_LOG_STREAM_NAME", "2020/01/31/[$LATEST]3893xmpl7fac4485b47bb75b671a283c"
+        )
+
+    def test_from_environment(self) -> None:
+        assert generate_lambda_session_name() == ("my-function.7.3893xmpl7fac4485b47bb75b671a283c")
+
+    def test_latest_counts_as_no_version(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setenv("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        assert generate_lambda_session_name() == "my-function.3893xmpl7fac4485b47bb75b671a283c"
+
+    def test_explicit_arguments_win(self) -> None:
+        assert generate_lambda_session_name("fn", "3", "abc") == "fn.3.abc"
+
+    def test_long_name_is_truncated_alone(self) -> None:
+        name = "f" * 70
+        assert generate_lambda_session_name(name) == "f" * 64
+
+    def test_version_dropped_when_name_and_version_are_too_long(self) -> None:
+        name = "f" * 55
+        result = generate_lambda_session_name(name, "12345")
+        assert result.startswith(name + ".3893")
+        assert "12345" not in result
+        assert len(result) == 64
+
+    def test_timestamp_identifier_without_log_stream(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.delenv("AWS_LAMBDA_LOG_STREAM_NAME")
+        result = generate_lambda_session_name()
+        assert re.fullmatch(r"my-function\.7\.\d{14,}", result)
+
+    def test_random_identifier_when_a_timestamp_does_not_fit(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.delenv("AWS_LAMBDA_LOG_STREAM_NAME")
+        name = "f" * 50  # leaves 13 characters for the identifier: too few for a timestamp
+        result = generate_lambda_session_name(name, "1")
+        assert len(result) == 64
+        assert re.fullmatch(r"f{50}\.1\.[a-z0-9]{11}", result)
+
+    def test_invalid_characters_are_replaced(self) -> None:
+        assert generate_lambda_session_name("my fn:x", "", "id") == "my_fn_x.7.id"

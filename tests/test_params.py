@@ -1,0 +1,215 @@
+"""The pure normalization and validation layer (no server)."""
+
+from __future__ import annotations
+
+import datetime
+import json
+
+import pytest
+from botocore.exceptions import ParamValidationError
+from support import role_arn
+
+from aio_assume_role import AUTOMATIC_ROLE_SESSION_NAME, InvalidParameterError
+from aio_assume_role._params import (
+    normalize_assume_role_args,
+    validate_assume_role_args,
+    validate_options,
+)
+
+
+class TestNormalize:
+    def test_nothing_given_gives_empty_request(self) -> None:
+        assert normalize_assume_role_args() == {}
+
+    def test_policy_dict_becomes_json(self) -> None:
+        policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*"}]}
+        args = normalize_assume_role_args(Policy=policy)
+        assert isinstance(args["Policy"], str)
+        assert json.loads(args["Policy"]) == policy
+
+    def test_policy_string_is_kept_verbatim(self) -> None:
+        assert normalize_assume_role_args(Policy='{"a": 1}')["Policy"] == '{"a": 1}'
+
+    def test_policy_arn_strings_become_descriptors(self) -> None:
+        arn = "arn:aws:iam::aws:policy/ReadOnlyAccess"
+        descriptor = {"arn": "arn:aws:iam::aws:policy/ViewOnlyAccess"}
+        args = normalize_assume_role_args(PolicyArns=[arn, descriptor])
+        assert args["PolicyArns"] == [{"arn": arn}, descriptor]
+
+    def test_timedelta_duration_becomes_seconds(self) -> None:
+        args = normalize_assume_role_args(DurationSeconds=datetime.timedelta(hours=2))
+        assert args["DurationSeconds"] == 7200
+        assert type(args["DurationSeconds"]) is int
+
+    def test_source_identity_is_the_session_name_when_none_given(self) -> None:
+        args = normalize_assume_role_args(SourceIdentity="alice")
+        assert args == {"RoleSessionName": "alice", "SourceIdentity": "alice"}
+
+    def test_explicit_session_name_beats_source_identity(self) -> None:
+        args = normalize_assume_role_args(RoleSessionName="bob", SourceIdentity="alice")
+        assert args["RoleSessionName"] == "bob"
+
+    def test_automatic_session_name_drops_the_name_even_with_source_identity(self) -> None:
+        args = normalize_assume_role_args(
+            RoleSessionName=AUTOMATIC_ROLE_SESSION_NAME, SourceIdentity="alice"
+        )
+        assert "RoleSessionName" not in args
+        assert args["SourceIdentity"] == "alice"
+
+    def test_additional_kwargs_are_merged_and_named_parameters_win(self) -> None:
+        args = normalize_assume_role_args(
+            ExternalId="named",
+            additional_kwargs={"ExternalId": "extra", "MinimumSessionTokenSize": 1000},
+        )
+        assert args == {"ExternalId": "named", "MinimumSessionTokenSize": 1000}
+
+    def test_none_values_are_left_out(self) -> None:
+        args = normalize_assume_role_args(RoleSessionName="x1", ExternalId=None, Tags=None)
+        assert args == {"RoleSessionName": "x1"}
+
+    def test_inputs_are_not_mutated(self) -> None:
+        arns = ["arn:aws:iam::aws:policy/ReadOnlyAccess"]
+        extra = {"ExternalId": "e1"}
+        normalize_assume_role_args(PolicyArns=arns, additional_kwargs=extra)
+        assert arns == ["arn:aws:iam::aws:policy/ReadOnlyAccess"]
+        assert extra == {"ExternalId": "e1"}
+
+
+def _validate(role: object = None, **named: object) -> None:
+    validate_assume_role_args(
+        role_arn() if role is None else role,
+        normalize_assume_role_args(**named),  # type: ignore[arg-type]
+    )
+
+
+def _error(role: object = None, **named: object) -> InvalidParameterError:
+    with pytest.raises(InvalidParameterError) as caught:
+        _validate(role, **named)
+    return caught.value
+
+
+class TestValidate:
+    def test_valid_full_request_passes(self) -> None:
+        _validate(
+            RoleSessionName="session-1",
+            PolicyArns=["arn:aws:iam::aws:policy/ReadOnlyAccess"],
+            Policy={"Version": "2012-10-17", "Statement": []},
+            DurationSeconds=datetime.timedelta(hours=1),
+            Tags=[{"Key": "team", "Value": "core"}],
+            TransitiveTagKeys=["team"],
+            ExternalId="external-id",
+            SerialNumber="arn:aws:iam::123456789012:mfa/alice",
+            TokenCode="123456",
+            SourceIdentity="alice",
+        )
+
+    @pytest.mark.parametrize(
+        "arn",
+        [
+            "arn:aws:iam::123456789012:user/alice",
+            "arn:aws:sts::123456789012:assumed-role/MyRole/session",
+            "arn:aws:iam::12345:role/MyRole",
+            "MyRole",
+            "",
+        ],
+    )
+    def test_non_role_arn_is_rejected_naming_role_arn(self, arn: str) -> None:
+        error = _error(arn)
+        assert error.parameter == "RoleArn"
+        assert "RoleArn" in str(error)
+
+    def test_role_arn_with_path_and_other_partition_is_accepted(self) -> None:
+        _validate("arn:aws-us-gov:iam::123456789012:role/team/app/MyRole")
+
+    def test_too_short_session_name(self) -> None:
+        error = _error(RoleSessionName="x")
+        assert error.parameter == "RoleSessionName"
+        assert "at least 2" in str(error)
+
+    def test_too_long_session_name_which_botocore_alone_accepts(self) -> None:
+        error = _error(RoleSessionName="x" * 65)
+        assert error.parameter == "RoleSessionName"
+        assert "at most 64" in str(error)
+
+    def test_session_name_with_forbidden_characters(self) -> None:
+        error = _error(RoleSessionName="has space")
+        assert error.parameter == "RoleSessionName"
+        assert "pattern" in str(error)
+
+    @pytest.mark.parametrize("seconds", [899, 43201])
+    def test_duration_out_of_range(self, seconds: int) -> None:
+        error = _error(DurationSeconds=seconds)
+        assert error.parameter == "DurationSeconds"
+        assert str(seconds) in str(error)
+
+    def test_duration_bool_is_rejected(self) -> None:
+        assert _error(DurationSeconds=True).parameter == "DurationSeconds"
+
+    def test_chained_session_duration_over_one_hour(self) -> None:
+        args = normalize_assume_role_args(DurationSeconds=7200)
+        validate_assume_role_args(role_arn(), args)  # fine when not chained
+        with pytest.raises(InvalidParameterError) as caught:
+            validate_assume_role_args(role_arn(), args, chained=True)
+        assert caught.value.parameter == "DurationSeconds"
+        assert "chaining" in str(caught.value)
+
+    def test_nested_tag_problem_is_reported_with_its_path(self) -> None:
+        error = _error(Tags=[{"Key": "k"}])
+        assert error.parameter == "Tags"
+        assert "Tags[0].Value" in str(error)
+
+    def test_unknown_additional_kwarg(self) -> None:
+        error = _error(additional_kwargs={"NotAParameter": 1})
+        assert error.parameter == "NotAParameter"
+
+    def test_serial_number_without_token_code(self) -> None:
+        error = _error(SerialNumber="arn:aws:iam::123456789012:mfa/alice")
+        assert error.parameter == "TokenCode"
+
+    def test_token_code_provider_is_accepted(self) -> None:
+        _validate(SerialNumber="arn:aws:iam::123456789012:mfa/alice", TokenCode=lambda: "123456")
+
+    def test_string_values_never_appear_in_messages(self) -> None:
+        error = _error(TokenCode="12345x", ExternalId="secret external id!")
+        assert {name for name, _ in error.problems} == {"TokenCode", "ExternalId"}
+        assert "12345x" not in str(error)
+        assert "secret external id" not in str(error)
+
+    def test_wrong_type_names_the_type_not_the_value(self) -> None:
+        error = _error(ExternalId=1234567)
+        assert error.parameter == "ExternalId"
+        assert "int" in str(error)
+        assert "1234567" not in str(error)
+
+    def test_error_is_a_botocore_param_validation_error_and_value_error(self) -> None:
+        error = _error(RoleSessionName="x")
+        assert isinstance(error, ParamValidationError)
+        assert isinstance(error, ValueError)
+
+    def test_all_problems_are_reported_at_once(self) -> None:
+        error = _error("nope", RoleSessionName="x", DurationSeconds=1)
+        names = [name for name, _ in error.problems]
+        assert names[0] == "RoleArn"
+        assert {"RoleSessionName", "DurationSeconds"} <= set(names)
+
+
+class TestOptions:
+    @pytest.mark.parametrize("region", [None, True, False, "eu-west-1"])
+    def test_valid_region_modes(self, region: object) -> None:
+        validate_options(region_name=region, cache=None, additional_kwargs=None)
+
+    @pytest.mark.parametrize("region", [1, "eu west 1", ""])
+    def test_bad_region_name(self, region: object) -> None:
+        with pytest.raises(InvalidParameterError) as caught:
+            validate_options(region_name=region, cache=None, additional_kwargs=None)
+        assert caught.value.parameter == "region_name"
+
+    def test_bad_cache(self) -> None:
+        with pytest.raises(InvalidParameterError) as caught:
+            validate_options(region_name=None, cache=object(), additional_kwargs=None)
+        assert caught.value.parameter == "cache"
+
+    def test_bad_additional_kwargs(self) -> None:
+        with pytest.raises(InvalidParameterError) as caught:
+            validate_options(region_name=None, cache=None, additional_kwargs=[("a", 1)])
+        assert caught.value.parameter == "additional_kwargs"

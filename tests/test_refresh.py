@@ -1,0 +1,82 @@
+"""Credentials refresh themselves before they expire (controllable clock, moto server)."""
+
+from __future__ import annotations
+
+from aiobotocore.session import AioSession
+from moto_sts import StsServer
+from support import FakeClock, role_arn
+
+from aio_assume_role import assume_role
+from aio_assume_role._windows import refresh_windows
+
+
+async def access_key(session: AioSession) -> str:
+    credentials = await session.get_credentials()
+    return str((await credentials.get_frozen_credentials()).access_key)
+
+
+def test_windows_match_botocore_from_thirty_minutes_up() -> None:
+    assert refresh_windows(3600) == (900, 600)
+    assert refresh_windows(1800) == (900, 600)
+    assert refresh_windows(43200) == (900, 600)
+
+
+def test_windows_scale_down_for_short_lifetimes() -> None:
+    advisory, mandatory = refresh_windows(900)
+    assert 0 < mandatory < advisory < 900
+
+
+async def test_refreshes_in_the_advisory_window(
+    parent: AioSession, sts_server: StsServer, clock: FakeClock
+) -> None:
+    child = assume_role(parent, role_arn())
+    first = await access_key(child)
+    clock.advance(30 * 60)  # 30 of 60 minutes left: nothing to do
+    assert await access_key(child) == first
+    assert sts_server.count() == 1
+    clock.advance(17 * 60)  # 13 minutes left: inside the 15-minute advisory window
+    second = await access_key(child)
+    assert second != first
+    assert sts_server.count() == 2
+
+
+async def test_refreshes_when_expired(
+    parent: AioSession, sts_server: StsServer, clock: FakeClock
+) -> None:
+    child = assume_role(parent, role_arn())
+    first = await access_key(child)
+    clock.advance(2 * 3600)
+    assert await access_key(child) != first
+    assert sts_server.count() == 2
+
+
+async def test_fifteen_minute_credentials_are_not_refreshed_on_every_use(
+    parent: AioSession, sts_server: StsServer, clock: FakeClock
+) -> None:
+    # With botocore's fixed 15-minute advisory window these would refresh on every call.
+    child = assume_role(parent, role_arn(), DurationSeconds=900)
+    first = await access_key(child)
+    for _ in range(5):
+        assert await access_key(child) == first
+    clock.advance(5 * 60)
+    assert await access_key(child) == first
+    assert sts_server.count() == 1
+    clock.advance(3 * 60)  # 7 of 15 minutes left: inside the scaled advisory window
+    assert await access_key(child) != first
+    assert sts_server.count() == 2
+
+
+async def test_chained_child_refresh_uses_the_parents_refreshed_credentials(
+    parent: AioSession, sts_server: StsServer, clock: FakeClock
+) -> None:
+    b = assume_role(parent, role_arn("B"))
+    c = assume_role(b, role_arn("C"))
+    await access_key(c)
+    first_b = await access_key(b)
+    clock.advance(2 * 3600)  # both expired
+    await access_key(c)
+    new_b = await access_key(b)
+    assert new_b != first_b
+    # C's second AssumeRole was signed with B's *new* keys, fetched at refresh time.
+    assert sts_server.signing_keys()[-1] == new_b
+    assert sts_server.count() == 4

@@ -1,0 +1,52 @@
+"""The four region modes of assume_role(region_name=...)."""
+
+from __future__ import annotations
+
+import pytest
+from aiobotocore.session import AioSession
+from support import role_arn
+
+from aio_assume_role import assume_role
+
+
+async def client_region(session: AioSession) -> str:
+    async with session.create_client("sts") as sts:
+        return str(sts.meta.region_name)
+
+
+async def test_none_follows_the_parent_live(parent: AioSession) -> None:
+    child = assume_role(parent, role_arn(), region_name=None)
+    assert await client_region(child) == "us-east-1"
+    parent.set_config_variable("region", "eu-west-2")
+    assert child.get_config_variable("region") == "eu-west-2"
+    assert await client_region(child) == "eu-west-2"
+
+
+async def test_none_still_lets_the_child_set_its_own(parent: AioSession) -> None:
+    child = assume_role(parent, role_arn())
+    child.set_config_variable("region", "ap-south-1")
+    parent.set_config_variable("region", "eu-west-2")
+    assert child.get_config_variable("region") == "ap-south-1"
+
+
+def test_true_fixes_the_parents_current_region(parent: AioSession) -> None:
+    parent.set_config_variable("region", "eu-central-1")
+    child = assume_role(parent, role_arn(), region_name=True)
+    parent.set_config_variable("region", "eu-west-2")
+    assert child.get_config_variable("region") == "eu-central-1"
+
+
+def test_false_uses_the_childs_implicit_config(
+    parent: AioSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    parent.set_config_variable("region", "eu-central-1")
+    child = assume_role(parent, role_arn(), region_name=False)
+    assert child.get_config_variable("region") == "us-east-1"  # AWS_DEFAULT_REGION
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    assert child.get_config_variable("region") is None
+
+
+async def test_string_sets_that_region(parent: AioSession) -> None:
+    child = assume_role(parent, role_arn(), region_name="ca-central-1")
+    parent.set_config_variable("region", "eu-west-2")
+    assert await client_region(child) == "ca-central-1"
