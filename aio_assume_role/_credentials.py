@@ -10,7 +10,7 @@ from botocore.credentials import CredentialProvider
 
 from . import _clock
 from ._fetcher import AssumeRoleFetcher
-from ._windows import refresh_windows
+from ._windows import windows_for_expiry
 
 METHOD = "assume-role"
 
@@ -34,9 +34,8 @@ class AssumedRoleCredentials(AioDeferredRefreshableCredentials):
 
     def _set_from_data(self, data: dict[str, Any]) -> None:
         super()._set_from_data(data)
-        lifetime = (self._staged_expiry_time - self._time_fetcher()).total_seconds()
-        self._advisory_refresh_timeout, self._mandatory_refresh_timeout = refresh_windows(
-            min(lifetime, self.fetcher.duration_seconds)
+        self._advisory_refresh_timeout, self._mandatory_refresh_timeout = windows_for_expiry(
+            self._staged_expiry_time, self._time_fetcher(), self.fetcher.duration_seconds
         )
 
     def __repr__(self) -> str:

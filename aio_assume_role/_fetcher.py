@@ -8,18 +8,15 @@ from collections.abc import Mapping
 from typing import Any
 
 from aiobotocore.session import AioSession
-from botocore.credentials import (
-    BaseAssumeRoleCredentialFetcher,
-    _parse_if_needed,
-    _serialize_if_needed,
-)
+from botocore.credentials import BaseAssumeRoleCredentialFetcher, _serialize_if_needed
 
 from . import _clock
 from ._keyed_lock import KeyedLock
 from ._sts import sts_client
-from ._windows import DEFAULT_DURATION_SECONDS, refresh_windows
+from ._token_code import TokenCodes, split_token_code
+from ._windows import expires_within, refresh_windows, requested_lifetime
 from .cache import AsyncCredentialCache
-from .errors import MFARefreshError, ParentCredentialsError
+from .errors import ParentCredentialsError
 
 logger = logging.getLogger("aio_assume_role")
 
@@ -48,21 +45,16 @@ class AssumeRoleFetcher(BaseAssumeRoleCredentialFetcher):
         cache: AsyncCredentialCache,
         cache_identity: object,
     ) -> None:
-        # TokenCode stays out of the request used for the cache key (as in botocore,
-        # where it is added at call time), so a cached session survives a new code.
-        self._token_code = args.get("TokenCode")
-        self._token_code_used = False
+        extra_args, token_code = split_token_code(args)
+        self._token_codes = TokenCodes(token_code, role_arn=role_arn)
         self._parent = parent
         self._cache_identity = cache_identity
-        duration = args.get("DurationSeconds")
-        self.duration_seconds: int = (
-            duration if isinstance(duration, int) else DEFAULT_DURATION_SECONDS
-        )
+        self.duration_seconds: int = requested_lifetime(args)
         advisory_window, _ = refresh_windows(self.duration_seconds)
         super().__init__(
             client_creator=None,
             role_arn=role_arn,
-            extra_args={name: value for name, value in args.items() if name != "TokenCode"},
+            extra_args=extra_args,
             cache=cache,
             expiry_window_seconds=advisory_window,
         )
@@ -111,15 +103,17 @@ class AssumeRoleFetcher(BaseAssumeRoleCredentialFetcher):
 
     def _is_expired(self, response: Mapping[str, Any]) -> bool:
         # botocore's version reads the wall clock directly; this one reads _clock.
-        end_time = _parse_if_needed(response["Credentials"]["Expiration"])
-        remaining = (end_time - _clock.now()).total_seconds()
-        return bool(remaining < self._expiry_window_seconds)
+        return expires_within(
+            response["Credentials"]["Expiration"], self._expiry_window_seconds, _clock.now()
+        )
 
     async def _get_credentials(self) -> dict[str, Any]:
         if await self._parent.get_credentials() is None:
             raise ParentCredentialsError(role_arn=self._role_arn)
         kwargs = dict(self._assume_kwargs)
-        token_code = await self._next_token_code()
+        token_code = self._token_codes.next()
+        if inspect.isawaitable(token_code):
+            token_code = await token_code
         if token_code is not None:
             kwargs["TokenCode"] = token_code
         logger.debug(
@@ -127,21 +121,9 @@ class AssumeRoleFetcher(BaseAssumeRoleCredentialFetcher):
         )
         async with sts_client(self._parent) as sts:
             response: dict[str, Any] = await sts.assume_role(**kwargs)
-        if token_code is not None and not callable(self._token_code):
-            self._token_code_used = True
+        self._token_codes.succeeded()
         self._add_account_id_to_response(response)
         return response
-
-    async def _next_token_code(self) -> str | None:
-        token_code = self._token_code
-        if token_code is None:
-            return None
-        if callable(token_code):
-            code = token_code()
-            return await code if inspect.isawaitable(code) else code  # type: ignore[no-any-return]
-        if self._token_code_used:
-            raise MFARefreshError(role_arn=self._role_arn)
-        return token_code  # type: ignore[no-any-return]
 
     def __repr__(self) -> str:
         return (
