@@ -6,7 +6,7 @@ import datetime
 from typing import Any
 
 from aiobotocore.credentials import AioDeferredRefreshableCredentials
-from botocore.credentials import CredentialProvider
+from botocore.credentials import CredentialProvider, RefreshableCredentials
 
 from . import _clock
 from ._fetcher import AssumeRoleFetcher
@@ -15,17 +15,16 @@ from ._windows import windows_for_expiry
 METHOD = "assume-role"
 
 
-class AssumedRoleCredentials(AioDeferredRefreshableCredentials):
-    """aiobotocore's deferred refreshable credentials, with lifetime-scaled refresh windows.
+class ScaledRefreshWindows(RefreshableCredentials):
+    """Lifetime-scaled refresh windows for botocore's and aiobotocore's refreshable credentials.
 
-    Nothing is fetched until first use. The advisory/mandatory refresh logic, its
-    lock and its error handling are aiobotocore's; only the windows differ (see
+    Mixed in before either deferred credentials class: the advisory/mandatory refresh
+    logic, its lock and its error handling stay theirs; only the windows differ (see
     ``_windows``), so 15-minute credentials are not refreshed on every request.
+    ``fetcher`` must have ``role_arn`` and ``duration_seconds``.
     """
 
-    def __init__(self, fetcher: AssumeRoleFetcher) -> None:
-        super().__init__(fetcher.fetch_credentials, METHOD, time_fetcher=_clock.current_time)
-        self.fetcher = fetcher
+    fetcher: Any
 
     @property
     def expiry_time(self) -> datetime.datetime | None:
@@ -43,6 +42,19 @@ class AssumedRoleCredentials(AioDeferredRefreshableCredentials):
             f"<{type(self).__name__} RoleArn={self.fetcher.role_arn!r} "
             f"expiry_time={self._expiry_time}>"
         )
+
+
+class AssumedRoleCredentials(ScaledRefreshWindows, AioDeferredRefreshableCredentials):
+    """aiobotocore's deferred refreshable credentials, with lifetime-scaled refresh windows.
+
+    Nothing is fetched until first use.
+    """
+
+    fetcher: AssumeRoleFetcher
+
+    def __init__(self, fetcher: AssumeRoleFetcher) -> None:
+        super().__init__(fetcher.fetch_credentials, METHOD, time_fetcher=_clock.current_time)
+        self.fetcher = fetcher
 
 
 class AssumeRoleProvider(CredentialProvider):
