@@ -25,7 +25,41 @@ logger = logging.getLogger("aio_assume_role")
 _SHARED_FETCHES = KeyedLock()
 
 
-class AssumeRoleFetcher(BaseAssumeRoleCredentialFetcher):
+class FetcherCommon(BaseAssumeRoleCredentialFetcher):
+    """What the async and the sync fetcher add to botocore's: read-only accessors,
+    the cache-expiry check on ``_clock`` and a secret-free repr."""
+
+    duration_seconds: int
+
+    @property
+    def role_arn(self) -> str:
+        """The ARN of the role this fetcher assumes."""
+        return self._role_arn  # type: ignore[no-any-return]
+
+    @property
+    def role_session_name(self) -> str:
+        """The session name sent to STS (given, or generated once)."""
+        return self._role_session_name  # type: ignore[no-any-return]
+
+    @property
+    def cache_key(self) -> str:
+        """botocore's cache key for this request (the file name in a JSON file cache)."""
+        return self._cache_key  # type: ignore[no-any-return]
+
+    def _is_expired(self, response: Mapping[str, Any]) -> bool:
+        # botocore's version reads the wall clock directly; this one reads _clock.
+        return expires_within(
+            response["Credentials"]["Expiration"], self._expiry_window_seconds, _clock.now()
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(RoleArn={self._role_arn!r}, "
+            f"RoleSessionName={self._role_session_name!r})"
+        )
+
+
+class AssumeRoleFetcher(FetcherCommon):
     """Fetches credentials for one role: from the cache if fresh, else by AssumeRole.
 
     Subclasses botocore's base fetcher for what must stay identical to botocore
@@ -59,21 +93,6 @@ class AssumeRoleFetcher(BaseAssumeRoleCredentialFetcher):
             expiry_window_seconds=advisory_window,
         )
 
-    @property
-    def role_arn(self) -> str:
-        """The ARN of the role this fetcher assumes."""
-        return self._role_arn  # type: ignore[no-any-return]
-
-    @property
-    def role_session_name(self) -> str:
-        """The session name sent to STS (given, or generated once)."""
-        return self._role_session_name  # type: ignore[no-any-return]
-
-    @property
-    def cache_key(self) -> str:
-        """botocore's cache key for this request (the file name in a JSON file cache)."""
-        return self._cache_key  # type: ignore[no-any-return]
-
     async def fetch_credentials(self) -> dict[str, Any]:
         """Return credential metadata in the form ``RefreshableCredentials`` expects."""
         response = await self._load_from_cache()
@@ -101,12 +120,6 @@ class AssumeRoleFetcher(BaseAssumeRoleCredentialFetcher):
         logger.debug("Credentials for %s retrieved from cache", self._role_arn)
         return response
 
-    def _is_expired(self, response: Mapping[str, Any]) -> bool:
-        # botocore's version reads the wall clock directly; this one reads _clock.
-        return expires_within(
-            response["Credentials"]["Expiration"], self._expiry_window_seconds, _clock.now()
-        )
-
     async def _get_credentials(self) -> dict[str, Any]:
         if await self._parent.get_credentials() is None:
             raise ParentCredentialsError(role_arn=self._role_arn)
@@ -124,12 +137,6 @@ class AssumeRoleFetcher(BaseAssumeRoleCredentialFetcher):
         self._token_codes.succeeded()
         self._add_account_id_to_response(response)
         return response
-
-    def __repr__(self) -> str:
-        return (
-            f"{type(self).__name__}(RoleArn={self._role_arn!r}, "
-            f"RoleSessionName={self._role_session_name!r})"
-        )
 
 
 def _credentials_metadata(response: Mapping[str, Any]) -> dict[str, Any]:
