@@ -110,6 +110,7 @@ class AssumeRoleFetcher(FetcherCommon):
         if response is None:
             return None
         try:
+            _credentials_metadata(response)  # every field the caller will read is there
             expired = self._is_expired(response)
         except (KeyError, TypeError, ValueError, OverflowError):
             logger.debug("Ignoring a malformed cache entry for %s", self._role_arn)
