@@ -1,18 +1,31 @@
 """The async credential-cache protocol the fetcher awaits, and adapters onto it.
 
 A cache maps a key (botocore's AssumeRole cache key) to the raw AssumeRole
-response. Anything with async ``get``/``set`` is used as is; any dict-like
-object (``__getitem__``/``__setitem__``/``__contains__``) is adapted.
+response. Anything with async ``get``/``set`` (such as ``AioJSONFileCache``) is
+used as is; botocore's ``JSONFileCache`` is called in a worker thread; any other
+dict-like object (``__getitem__``/``__setitem__``/``__contains__``) is called inline.
 """
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 from collections.abc import Mapping
 from copy import deepcopy
 from typing import Any, Protocol, runtime_checkable
 
-__all__ = ["AsyncCredentialCache", "MappingCache", "as_async_cache", "is_supported_cache"]
+from botocore.utils import JSONFileCache
+
+from .file_cache import AioJSONFileCache
+
+__all__ = [
+    "AioJSONFileCache",
+    "AsyncCredentialCache",
+    "MappingCache",
+    "ThreadedMappingCache",
+    "as_async_cache",
+    "is_supported_cache",
+]
 
 
 @runtime_checkable
@@ -27,24 +40,45 @@ class AsyncCredentialCache(Protocol):
 
 
 class MappingCache:
-    """Adapts a dict-like cache to the async protocol, with botocore's copy semantics."""
+    """Adapts a dict-like cache to the async protocol, with botocore's copy semantics.
+
+    Calls run inline on the event loop: right for in-memory dicts.
+    """
 
     def __init__(self, mapping: Any) -> None:
         self.mapping = mapping
 
     async def get(self, key: str) -> dict[str, Any] | None:
+        return self._get(key)
+
+    async def set(self, key: str, value: Mapping[str, Any]) -> None:
+        self._set(key, value)
+
+    def _get(self, key: str) -> dict[str, Any] | None:
         try:
             if key in self.mapping:
                 return deepcopy(self.mapping[key])  # type: ignore[no-any-return]
-        except KeyError:
+        except KeyError:  # botocore's JSONFileCache: a corrupt or unreadable file
             pass
         return None
 
-    async def set(self, key: str, value: Mapping[str, Any]) -> None:
+    def _set(self, key: str, value: Mapping[str, Any]) -> None:
         self.mapping[key] = deepcopy(dict(value))
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({type(self.mapping).__name__})"
+
+
+class ThreadedMappingCache(MappingCache):
+    """Adapts a dict-like cache that does blocking I/O: each call runs in a worker thread."""
+
+    # botocore's JSONFileCache opens, reads, writes and fsyncs files synchronously;
+    # called inline, every cache read and write would stall the whole event loop.
+    async def get(self, key: str) -> dict[str, Any] | None:
+        return await asyncio.to_thread(self._get, key)
+
+    async def set(self, key: str, value: Mapping[str, Any]) -> None:
+        await asyncio.to_thread(self._set, key, value)
 
 
 def _is_async_cache(cache: object) -> bool:
@@ -61,11 +95,17 @@ def is_supported_cache(cache: object) -> bool:
 
 
 def as_async_cache(cache: object) -> AsyncCredentialCache:
-    """Return ``cache`` as an async cache; ``None`` gives a fresh private dict."""
+    """Return ``cache`` as an async cache; ``None`` gives a fresh private dict.
+
+    Async caches are used as they are, botocore's ``JSONFileCache`` (and subclasses,
+    such as aws-assume-role-lib's) runs in worker threads, other dict-likes inline.
+    """
     if cache is None:
         return MappingCache({})
     if _is_async_cache(cache):
         return cache  # type: ignore[return-value]
+    if isinstance(cache, JSONFileCache):
+        return ThreadedMappingCache(cache)
     if _is_mapping_like(cache):
         return MappingCache(cache)
     raise TypeError(f"unsupported cache type {type(cache).__name__}")

@@ -1,0 +1,396 @@
+"""AioJSONFileCache: botocore's on-disk format, atomic private writes, safe keys, misses."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import json
+import logging
+import os
+import stat
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import aiofiles.os
+import pytest
+from aiobotocore.session import AioSession, get_session
+from botocore.utils import JSONFileCache
+from moto_sts import StsServer
+from support import FakeClock, role_arn
+
+from aio_assume_role import assume_role
+from aio_assume_role.cache import AioJSONFileCache
+
+KEY = "c03ce438bc208f6214854d85d3ca930ff73e3004"  # the shape of botocore's keys
+EXPIRATION = datetime.datetime(2031, 2, 3, 4, 5, 6, tzinfo=datetime.timezone.utc)
+VALUE: dict[str, Any] = {
+    "Credentials": {
+        "AccessKeyId": "ASIAEXAMPLEEXAMPLE00",
+        "SecretAccessKey": "SECRETMARKER" + "x" * 28,
+        "SessionToken": "token",
+        "Expiration": EXPIRATION,
+    },
+    "AssumedRoleUser": {"Arn": "arn:aws:sts::123456789012:assumed-role/R/s"},
+}
+
+
+def _files(directory: Path) -> list[str]:
+    return sorted(os.listdir(directory))
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def _access_key_in(path: Path) -> str:
+    return str(json.loads(path.read_text())["Credentials"]["AccessKeyId"])
+
+
+async def access_key(session: AioSession) -> str:
+    credentials = await session.get_credentials()
+    return str((await credentials.get_frozen_credentials()).access_key)
+
+
+@pytest.fixture
+def cache_dir(tmp_path: Path) -> Path:
+    """An empty directory (tmp_path itself holds the aws_env fixture's config files)."""
+    directory = tmp_path / "cache_dir"
+    directory.mkdir()
+    return directory
+
+
+class TestInterface:
+    async def test_set_get_contains_delete(self, tmp_path: Path) -> None:
+        cache = AioJSONFileCache(tmp_path / "cache")
+        assert await cache.get(KEY) is None
+        assert not await cache.contains(KEY)
+        await cache.set(KEY, VALUE)
+        assert await cache.contains(KEY)
+        got = await cache.get(KEY)
+        assert got is not None
+        assert got["Credentials"]["Expiration"] == "2031-02-03T04:05:06UTC"  # botocore's form
+        await cache.delete(KEY)
+        assert await cache.get(KEY) is None
+        with pytest.raises(KeyError):
+            await cache.delete(KEY)
+
+    def test_relative_dir_is_made_absolute(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.chdir(tmp_path)
+        cache = AioJSONFileCache("cache")
+        assert cache.dir_path == str(tmp_path / "cache")
+        assert cache.path_for(KEY) == str(tmp_path / "cache" / f"{KEY}.json")
+        assert repr(cache) == f"AioJSONFileCache({str(tmp_path / 'cache')!r})"
+
+    async def test_unserializable_value_is_a_value_error_without_the_value(
+        self, cache_dir: Path
+    ) -> None:
+        cache = AioJSONFileCache(cache_dir)
+        with pytest.raises(ValueError, match="not JSON serializable") as caught:
+            await cache.set(KEY, {"SecretAccessKey": "SECRETMARKER", "bad": object()})
+        assert "SECRETMARKER" not in str(caught.value)
+        assert _files(cache_dir) == []
+
+
+class TestBotocoreFormat:
+    async def test_files_are_byte_identical_to_botocore(self, tmp_path: Path) -> None:
+        JSONFileCache(str(tmp_path / "botocore"))[KEY] = VALUE
+        await AioJSONFileCache(tmp_path / "ours").set(KEY, VALUE)
+        ours = (tmp_path / "ours" / f"{KEY}.json").read_bytes()
+        assert ours == (tmp_path / "botocore" / f"{KEY}.json").read_bytes()
+
+    async def test_each_reads_what_the_other_wrote(self, cache_dir: Path) -> None:
+        botocore_cache = JSONFileCache(str(cache_dir))
+        ours = AioJSONFileCache(cache_dir)
+        botocore_cache["from-botocore"] = VALUE
+        await ours.set("from-ours", VALUE)
+        assert await ours.get("from-botocore") == botocore_cache["from-ours"]
+        assert "from-ours" in botocore_cache
+
+    @pytest.mark.parametrize("writer", ["botocore", "ours"])
+    async def test_sessions_share_a_dir_with_botocore_json_file_cache(
+        self, writer: str, cache_dir: Path, parent: AioSession, sts_server: StsServer
+    ) -> None:
+        caches: dict[str, object] = {
+            "botocore": JSONFileCache(str(cache_dir)),
+            "ours": AioJSONFileCache(cache_dir),
+        }
+        reader = "ours" if writer == "botocore" else "botocore"
+        first = assume_role(parent, role_arn(), cache=caches[writer])
+        key = await access_key(first)
+        second = assume_role(get_session(), role_arn(), cache=caches[reader])
+        assert await access_key(second) == key
+        assert sts_server.count() == 1
+
+
+class TestSessions:
+    async def test_restart_reuses_unexpired_credentials_with_no_assume_role_call(
+        self, cache_dir: Path, sts_server: StsServer
+    ) -> None:
+        first = assume_role(get_session(), role_arn(), cache=AioJSONFileCache(cache_dir))
+        key = await access_key(first)
+        assert sts_server.count() == 1
+        # A new process: new parent session, new cache object, same directory.
+        second = assume_role(get_session(), role_arn(), cache=AioJSONFileCache(cache_dir))
+        assert await access_key(second) == key
+        assert sts_server.count() == 1
+
+    async def test_expired_entry_is_a_miss_and_is_replaced(
+        self, cache_dir: Path, parent: AioSession, sts_server: StsServer, clock: FakeClock
+    ) -> None:
+        cache = AioJSONFileCache(cache_dir)
+        first = assume_role(parent, role_arn(), cache=cache)
+        old_key = await access_key(first)
+        clock.advance(2 * 3600)
+        second = assume_role(get_session(), role_arn(), cache=cache)
+        new_key = await access_key(second)
+        assert new_key != old_key
+        assert sts_server.count() == 2
+        (name,) = _files(cache_dir)
+        assert _access_key_in(cache_dir / name) == new_key
+
+
+TRUNCATED = json.dumps(VALUE, default=str)[:60]
+CORRUPT = {
+    "empty": b"",
+    "truncated": TRUNCATED.encode(),
+    "not-utf8": b"\xff\xfe SECRETMARKER \x00",
+    "array": b'["SECRETMARKER"]',
+    "null": b"null",
+    "no-credentials": b'{"SECRETMARKER": 1}',
+    "missing-fields": b'{"Credentials": {"Expiration": "2099-01-01T00:00:00UTC"}}',
+    "bad-expiration": (
+        b'{"Credentials": {"AccessKeyId": "A", "SecretAccessKey": "SECRETMARKER",'
+        b' "SessionToken": "t", "Expiration": "soon"}}'
+    ),
+}
+
+
+class TestMisses:
+    @pytest.mark.parametrize("content", CORRUPT.values(), ids=CORRUPT.keys())
+    async def test_corrupt_file_is_a_miss_logged_without_content(
+        self,
+        content: bytes,
+        cache_dir: Path,
+        parent: AioSession,
+        sts_server: StsServer,
+        caplog: pytest.LogCaptureFixture,
+    ) -> None:
+        cache = AioJSONFileCache(cache_dir)
+        child = assume_role(parent, role_arn(), cache=cache)
+        path = Path(cache.path_for(child._assumed_role_credentials.fetcher.cache_key))
+        path.write_bytes(content)  # noqa: ASYNC240 (set-up)
+        with caplog.at_level(logging.DEBUG, logger="aio_assume_role"):
+            key = await access_key(child)
+        assert sts_server.count() == 1
+        assert _access_key_in(path) == key
+        assert "SECRETMARKER" not in caplog.text
+        assert "Ignoring" in caplog.text
+
+    async def test_file_level_corruption_names_the_file_only(
+        self, cache_dir: Path, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        cache = AioJSONFileCache(cache_dir)
+        (cache_dir / f"{KEY}.json").write_text(TRUNCATED)
+        with caplog.at_level(logging.DEBUG, logger="aio_assume_role"):
+            assert await cache.get(KEY) is None
+        (record,) = caplog.records
+        assert record.levelno == logging.DEBUG
+        assert f"{KEY}.json" in record.getMessage()
+        assert "SECRETMARKER" not in record.getMessage()
+
+    async def test_unreadable_entry_is_a_miss(
+        self, cache_dir: Path, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        # As root a chmod 000 file is still readable; a directory in the file's place is not.
+        (cache_dir / f"{KEY}.json").mkdir()
+        with caplog.at_level(logging.DEBUG, logger="aio_assume_role"):
+            assert await AioJSONFileCache(cache_dir).get(KEY) is None
+        assert "unreadable (IsADirectoryError)" in caplog.text
+
+    async def test_missing_directory_is_a_miss(self, tmp_path: Path) -> None:
+        assert await AioJSONFileCache(tmp_path / "nowhere").get(KEY) is None
+
+
+BAD_KEYS = [
+    "../x",
+    "../../etc/passwd",
+    "/etc/passwd",
+    "a/b",
+    "a\\b",
+    "..",
+    ".",
+    ".hidden",
+    "a..b",
+    "",
+    "a" * 251,
+    "nul\x00byte",
+    "new\nline",
+    "with space",
+    "C:x",
+]
+
+
+class TestKeySafety:
+    @pytest.mark.parametrize("key", BAD_KEYS)
+    async def test_unsafe_key_is_rejected_by_every_method(self, key: str, tmp_path: Path) -> None:
+        directory = tmp_path / "a" / "cache"
+        cache = AioJSONFileCache(directory)
+        calls: list[Callable[[], Awaitable[object]]] = [
+            lambda: cache.get(key),
+            lambda: cache.set(key, VALUE),
+            lambda: cache.contains(key),
+            lambda: cache.delete(key),
+        ]
+        for call in calls:
+            with pytest.raises(ValueError, match="cache key must be") as caught:
+                await call()
+            if len(key) > 2:
+                assert key not in str(caught.value)
+        assert not (tmp_path / "a").exists()  # nothing created, not even the directory
+
+    @pytest.mark.parametrize("key", [KEY, "a", "A-b_c.d=e", "a" * 250])
+    async def test_plain_keys_stay_in_the_directory(self, key: str, cache_dir: Path) -> None:
+        cache = AioJSONFileCache(cache_dir)
+        await cache.set(key, VALUE)
+        assert _files(cache_dir) == [f"{key}.json"]
+
+
+class TestWrites:
+    async def test_new_dir_is_0700_and_files_0600_whatever_the_umask(self, tmp_path: Path) -> None:
+        directory = tmp_path / "deep" / "cache"
+        old_umask = os.umask(0)
+        try:
+            await AioJSONFileCache(directory).set(KEY, VALUE)
+        finally:
+            os.umask(old_umask)
+        assert _mode(directory) == 0o700
+        assert _mode(directory / f"{KEY}.json") == 0o600
+
+    async def test_existing_dir_keeps_its_mode_and_overwritten_file_becomes_0600(
+        self, cache_dir: Path
+    ) -> None:
+        old = cache_dir / f"{KEY}.json"
+        os.chmod(cache_dir, 0o755)
+        os.close(os.open(old, os.O_CREAT | os.O_WRONLY, 0o644))
+        os.chmod(old, 0o644)
+        await AioJSONFileCache(cache_dir).set(KEY, VALUE)
+        assert _mode(cache_dir) == 0o755
+        assert _mode(old) == 0o600
+        assert _files(cache_dir) == [f"{KEY}.json"]  # no temp file left behind
+
+    async def test_failed_write_keeps_the_old_file_and_removes_the_temp_file(
+        self, cache_dir: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        cache = AioJSONFileCache(cache_dir)
+        await cache.set(KEY, VALUE)
+        before = (cache_dir / f"{KEY}.json").read_bytes()
+
+        async def failing_replace(*args: object, **kwargs: object) -> None:
+            raise OSError(28, "No space left on device")  # injected: cannot be produced here
+
+        monkeypatch.setattr(aiofiles.os, "replace", failing_replace)
+        with pytest.raises(OSError, match="No space"):
+            await cache.set(KEY, {"Credentials": {}})
+        assert (cache_dir / f"{KEY}.json").read_bytes() == before
+        assert _files(cache_dir) == [f"{KEY}.json"]
+
+    def test_two_processes_writing_one_key_never_leave_a_partial_file(
+        self, cache_dir: Path
+    ) -> None:
+        # Two writer processes overwrite one key with large, different values while
+        # this process reads the raw file: every read must be absent or whole.
+        writer = textwrap.dedent(
+            """
+            import asyncio, sys, time
+            from aio_assume_role.file_cache import AioJSONFileCache
+
+            cache = AioJSONFileCache(sys.argv[1])
+            value = {"writer": sys.argv[2], "payload": sys.argv[2] * 300_000}
+
+            async def main():
+                deadline = time.monotonic() + 0.8
+                while time.monotonic() < deadline:
+                    await cache.set("shared", value)
+
+            asyncio.run(main())
+            """
+        )
+        writers = [
+            subprocess.Popen([sys.executable, "-c", writer, str(cache_dir), marker])
+            for marker in ("A", "B")
+        ]
+        path = cache_dir / "shared.json"
+        seen = {"A": 0, "B": 0}
+        deadline = time.monotonic() + 30
+        while any(process.poll() is None for process in writers):
+            assert time.monotonic() < deadline, "writers did not finish"
+            try:
+                content = path.read_bytes()
+            except FileNotFoundError:
+                continue
+            value = json.loads(content)  # a partial file would fail here
+            assert value["payload"] == value["writer"] * 300_000
+            seen[value["writer"]] += 1
+        assert [process.returncode for process in writers] == [0, 0]
+        assert seen["A"] + seen["B"] > 0
+        assert _files(cache_dir) == ["shared.json"]
+
+
+async def _max_loop_gap(work: Callable[[], Awaitable[None]]) -> float:
+    """The longest the event loop went without running a 1 ms ticker during ``work``."""
+    gaps: list[float] = []
+    done = asyncio.Event()
+
+    async def ticker() -> None:
+        last = time.perf_counter()
+        while not done.is_set():
+            await asyncio.sleep(0.001)
+            now = time.perf_counter()
+            gaps.append(now - last)
+            last = now
+
+    task = asyncio.create_task(ticker())
+    await asyncio.sleep(0.005)
+    try:
+        await work()
+    finally:
+        done.set()
+        await task
+    return max(gaps)
+
+
+async def test_event_loop_stays_responsive_during_200_concurrent_reads_and_writes(
+    tmp_path: Path,
+) -> None:
+    sync_cache = JSONFileCache(str(tmp_path / "sync"))
+
+    async def blocking_work() -> None:  # what a synchronous cache does to the loop
+        for i in range(200):
+            sync_cache[f"k{i}"] = VALUE
+            assert sync_cache[f"k{i}"]
+
+    started = time.perf_counter()
+    await blocking_work()
+    blocking_total = time.perf_counter() - started
+
+    cache = AioJSONFileCache(tmp_path / "aio")
+
+    async def one(key: str) -> None:
+        await cache.set(key, VALUE)
+        assert await cache.get(key) is not None
+
+    async def concurrent_work() -> None:
+        await asyncio.gather(*(one(f"k{i}") for i in range(200)))
+
+    gaps = []
+    for _ in range(3):  # best of 3: a noisy neighbour can stall any one run
+        gaps.append(await _max_loop_gap(concurrent_work))
+    assert len(_files(tmp_path / "aio")) == 200
+    assert min(gaps) < blocking_total / 3, (gaps, blocking_total)
