@@ -5,12 +5,19 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from aiobotocore.credentials import AioDeferredRefreshableCredentials
-from botocore.credentials import CredentialProvider, RefreshableCredentials
+from aiobotocore._async_primitives import AsyncPrimitives
+from aiobotocore.credentials import (
+    AioDeferredRefreshableCredentials,
+    AnyioDeferredRefreshableCredentials,
+)
+from aiobotocore.session import AioSession
+from botocore.credentials import CredentialProvider, RefreshableCredentials, _parse_if_needed
 
 from . import _clock
 from ._fetcher import AssumeRoleFetcher
+from ._redact import credential_responses_redacted
 from ._windows import windows_for_expiry
+from .errors import ExpiredCredentialsError
 
 METHOD = "assume-role"
 
@@ -37,6 +44,21 @@ class ScaledRefreshWindows(RefreshableCredentials):
             self._staged_expiry_time, self._time_fetcher(), self.fetcher.duration_seconds
         )
 
+    def _reject_expired(self, metadata: dict[str, Any]) -> dict[str, Any]:
+        """Return freshly fetched metadata, or raise ``ExpiredCredentialsError``.
+
+        Checked before (aio)botocore takes the new credentials in, which otherwise
+        raises a bare RuntimeError after replacing still-valid ones: this way an
+        advisory refresh keeps the valid ones, and a mandatory one raises a typed
+        error that names the role and the clocks.
+        """
+        expiry, now = metadata.get("expiry_time"), self._time_fetcher()
+        if expiry is not None and _parse_if_needed(expiry) <= now:
+            raise ExpiredCredentialsError(
+                role_arn=self.fetcher.role_arn, expiry_time=str(expiry), local_time=now.isoformat()
+            )
+        return metadata
+
     def __repr__(self) -> str:
         return (
             f"<{type(self).__name__} RoleArn={self.fetcher.role_arn!r} "
@@ -53,8 +75,24 @@ class AssumedRoleCredentials(ScaledRefreshWindows, AioDeferredRefreshableCredent
     fetcher: AssumeRoleFetcher
 
     def __init__(self, fetcher: AssumeRoleFetcher) -> None:
-        super().__init__(fetcher.fetch_credentials, METHOD, time_fetcher=_clock.current_time)
+        super().__init__(self._fetch, METHOD, time_fetcher=_clock.current_time)
         self.fetcher = fetcher
+
+    async def _fetch(self) -> dict[str, Any]:
+        with credential_responses_redacted():
+            metadata = await self.fetcher.fetch_credentials()
+        return self._reject_expired(metadata)
+
+
+class AnyioAssumedRoleCredentials(AssumedRoleCredentials, AnyioDeferredRefreshableCredentials):
+    """The variant for parents configured for anyio (httpx): an ``anyio.Lock``, so trio works."""
+
+
+def new_credentials(parent: AioSession, fetcher: AssumeRoleFetcher) -> AssumedRoleCredentials:
+    """The credentials class matching the parent's async primitives, as aiobotocore chooses."""
+    if parent._async_primitives is AsyncPrimitives.ANYIO:
+        return AnyioAssumedRoleCredentials(fetcher)
+    return AssumedRoleCredentials(fetcher)
 
 
 class AssumeRoleProvider(CredentialProvider):

@@ -1,18 +1,24 @@
 """The library's exception types.
 
-Each subclasses the botocore exception a boto3/aiobotocore user already catches,
-so ``except ParamValidationError`` or ``except NoCredentialsError`` keep working::
+Each also subclasses the exception a boto3/aiobotocore user already catches in
+that situation, so ``except ParamValidationError`` or ``except NoCredentialsError``
+keep working::
 
     AssumeRoleError
     ├── InvalidParameterError      (also botocore ParamValidationError, ValueError)
     ├── ParentCredentialsError     (also botocore NoCredentialsError)
-    └── MFARefreshError            (also botocore RefreshWithMFAUnsupportedError)
+    ├── MFARefreshError            (also botocore RefreshWithMFAUnsupportedError)
+    └── ExpiredCredentialsError    (also RuntimeError, what aiobotocore raises here)
+
+Errors from STS itself (throttling, AccessDenied, ...) reach the caller as botocore's
+``ClientError``, and connection failures as botocore's ``EndpointConnectionError``.
 
 No message ever contains a parameter's string value, a secret key or a session token.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 from botocore.exceptions import (
@@ -23,6 +29,7 @@ from botocore.exceptions import (
 
 __all__ = [
     "AssumeRoleError",
+    "ExpiredCredentialsError",
     "InvalidParameterError",
     "MFARefreshError",
     "ParentCredentialsError",
@@ -77,6 +84,29 @@ class MFARefreshError(AssumeRoleError, RefreshWithMFAUnsupportedError):
     def __init__(self, *, role_arn: str) -> None:
         self.role_arn = role_arn
         super().__init__(role_arn=role_arn)  # type: ignore[call-arg]
+
+
+class ExpiredCredentialsError(AssumeRoleError, RuntimeError):
+    """AssumeRole returned credentials that are already expired by the local clock.
+
+    The local clock is then most likely ahead of AWS's by more than the session
+    duration. Raised instead of aiobotocore's plain ``RuntimeError``, and only when
+    no still-valid credentials can be used instead (mandatory refresh).
+    """
+
+    def __init__(self, *, role_arn: str, expiry_time: str, local_time: str) -> None:
+        self.role_arn = role_arn
+        self.expiry_time = expiry_time
+        self.local_time = local_time
+        super().__init__(
+            f"AssumeRole for {role_arn} returned credentials that are already expired "
+            f"(expiration {expiry_time}, local clock {local_time}): the local clock is "
+            "probably ahead of AWS's; check the system clock (NTP)"
+        )
+
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        kwargs = {name: getattr(self, name) for name in ("role_arn", "expiry_time", "local_time")}
+        return functools.partial(type(self), **kwargs), ()
 
 
 def _top_level_name(path: str) -> str:

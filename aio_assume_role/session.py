@@ -9,7 +9,7 @@ from typing import Any
 from aiobotocore.credentials import AioCredentialResolver
 from aiobotocore.session import AioSession
 
-from ._credentials import AssumedRoleCredentials, AssumeRoleProvider
+from ._credentials import AssumedRoleCredentials, AssumeRoleProvider, new_credentials
 from ._fetcher import AssumeRoleFetcher
 from ._params import (
     TokenCodeProvider,
@@ -119,7 +119,7 @@ def assume_role(
     fetcher = AssumeRoleFetcher(
         session, RoleArn, args, cache=async_cache, cache_identity=cache_identity
     )
-    child = AssumedRoleSession(session, AssumedRoleCredentials(fetcher))
+    child = AssumedRoleSession(session, new_credentials(session, fetcher))
     apply_region_mode(session, child, region_name)
     return child
 
