@@ -1,0 +1,169 @@
+"""``assume_role()`` for boto3: a drop-in for aws-assume-role-lib 2.10.
+
+Needs the ``boto3`` extra (``pip install 'aio-assume-role[boto3]'``). Code written
+for ``aws_assume_role_lib`` works with ``import aio_assume_role.sync as
+aws_assume_role_lib``: same names, same signature, same semantics. The arguments go
+through the same normalization and validation as the async path's.
+"""
+
+from __future__ import annotations
+
+import datetime
+import inspect
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+try:
+    import boto3
+except ImportError as error:  # pragma: no cover - depends on the environment
+    raise ImportError(
+        "aio_assume_role.sync needs boto3: pip install 'aio-assume-role[boto3]'"
+    ) from error
+import botocore.credentials
+import botocore.session
+
+from ._params import (
+    AUTOMATIC_ROLE_SESSION_NAME,
+    TokenCodeProvider,
+    normalize_assume_role_args,
+    validate_assume_role_args,
+    validate_options,
+)
+from ._region import apply_region_mode
+from ._sync_credentials import (
+    SyncAssumedRoleCredentials,
+    SyncAssumeRoleFetcher,
+    SyncAssumeRoleProvider,
+)
+from .arns import get_assumed_role_session_arn, get_role_arn
+from .cache import _is_mapping_like
+from .errors import InvalidParameterError, ParentCredentialsError
+from .naming import generate_lambda_session_name
+
+__all__ = [
+    "AUTOMATIC_ROLE_SESSION_NAME",
+    "JSONFileCache",
+    "assume_role",
+    "generate_lambda_session_name",
+    "get_assumed_role_session_arn",
+    "get_role_arn",
+    "patch_boto3",
+]
+
+
+class JSONFileCache(botocore.credentials.JSONFileCache):
+    """botocore's JSON file cache, with the directory required (as in aws-assume-role-lib).
+
+    Files are ``<cache key>.json``, shared with boto3 and the AWS CLI; the directory
+    is created on first write.
+    """
+
+    def __init__(self, dir_path: str | os.PathLike[str]) -> None:
+        super().__init__(working_dir=os.fspath(dir_path))
+
+
+def assume_role(
+    session: boto3.Session,
+    RoleArn: str,
+    *,
+    RoleSessionName: str | None = None,
+    PolicyArns: Sequence[str | Mapping[str, str]] | None = None,
+    Policy: str | Mapping[str, Any] | None = None,
+    DurationSeconds: int | datetime.timedelta | None = None,
+    Tags: Sequence[Mapping[str, str]] | None = None,
+    TransitiveTagKeys: Sequence[str] | None = None,
+    ExternalId: str | None = None,
+    SerialNumber: str | None = None,
+    TokenCode: str | TokenCodeProvider | None = None,
+    SourceIdentity: str | None = None,
+    region_name: str | bool | None = None,
+    validate: bool = True,
+    cache: Any = None,
+    additional_kwargs: Mapping[str, Any] | None = None,
+) -> boto3.Session:
+    """Return a boto3 session that acts as ``RoleArn``, assumed through ``session``.
+
+    The parameters and their meaning are those of the async ``assume_role``, except
+    that ``cache`` must be dict-like (a dict, ``JSONFileCache``) and ``TokenCode``, if
+    a callable, must return the code (not an awaitable). The parent's credentials are
+    resolved now (``ParentCredentialsError`` if it has none); AssumeRole is called on
+    first use and again before expiry, with the parent's credentials as they are then.
+    The parent is available as ``assume_role_parent_session`` on the returned session.
+    """
+    if not isinstance(session, boto3.Session):
+        raise InvalidParameterError(
+            [("session", f"must be a boto3 Session, got {type(session).__name__}")]
+        )
+    validate_options(region_name=region_name, cache=cache, additional_kwargs=additional_kwargs)
+    if cache is not None and not _is_mapping_like(cache):
+        raise InvalidParameterError(
+            [
+                (
+                    "cache",
+                    "is an async cache; the sync path needs a dict-like one "
+                    "(a dict, or aio_assume_role.sync.JSONFileCache)",
+                )
+            ]
+        )
+    if inspect.iscoroutinefunction(TokenCode):
+        raise InvalidParameterError(
+            [("TokenCode", "is an async function; on the sync path it must return a str")]
+        )
+    args = normalize_assume_role_args(
+        RoleSessionName=RoleSessionName,
+        PolicyArns=PolicyArns,
+        Policy=Policy,
+        DurationSeconds=DurationSeconds,
+        Tags=Tags,
+        TransitiveTagKeys=TransitiveTagKeys,
+        ExternalId=ExternalId,
+        SerialNumber=SerialNumber,
+        TokenCode=TokenCode,
+        SourceIdentity=SourceIdentity,
+        additional_kwargs=additional_kwargs,
+    )
+    parent = session._session
+    credentials = parent.get_credentials()
+    if validate:
+        validate_assume_role_args(RoleArn, args, chained=_is_assumed_role(session, credentials))
+    if credentials is None:
+        raise ParentCredentialsError(role_arn=RoleArn)
+
+    fetcher = SyncAssumeRoleFetcher(parent.create_client, credentials, RoleArn, args, cache=cache)
+    child_botocore = botocore.session.Session()
+    child_botocore.register_component(
+        "credential_provider",
+        botocore.credentials.CredentialResolver(
+            [SyncAssumeRoleProvider(SyncAssumedRoleCredentials(fetcher))]
+        ),
+    )
+    apply_region_mode(parent, child_botocore, region_name)
+    child = boto3.Session(botocore_session=child_botocore)
+    child.assume_role_parent_session = session
+    return child
+
+
+def _is_assumed_role(session: boto3.Session, credentials: Any) -> bool:
+    """Whether the parent's credentials are themselves an assumed role (no I/O)."""
+    return hasattr(session, "assume_role_parent_session") or (
+        getattr(credentials, "method", None) == "assume-role"
+    )
+
+
+def patch_boto3() -> None:
+    """Add ``boto3.Session.assume_role(RoleArn, ...)`` and ``boto3.assume_role(RoleArn, ...)``.
+
+    Both take ``assume_role``'s arguments without the session; ``boto3.assume_role``
+    uses boto3's default session (the one ``boto3.client()`` uses).
+    """
+    boto3.Session.assume_role = assume_role
+
+    def default_session_assume_role(RoleArn: str, **kwargs: Any) -> boto3.Session:
+        return assume_role(boto3._get_default_session(), RoleArn, **kwargs)
+
+    default_session_assume_role.__name__ = assume_role.__name__
+    default_session_assume_role.__doc__ = (
+        "``assume_role`` through boto3's default session (see aio_assume_role.sync)."
+    )
+    boto3.assume_role = default_session_assume_role
