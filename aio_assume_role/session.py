@@ -10,6 +10,7 @@ from aiobotocore.credentials import AioCredentialResolver
 from aiobotocore.session import AioSession
 
 from ._credentials import AssumedRoleCredentials, AssumeRoleProvider, new_credentials
+from ._emitter import builtin_event_hooks
 from ._fetcher import AssumeRoleFetcher
 from ._params import (
     TokenCodeProvider,
@@ -31,7 +32,8 @@ class AssumedRoleSession(AioSession):
     """
 
     def __init__(self, parent: AioSession, credentials: AssumedRoleCredentials) -> None:
-        super().__init__()
+        # Builtin handlers from a shared template: a fresh registration costs ~10 ms.
+        super().__init__(event_hooks=builtin_event_hooks(), include_builtin_handlers=False)
         self.assume_role_parent_session = parent
         self._assumed_role_credentials = credentials
         self.register_component(
