@@ -1,0 +1,223 @@
+"""The async path under anyio: trio (through aiobotocore's httpx mode) and asyncio.
+
+aiobotocore runs on trio when a session's default client config uses its httpx
+session class; it then uses anyio primitives. A parent configured that way gets
+anyio-locked credentials, and the shared-fetch lock uses anyio locks off asyncio.
+
+Each test drives its own event loop with ``anyio.run`` from a plain test function,
+so neither pytest-asyncio nor anyio's pytest plugin is involved (they would
+otherwise both claim async tests).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+from aiobotocore.config import AioConfig
+from aiobotocore.session import AioSession, get_session
+from botocore.credentials import ReadOnlyCredentials
+from moto_sts import StsServer
+from support import FakeClock, role_arn
+
+from aio_assume_role._credentials import AnyioAssumedRoleCredentials, AssumedRoleCredentials
+from aio_assume_role._fetcher import _SHARED_FETCHES
+from aio_assume_role.session import AssumedRoleSession, assume_role
+
+httpxsession = pytest.importorskip("aiobotocore.httpxsession")
+pytest.importorskip("httpx2")
+
+MANDATORY = 55 * 60
+BACKENDS = ["trio", "asyncio"]
+
+
+def httpx_session() -> AioSession:
+    session = get_session()
+    session.set_default_client_config(AioConfig(http_session_cls=httpxsession.HttpxSession))
+    return session
+
+
+def child_of(parent: AioSession, *args: Any, **kwargs: Any) -> AssumedRoleSession:
+    """A child whose own clients use httpx too (the config is per session)."""
+    child = assume_role(parent, *args, **kwargs)
+    child.set_default_client_config(parent.get_default_client_config())
+    return child
+
+
+def run(backend: str, main: Callable[[], Awaitable[None]]) -> None:
+    anyio.run(main, backend=backend)
+
+
+async def frozen(session: AioSession) -> ReadOnlyCredentials:
+    credentials = await session.get_credentials()
+    return await credentials.get_frozen_credentials()
+
+
+async def caller_arn(session: AioSession) -> str:
+    async with session.create_client("sts") as sts:
+        return str((await sts.get_caller_identity())["Arn"])
+
+
+@pytest.fixture
+def trio_backend() -> None:
+    pytest.importorskip("trio")
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_assume_and_chain(backend: str, sts_server: StsServer, trio_backend: None) -> None:
+    async def main() -> None:
+        b = child_of(httpx_session(), role_arn("B"), RoleSessionName="sess-b")
+        c = child_of(b, role_arn("C"), RoleSessionName="sess-c")
+        assert (await caller_arn(c)).endswith("assumed-role/C/sess-c")
+        assert isinstance(c._assumed_role_credentials, AnyioAssumedRoleCredentials)
+
+    run(backend, main)
+    assert sts_server.count() == 2
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_one_assume_role_for_many_callers_in_the_mandatory_window(
+    backend: str, sts_server: StsServer, clock: FakeClock, trio_backend: None
+) -> None:
+    async def main() -> None:
+        child = child_of(httpx_session(), role_arn())
+        old = await frozen(child)
+        clock.advance(MANDATORY)
+        results: list[ReadOnlyCredentials] = []
+
+        async def call() -> None:
+            results.append(await frozen(child))
+
+        async with anyio.create_task_group() as group:
+            for _ in range(100):
+                group.start_soon(call)
+        assert len(set(results)) == 1 and results[0].access_key != old.access_key
+
+    run(backend, main)
+    assert sts_server.count() == 2
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_sessions_sharing_a_cache_share_one_fetch(
+    backend: str, sts_server: StsServer, trio_backend: None
+) -> None:
+    async def main() -> None:
+        cache: dict[str, Any] = {}
+        parent = httpx_session()
+        sessions = [
+            child_of(parent, role_arn(), RoleSessionName="shared", cache=cache) for _ in range(20)
+        ]
+        async with anyio.create_task_group() as group:
+            for session in sessions:
+                group.start_soon(frozen, session)
+        assert len(_SHARED_FETCHES) == 0
+
+    run(backend, main)
+    assert sts_server.count() == 1
+
+
+def test_retries_sleep_with_anyio(
+    sts_server: StsServer, clock: FakeClock, monkeypatch: pytest.MonkeyPatch, trio_backend: None
+) -> None:
+    from aiobotocore.endpoint import AnyioEndpoint
+
+    delays: list[float] = []
+
+    async def record(self: AnyioEndpoint, seconds: float) -> None:
+        delays.append(seconds)
+
+    monkeypatch.setattr(AnyioEndpoint, "_sleep", record)
+
+    async def main() -> None:
+        child = child_of(httpx_session(), role_arn())
+        await frozen(child)
+        clock.advance(MANDATORY)
+        sts_server.fail_next(code="Throttling", times=2)
+        await frozen(child)
+
+    run("trio", main)
+    assert sts_server.count() == 1 + 3
+    assert len(delays) == 2
+
+
+def test_cancelled_refresher_does_not_wedge_the_lock(
+    sts_server: StsServer, clock: FakeClock, trio_backend: None
+) -> None:
+    async def main() -> None:
+        parent = httpx_session()
+        reached, release = anyio.Event(), anyio.Event()
+        armed = [False]
+
+        async def gate(**_: Any) -> None:  # holds the first AssumeRole once armed
+            if armed[0]:
+                armed[0] = False
+                reached.set()
+                await release.wait()
+
+        parent.register("before-send.sts.AssumeRole", gate)
+        child = child_of(parent, role_arn())
+        old = await frozen(child)
+        clock.advance(MANDATORY)
+        armed[0] = True
+        results: list[ReadOnlyCredentials] = []
+
+        async def call() -> None:
+            results.append(await frozen(child))
+
+        doomed = anyio.CancelScope()
+
+        async def refresher() -> None:
+            with doomed:
+                await frozen(child)
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(refresher)
+            await reached.wait()  # inside AssumeRole, holding the refresh lock
+            for _ in range(10):
+                group.start_soon(call)
+            await anyio.sleep(0.05)  # the callers queue up on the lock
+            doomed.cancel()
+        assert doomed.cancelled_caught
+        assert len(results) == 10
+        assert len(set(results)) == 1 and results[0].access_key != old.access_key
+        assert not child._assumed_role_credentials._refresh_lock.locked()
+        assert len(_SHARED_FETCHES) == 0
+
+    run("trio", main)
+    assert sts_server.count() == 2
+
+
+def test_credentials_class_follows_the_parents_async_primitives() -> None:
+    assert type(assume_role(httpx_session(), role_arn())._assumed_role_credentials) is (
+        AnyioAssumedRoleCredentials
+    )
+    assert type(assume_role(get_session(), role_arn())._assumed_role_credentials) is (
+        AssumedRoleCredentials
+    )
+
+
+def test_aiohttp_parent_works_under_anyios_asyncio_backend(sts_server: StsServer) -> None:
+    async def main() -> None:
+        child = assume_role(get_session(), role_arn("Plain"))
+        assert "assumed-role/Plain/" in await caller_arn(child)
+
+    run("asyncio", main)
+    assert sts_server.count() == 1
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=RuntimeError,
+    reason="AioJSONFileCache does its I/O with aiofiles, which needs a running asyncio loop",
+)
+def test_file_cache_under_trio(sts_server: StsServer, tmp_path: Path, trio_backend: None) -> None:
+    from aio_assume_role.file_cache import AioJSONFileCache
+
+    async def main() -> None:
+        child = child_of(httpx_session(), role_arn(), cache=AioJSONFileCache(tmp_path))
+        await child.prefetch_credentials()
+
+    run("trio", main)
