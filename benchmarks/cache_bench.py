@@ -1,6 +1,6 @@
 """Cache-hit cost and event-loop lag of each credential cache, against a local moto server.
 
-    python benchmarks/cache_bench.py [--hits 20] [--sessions 200] [--repeats 3]
+    python benchmarks/cache_bench.py [--hits 30] [--sessions 200] [--repeats 5]
 
 For each cache: the median cost of a cache-hit first use (the first credential load
 of a new session, served from a warm cache; "no cache" makes an AssumeRole call
@@ -245,9 +245,9 @@ async def run(args: argparse.Namespace, workdir: str) -> dict[str, dict[str, flo
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--hits", type=int, default=20, help="cache-hit first uses per cache")
+    parser.add_argument("--hits", type=int, default=30, help="cache-hit first uses per cache")
     parser.add_argument("--sessions", type=int, default=200, help="concurrent sessions")
-    parser.add_argument("--repeats", type=int, default=3, help="lag runs per cache")
+    parser.add_argument("--repeats", type=int, default=5, help="lag runs per cache")
     args = parser.parse_args()
 
     server = start_moto(port := _free_port())
