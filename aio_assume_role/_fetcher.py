@@ -27,7 +27,8 @@ _SHARED_FETCHES = KeyedLock()
 
 class FetcherCommon(BaseAssumeRoleCredentialFetcher):
     """What the async and the sync fetcher add to botocore's: read-only accessors,
-    the cache-expiry check on ``_clock`` and a secret-free repr."""
+    the cache-entry check (expiry on ``_clock``, malformed entries are a miss) and a
+    secret-free repr."""
 
     duration_seconds: int
 
@@ -51,6 +52,22 @@ class FetcherCommon(BaseAssumeRoleCredentialFetcher):
         return expires_within(
             response["Credentials"]["Expiration"], self._expiry_window_seconds, _clock.now()
         )
+
+    def _fresh_cached(self, response: dict[str, Any] | None) -> dict[str, Any] | None:
+        """A cached response if complete and not about to expire; else None (a miss)."""
+        if response is None:
+            return None
+        try:
+            _credentials_metadata(response)  # every field the caller will read is there
+            expired = self._is_expired(response)
+        except (KeyError, TypeError, ValueError, OverflowError):
+            logger.debug("Ignoring a malformed cache entry for %s", self._role_arn)
+            return None
+        if expired:
+            logger.debug("Cached credentials for %s are expired or about to be", self._role_arn)
+            return None
+        logger.debug("Credentials for %s retrieved from cache", self._role_arn)
+        return response
 
     def __repr__(self) -> str:
         return (
@@ -106,20 +123,7 @@ class AssumeRoleFetcher(FetcherCommon):
         return _credentials_metadata(response)
 
     async def _load_from_cache(self) -> dict[str, Any] | None:
-        response: dict[str, Any] | None = await self._cache.get(self._cache_key)
-        if response is None:
-            return None
-        try:
-            _credentials_metadata(response)  # every field the caller will read is there
-            expired = self._is_expired(response)
-        except (KeyError, TypeError, ValueError, OverflowError):
-            logger.debug("Ignoring a malformed cache entry for %s", self._role_arn)
-            return None
-        if expired:
-            logger.debug("Cached credentials for %s are expired or about to be", self._role_arn)
-            return None
-        logger.debug("Credentials for %s retrieved from cache", self._role_arn)
-        return response
+        return self._fresh_cached(await self._cache.get(self._cache_key))
 
     async def _get_credentials(self) -> dict[str, Any]:
         if await self._parent.get_credentials() is None:

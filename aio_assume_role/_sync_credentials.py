@@ -1,8 +1,9 @@
 """The boto3 path's fetcher and credentials: botocore's classes, with the shared policies.
 
-The fetch-time rules (MFA codes, refresh windows, cache expiry on ``_clock``) are
-the ones the async path uses (``_token_code``, ``_windows``, ``ScaledRefreshWindows``);
-only the I/O is botocore's synchronous one.
+The fetch-time rules (MFA codes, refresh windows, cache-entry checks on ``_clock``,
+already-expired credentials, redacted response logging) are the async path's
+(``_token_code``, ``_windows``, ``FetcherCommon``, ``ScaledRefreshWindows``,
+``_redact``); only the I/O is botocore's synchronous one.
 """
 
 from __future__ import annotations
@@ -22,8 +23,10 @@ from botocore.credentials import (
 from . import _clock
 from ._credentials import METHOD, ScaledRefreshWindows
 from ._fetcher import FetcherCommon
+from ._redact import credential_responses_redacted
 from ._token_code import TokenCodes, split_token_code
 from ._windows import refresh_windows, requested_lifetime
+from .cache import MappingCache
 from .errors import InvalidParameterError
 
 
@@ -73,6 +76,11 @@ class SyncAssumeRoleFetcher(FetcherCommon, AssumeRoleCredentialFetcher):
         self._token_codes.succeeded()
         return response
 
+    def _load_from_cache(self) -> dict[str, Any] | None:
+        # botocore's raises on a corrupt file or a malformed entry; here, as on the
+        # async path, either is a miss.
+        return self._fresh_cached(MappingCache(self._cache)._get(self._cache_key))
+
 
 class SyncAssumedRoleCredentials(ScaledRefreshWindows, DeferredRefreshableCredentials):
     """botocore's deferred refreshable credentials, with lifetime-scaled refresh windows."""
@@ -80,8 +88,13 @@ class SyncAssumedRoleCredentials(ScaledRefreshWindows, DeferredRefreshableCreden
     fetcher: SyncAssumeRoleFetcher
 
     def __init__(self, fetcher: SyncAssumeRoleFetcher) -> None:
-        super().__init__(fetcher.fetch_credentials, METHOD, time_fetcher=_clock.current_time)
+        super().__init__(self._fetch, METHOD, time_fetcher=_clock.current_time)
         self.fetcher = fetcher
+
+    def _fetch(self) -> dict[str, Any]:
+        with credential_responses_redacted():
+            metadata: dict[str, Any] = self.fetcher.fetch_credentials()
+        return self._reject_expired(metadata)
 
 
 class SyncAssumeRoleProvider(CredentialProvider):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 import getpass
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +28,10 @@ from botocore.exceptions import (
 from moto_sts import StsServer
 from support import ACCOUNT_ID, FakeClock, role_arn
 
+from aio_assume_role import _clock
 from aio_assume_role._sync_credentials import SyncAssumedRoleCredentials
 from aio_assume_role.errors import (
+    ExpiredCredentialsError,
     InvalidParameterError,
     MFARefreshError,
     ParentCredentialsError,
@@ -269,6 +272,20 @@ class TestCache:
             assume_role(session, role_arn(), cache=AsyncOnly())
         assert caught.value.parameter == "cache"
 
+    def test_a_malformed_entry_or_corrupt_file_is_a_miss(
+        self, session: boto3.Session, sts_server: StsServer, tmp_path: Path
+    ) -> None:
+        # botocore's fetcher (so aws-assume-role-lib) raises KeyError for both.
+        cache: dict[str, Any] = {}
+        child = assume_role(session, role_arn(), cache=cache)
+        cache[child.get_credentials().fetcher.cache_key] = {"Credentials": {}}
+        access_key(child)
+        file_cache = JSONFileCache(tmp_path)
+        child = assume_role(session, role_arn(), cache=file_cache)
+        (tmp_path / f"{child.get_credentials().fetcher.cache_key}.json").write_text("{not json")
+        access_key(child)
+        assert sts_server.count() == 2
+
     def test_expired_cache_entry_is_not_used(
         self, session: boto3.Session, sts_server: StsServer, clock: FakeClock
     ) -> None:
@@ -396,6 +413,18 @@ class TestRefresh:
         assert sts_server.count() == 4
 
 
+def test_credentials_already_expired_by_our_clock_raise_a_typed_error(
+    session: boto3.Session, sts_server: StsServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_now = _clock.now
+    monkeypatch.setattr(_clock, "now", lambda: real_now() + datetime.timedelta(hours=2))
+    child = assume_role(session, role_arn("Skewed"))
+    with pytest.raises(ExpiredCredentialsError) as caught:
+        access_key(child)
+    assert caught.value.role_arn == role_arn("Skewed")
+    assert sts_server.count() == 1
+
+
 class TestMFA:
     @pytest.fixture(autouse=True)
     def no_prompt(self, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -487,3 +516,14 @@ def test_repr_names_the_role_and_hides_secrets(session: boto3.Session) -> None:
         assert "Shown" in text
         assert frozen.secret_key not in text
         assert frozen.token not in text
+
+
+def test_assume_role_response_is_kept_out_of_botocores_debug_log(
+    session: boto3.Session, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    child = assume_role(session, role_arn())
+    secret_key = child.get_credentials().get_frozen_credentials().secret_key
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "redacted by aio_assume_role" in logged  # botocore.parsers did log the response
+    assert secret_key not in logged
