@@ -8,6 +8,7 @@ The boto3 counterpart lives in ``aio_assume_role.sync``.
 from ._params import AUTOMATIC_ROLE_SESSION_NAME
 from .arns import get_assumed_role_session_arn, get_role_arn, is_role_arn
 from .cache import AsyncCredentialCache
+from .file_cache import AioJSONFileCache
 from .errors import (
     AssumeRoleError,
     InvalidParameterError,
@@ -21,6 +22,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AUTOMATIC_ROLE_SESSION_NAME",
+    "AioJSONFileCache",
     "AssumeRoleError",
     "AssumedRoleSession",
     "AsyncCredentialCache",

@@ -13,6 +13,7 @@ parameter and never echo a string value.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import functools
 import json
@@ -42,6 +43,9 @@ AUTOMATIC_ROLE_SESSION_NAME = "AUTOMATIC_ROLE_SESSION_NAME_!#$%^&*()"
 
 #: AWS caps role-chained sessions (assumed with assumed-role credentials) at one hour.
 CHAINED_ROLE_MAX_DURATION_SECONDS = 3600
+
+#: AWS's documented cap on managed session policies (absent from the STS model).
+MAX_POLICY_ARNS = 10
 
 #: A callable that returns a fresh MFA code, sync or async; allows MFA sessions to refresh.
 TokenCodeProvider: TypeAlias = Callable[[], "str | Awaitable[str]"]
@@ -83,7 +87,7 @@ def normalize_assume_role_args(
     - no RoleSessionName but a SourceIdentity: the SourceIdentity is the session name;
     - ``AUTOMATIC_ROLE_SESSION_NAME``: no name, so one is generated at fetch time;
     - PolicyArns given as ARN strings become ``{"arn": ...}`` descriptors;
-    - a Policy that is not a string is serialized to JSON;
+    - a Policy mapping is serialized to JSON;
     - a ``timedelta`` DurationSeconds becomes whole seconds;
     - ``additional_kwargs`` go in first, so named parameters win over them.
 
@@ -99,8 +103,10 @@ def normalize_assume_role_args(
         policy_arns = [{"arn": value} if isinstance(value, str) else value for value in PolicyArns]
 
     policy: Any = Policy
-    if Policy is not None and not isinstance(Policy, str):
-        policy = json.dumps(Policy)
+    if isinstance(Policy, Mapping):
+        # An unserializable mapping is left as it is, for validation to report.
+        with contextlib.suppress(TypeError, ValueError):
+            policy = json.dumps(Policy)
 
     duration: Any = DurationSeconds
     if isinstance(DurationSeconds, datetime.timedelta):
@@ -140,6 +146,9 @@ def validate_assume_role_args(
 
     request: dict[str, Any] = {"RoleArn": role_arn}
     request.update(args)
+    if "SourceIdentity" in request and request.get("RoleSessionName") is request["SourceIdentity"]:
+        # The session name was copied from SourceIdentity: report problems once, there.
+        request["RoleSessionName"] = _PLACEHOLDERS["RoleSessionName"]
     request.setdefault("RoleSessionName", _PLACEHOLDERS["RoleSessionName"])
     if callable(request.get("TokenCode")):
         request["TokenCode"] = _PLACEHOLDERS["TokenCode"]
@@ -150,6 +159,7 @@ def validate_assume_role_args(
     report = botocore.validate.ParamValidator().validate(request, shape)
     problems.extend(_describe(error) for error in report._errors)
     _check_maxima_and_patterns(request, shape, "", problems)
+    problems.extend(_check_documented_limits(request))
 
     duration = request.get("DurationSeconds")
     if (
@@ -167,6 +177,25 @@ def validate_assume_role_args(
         )
     if problems:
         raise InvalidParameterError(_dedupe(problems))
+
+
+def _check_documented_limits(request: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Limits AWS documents for AssumeRole that its published model does not encode."""
+    problems = []
+    policy = request.get("Policy")
+    if isinstance(policy, Mapping):
+        problems.append(("Policy", "must be JSON-serializable"))
+    elif isinstance(policy, str) and policy:
+        try:
+            json.loads(policy)
+        except ValueError:
+            problems.append(("Policy", "must be a JSON policy document"))
+    policy_arns = request.get("PolicyArns")
+    if isinstance(policy_arns, (list, tuple)) and len(policy_arns) > MAX_POLICY_ARNS:
+        problems.append(
+            ("PolicyArns", f"must have at most {MAX_POLICY_ARNS} items, got {len(policy_arns)}")
+        )
+    return problems
 
 
 @functools.cache
@@ -189,7 +218,9 @@ def _describe(error: tuple[str, str, dict[str, Any]]) -> tuple[str, str]:
         return path, "is required"
     if kind == "unknown field":
         valid = ", ".join(details["valid_names"])
-        return details["unknown_param"], f"is not an AssumeRole parameter (valid: {valid})"
+        if name == "input":
+            return details["unknown_param"], f"is not an AssumeRole parameter (valid: {valid})"
+        return f"{name}.{details['unknown_param']}", f"is not a valid key (valid: {valid})"
     if kind == "invalid type":
         valid = ", ".join(details["valid_types"])
         return name, f"must be of type {valid}, got {type(details['param']).__name__}"
@@ -283,5 +314,7 @@ def validate_options(*, region_name: object, cache: object, additional_kwargs: o
         problems.append(
             ("additional_kwargs", f"must be a mapping, got {type(additional_kwargs).__name__}")
         )
+    elif additional_kwargs is not None and not all(isinstance(k, str) for k in additional_kwargs):
+        problems.append(("additional_kwargs", "keys must be AssumeRole parameter names (str)"))
     if problems:
         raise InvalidParameterError(problems)

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from collections.abc import Mapping
+import os
+from collections.abc import Hashable, Mapping, Sequence
 from copy import deepcopy
 from typing import Any, Protocol, runtime_checkable
 
@@ -86,12 +87,29 @@ def _is_async_cache(cache: object) -> bool:
 
 
 def _is_mapping_like(cache: object) -> bool:
+    # A list or a string has item access too, but keys would be indices.
+    if isinstance(cache, (Sequence, str, bytes)):
+        return False
     return all(hasattr(cache, name) for name in ("__getitem__", "__setitem__", "__contains__"))
 
 
 def is_supported_cache(cache: object) -> bool:
     """Whether ``cache`` can be passed as ``assume_role(cache=...)``."""
     return cache is None or _is_async_cache(cache) or _is_mapping_like(cache)
+
+
+def cache_identity(cache: object, adapted: AsyncCredentialCache) -> Hashable:
+    """What decides that two sessions share a cache, and so share fetches of a key.
+
+    File caches (ours or botocore's) are the same cache when they use the same
+    directory; any other cache object only shares with itself; no cache (a private
+    dict) shares with nobody.
+    """
+    if isinstance(cache, AioJSONFileCache):
+        return ("dir", os.path.realpath(cache.dir_path))
+    if isinstance(cache, JSONFileCache):
+        return ("dir", os.path.realpath(cache._working_dir))
+    return ("object", id(cache if cache is not None else adapted))
 
 
 def as_async_cache(cache: object) -> AsyncCredentialCache:

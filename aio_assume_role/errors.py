@@ -109,7 +109,8 @@ class ExpiredCredentialsError(AssumeRoleError, RuntimeError):
         return functools.partial(type(self), **kwargs), ()
 
 
-def _top_level_name(path: str) -> str:
+def _top_level_name(path: object) -> str:
+    path = str(path)
     for separator in ("[", "."):
         path = path.split(separator, 1)[0]
     return path

@@ -19,7 +19,7 @@ from ._params import (
     validate_options,
 )
 from ._region import apply_region_mode
-from .cache import as_async_cache
+from .cache import as_async_cache, cache_identity
 from .errors import InvalidParameterError
 
 __all__ = ["AssumedRoleSession", "assume_role"]
@@ -34,6 +34,8 @@ class AssumedRoleSession(AioSession):
     def __init__(self, parent: AioSession, credentials: AssumedRoleCredentials) -> None:
         # Builtin handlers from a shared template: a fresh registration costs ~10 ms.
         super().__init__(event_hooks=builtin_event_hooks(), include_builtin_handlers=False)
+        # The parent's loader: parsed models (MBs) are shared, not reloaded per child client.
+        self.register_component("data_loader", parent.get_component("data_loader"))
         self.assume_role_parent_session = parent
         self._assumed_role_credentials = credentials
         self.register_component(
@@ -91,8 +93,8 @@ def assume_role(
     returning a fresh MFA code. ``region_name``: None follows the parent's region,
     True fixes it now, False leaves the child's implicit region, a string sets it.
     ``validate`` checks the parameters against the STS model now. ``cache`` is an
-    async cache (``AioJSONFileCache``) or any dict-like object. ``additional_kwargs``
-    passes AssumeRole parameters this signature does not name.
+    async cache (``AioJSONFileCache``), botocore's ``JSONFileCache`` or any dict-like.
+    ``additional_kwargs`` passes AssumeRole parameters this signature does not name.
     """
     if not isinstance(session, AioSession):
         raise InvalidParameterError(
@@ -116,10 +118,12 @@ def assume_role(
         validate_assume_role_args(RoleArn, args, chained=_is_assumed_role(session))
 
     async_cache = as_async_cache(cache)
-    # Sessions given the same cache object share fetches; a private cache shares nothing.
-    cache_identity = id(cache) if cache is not None else id(async_cache)
     fetcher = AssumeRoleFetcher(
-        session, RoleArn, args, cache=async_cache, cache_identity=cache_identity
+        session,
+        RoleArn,
+        args,
+        cache=async_cache,
+        cache_identity=cache_identity(cache, async_cache),
     )
     child = AssumedRoleSession(session, new_credentials(session, fetcher))
     apply_region_mode(session, child, region_name)

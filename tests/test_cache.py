@@ -168,6 +168,18 @@ async def test_one_cache_shared_by_different_parents_single_flights_too(
     assert cache.writes == 1
 
 
+async def test_file_caches_on_one_directory_share_fetches(
+    tmp_path: Path, parent: AioSession, sts_server: StsServer
+) -> None:
+    # Separate cache objects, ours and botocore's, on the same directory: one call.
+    caches = [CountingFileCache(tmp_path), CountingFileCache(tmp_path / "." / "")]
+    caches.append(CountingJSONFileCache(str(tmp_path)))
+    children = [assume_role(parent, role_arn(), cache=caches[i % 3]) for i in range(30)]
+    await asyncio.gather(*(access_key(child) for child in children))
+    assert sts_server.count() == 1
+    assert sum(cache.writes for cache in caches) == 1
+
+
 async def access_key(session: AioSession) -> str:
     credentials = await session.get_credentials()
     return str((await credentials.get_frozen_credentials()).access_key)

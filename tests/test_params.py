@@ -27,6 +27,12 @@ class TestNormalize:
         assert isinstance(args["Policy"], str)
         assert json.loads(args["Policy"]) == policy
 
+    def test_only_policy_mappings_are_serialized(self) -> None:
+        # 123 is not a policy: it is left for validation to reject, not sent as "123".
+        assert normalize_assume_role_args(Policy=123)["Policy"] == 123  # type: ignore[arg-type]
+        unserializable = {"Statement": {1, 2}}
+        assert normalize_assume_role_args(Policy=unserializable)["Policy"] is unserializable
+
     def test_policy_string_is_kept_verbatim(self) -> None:
         assert normalize_assume_role_args(Policy='{"a": 1}')["Policy"] == '{"a": 1}'
 
