@@ -12,6 +12,8 @@ import datetime
 import getpass
 import json
 import logging
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +32,7 @@ from support import ACCOUNT_ID, FakeClock, role_arn
 
 from aio_assume_role import _clock
 from aio_assume_role._sync_credentials import SyncAssumedRoleCredentials
+from aio_assume_role.cache import AioJSONFileCache
 from aio_assume_role.errors import (
     ExpiredCredentialsError,
     InvalidParameterError,
@@ -260,7 +263,10 @@ class TestCache:
         assert len(cache) == 1
         assert sts_server.count() == 1
 
-    def test_an_async_cache_is_rejected_naming_cache(self, session: boto3.Session) -> None:
+    @pytest.mark.parametrize("kind", ["AioJSONFileCache", "any async get/set"])
+    def test_an_async_cache_is_rejected_naming_cache(
+        self, session: boto3.Session, tmp_path: Path, kind: str
+    ) -> None:
         class AsyncOnly:
             async def get(self, key: str) -> None:
                 return None
@@ -268,8 +274,9 @@ class TestCache:
             async def set(self, key: str, value: object) -> None:
                 return None
 
+        cache = AioJSONFileCache(tmp_path) if kind == "AioJSONFileCache" else AsyncOnly()
         with pytest.raises(InvalidParameterError, match="dict-like") as caught:
-            assume_role(session, role_arn(), cache=AsyncOnly())
+            assume_role(session, role_arn(), cache=cache)
         assert caught.value.parameter == "cache"
 
     def test_a_malformed_entry_or_corrupt_file_is_a_miss(
@@ -527,3 +534,15 @@ def test_assume_role_response_is_kept_out_of_botocores_debug_log(
     logged = "\n".join(record.getMessage() for record in caplog.records)
     assert "redacted by aio_assume_role" in logged  # botocore.parsers did log the response
     assert secret_key not in logged
+
+
+def test_the_package_never_imports_boto3() -> None:
+    """boto3 is an optional extra: only aio_assume_role.sync needs it."""
+    code = (
+        "import sys, aio_assume_role, aio_assume_role.cli, aio_assume_role.patch, "
+        "aio_assume_role.cache; print('boto3' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+    )
+    assert (result.returncode, result.stdout.strip()) == (0, "False"), result.stderr
