@@ -163,6 +163,11 @@ def patch_boto3() -> None:
         return assume_role(boto3._get_default_session(), RoleArn, **kwargs)
 
     default_session_assume_role.__name__ = assume_role.__name__
+    signature = inspect.signature(assume_role)
+    without_session = list(signature.parameters.values())[1:]
+    default_session_assume_role.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=without_session
+    )
     default_session_assume_role.__doc__ = (
         "``assume_role`` through boto3's default session (see aio_assume_role.sync)."
     )

@@ -5,6 +5,8 @@ Every test undoes its patches (monkeypatch), so other tests see unpatched classe
 
 from __future__ import annotations
 
+import inspect
+
 import boto3
 import pytest
 from aiobotocore.session import AioSession, get_session
@@ -14,7 +16,7 @@ from support import ACCOUNT_ID, role_arn
 from aio_assume_role.errors import InvalidParameterError
 from aio_assume_role.patch import patch_aiobotocore
 from aio_assume_role.session import AssumedRoleSession
-from aio_assume_role.sync import patch_boto3
+from aio_assume_role.sync import assume_role, patch_boto3
 
 
 @pytest.fixture
@@ -61,6 +63,11 @@ class TestPatchBoto3:
         patch_boto3()
         child = boto3.assume_role(role_arn())
         assert child.assume_role_parent_session is boto3.DEFAULT_SESSION
+
+    def test_module_function_shows_assume_roles_parameters(self, restore_boto3: None) -> None:
+        patch_boto3()
+        parameters = list(inspect.signature(boto3.assume_role).parameters)
+        assert parameters == list(inspect.signature(assume_role).parameters)[1:]
 
     def test_arguments_are_validated_as_in_assume_role(
         self, sts_server: StsServer, restore_boto3: None
