@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 from aiobotocore.session import AioSession
+
+from .sts_clients import active_shared_clients
 
 
 def sts_client(parent: AioSession) -> AbstractAsyncContextManager[Any]:
@@ -13,6 +16,23 @@ def sts_client(parent: AioSession) -> AbstractAsyncContextManager[Any]:
 
     The client is created without explicit keys, so it holds the parent's
     credentials object and signs each request with its current (refreshed) value:
-    role chaining works however the parent's credentials refresh.
+    role chaining works however the parent's credentials refresh. It is the shared
+    client of an open ``SharedStsClients`` covering ``parent``, else a new client
+    for this call only.
     """
-    return parent.create_client("sts")  # type: ignore[no-any-return]
+    return _sts_client(parent)
+
+
+@asynccontextmanager
+async def _sts_client(parent: AioSession) -> AsyncIterator[Any]:
+    owner = active_shared_clients(parent)
+    client = await owner._checkout(parent) if owner is not None else None
+    if client is None:
+        async with parent.create_client("sts") as own_client:
+            yield own_client
+        return
+    assert owner is not None
+    try:
+        yield client
+    finally:
+        owner._checkin()

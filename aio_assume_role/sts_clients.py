@@ -1,0 +1,222 @@
+"""Long-lived STS clients shared by the refreshes of sessions with a common parent.
+
+Creating an aiobotocore client costs milliseconds of CPU and a new connection
+pool, so a program that assumes roles in hundreds of accounts at once spends most
+of its time building STS clients it uses once. While a ``SharedStsClients`` is
+open, every refresh of a session assumed through its parent (at any depth of
+chaining) calls AssumeRole through one shared, lazily created client per signing
+session instead. Outside its lifetime refreshes go back to a client per call, so
+sessions outlive it safely and nothing needs closing by default.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Hashable
+from types import TracebackType
+from typing import Any
+
+from aiobotocore.session import AioSession
+from botocore.config import Config
+from botocore.configprovider import ConfiguredEndpointProvider
+
+from .errors import InvalidParameterError
+
+__all__ = ["SharedStsClients"]
+
+logger = logging.getLogger("aio_assume_role")
+
+# id(session) -> the open owners registered for it, most recently opened last. An
+# owner holds its session until it closes, so the id cannot be reused meanwhile.
+_REGISTRY: dict[int, list[SharedStsClients]] = {}
+
+
+class _Entry:
+    """One shared client: its creation task, and what its key's ids refer to."""
+
+    def __init__(self, task: asyncio.Task[tuple[Any, Any]], referents: tuple[object, ...]) -> None:
+        self.task = task
+        self.referents = referents  # keeps the key's ids from being reused while cached
+
+
+class SharedStsClients:
+    """Share STS clients among the refreshes of every session assumed through ``parent``.
+
+    Use as ``async with SharedStsClients(parent):`` around the work (or call
+    ``aclose()`` when done). While open, any refresh whose AssumeRole call is
+    signed by ``parent``, or by a session assumed through it at any depth, uses one
+    client per (signing session, its credentials object, region, configured
+    endpoint, default client config), created on first need, once, however many
+    refreshes ask at the same time. ``config`` is merged over the signing
+    session's default client config (e.g. ``Config(max_pool_connections=50)`` to
+    let 50 AssumeRole calls run at once). On close, in-flight calls finish, the
+    clients are closed, and later refreshes use a client per call again.
+
+    The clients belong to the event loop the owner was opened in; refreshes run
+    in another loop use a client per call.
+    """
+
+    def __init__(self, parent: AioSession, *, config: Config | None = None) -> None:
+        if not isinstance(parent, AioSession):
+            raise InvalidParameterError(
+                [("parent", f"must be an aiobotocore AioSession, got {type(parent).__name__}")]
+            )
+        if config is not None and not isinstance(config, Config):
+            raise InvalidParameterError(
+                [("config", f"must be a botocore Config, got {type(config).__name__}")]
+            )
+        self._parent = parent
+        self._config = config
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._state = "new"  # new -> open -> closing -> closed
+        self._entries: dict[Hashable, _Entry] = {}
+        self._in_flight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    @property
+    def parent(self) -> AioSession:
+        """The session whose descendants' refreshes this shares clients for."""
+        return self._parent
+
+    @property
+    def closed(self) -> bool:
+        """Whether ``aclose()`` has run (or is running)."""
+        return self._state in ("closing", "closed")
+
+    def __len__(self) -> int:
+        """How many shared clients exist (created or being created) right now."""
+        return len(self._entries)
+
+    async def __aenter__(self) -> SharedStsClients:
+        if self._state != "new":
+            raise RuntimeError("a SharedStsClients can be entered only once; create a new one")
+        self._loop = asyncio.get_running_loop()
+        self._state = "open"
+        _REGISTRY.setdefault(id(self._parent), []).append(self)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Stop sharing, wait for in-flight AssumeRole calls, close every client.
+
+        Idempotent. Must run in the event loop the owner was opened in.
+        """
+        if self._state in ("new", "closed"):
+            self._state = "closed"
+            return
+        if asyncio.get_running_loop() is not self._loop:
+            raise RuntimeError(
+                "SharedStsClients.aclose() must run in the event loop it was opened in"
+            )
+        if self._state == "open":
+            self._state = "closing"
+            self._unregister()
+        await self._idle.wait()
+        entries, self._entries = list(self._entries.values()), {}
+        # Creations nobody waits for any more still finish, so their clients get closed.
+        results = await asyncio.gather(*(entry.task for entry in entries), return_exceptions=True)
+        for result in results:
+            if isinstance(result, tuple):
+                context, _ = result
+                await context.__aexit__(None, None, None)
+        self._state = "closed"
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self._state} clients={len(self._entries)}>"
+
+    def _unregister(self) -> None:
+        owners = _REGISTRY.get(id(self._parent), [])
+        if self in owners:
+            owners.remove(self)
+        if not owners:
+            _REGISTRY.pop(id(self._parent), None)
+
+    async def _checkout(self, session: AioSession) -> Any | None:
+        """The shared client for ``session``, counted in-flight; None if not usable."""
+        if self._state != "open" or asyncio.get_running_loop() is not self._loop:
+            return None
+        credentials = await session.get_credentials()
+        if self._state != "open":  # closed while awaiting: aclose() has taken its snapshot
+            return None
+        default_config = session.get_default_client_config()
+        key = (
+            id(session),
+            id(credentials),
+            id(default_config),
+            session.get_config_variable("region"),
+            _configured_sts_endpoint(session),
+        )
+        entry = self._entries.get(key)
+        if entry is None:
+            task = asyncio.ensure_future(self._create(key, session))
+            task.add_done_callback(_retrieve_exception)
+            entry = self._entries[key] = _Entry(task, (session, credentials, default_config))
+        self._in_flight += 1
+        self._idle.clear()
+        try:
+            # Shielded: a cancelled refresh must not cancel a creation others wait for.
+            _, client = await asyncio.shield(entry.task)
+        except BaseException:
+            self._checkin()
+            raise
+        return client
+
+    def _checkin(self) -> None:
+        """Count the end of a call made with a client from ``_checkout``."""
+        self._in_flight -= 1
+        if self._in_flight == 0:
+            self._idle.set()
+
+    async def _create(self, key: Hashable, session: AioSession) -> tuple[Any, Any]:
+        logger.debug("Creating a shared STS client")
+        try:
+            context = session.create_client("sts", config=self._config)
+            client = await context.__aenter__()
+        except BaseException:
+            entry = self._entries.get(key)
+            if entry is not None and entry.task is asyncio.current_task():
+                del self._entries[key]  # the next refresh tries again
+            raise
+        return context, client
+
+
+def active_shared_clients(session: AioSession) -> SharedStsClients | None:
+    """The open ``SharedStsClients`` that covers ``session``'s refreshes in this loop, if any.
+
+    The nearest one wins: registered for ``session`` itself, else for its
+    ``assume_role_parent_session``, and so on up the chain.
+    """
+    loop = asyncio.get_running_loop()
+    current: object = session
+    while current is not None:
+        for owner in reversed(_REGISTRY.get(id(current), ())):
+            if owner._loop is loop and owner._state == "open":
+                return owner
+        current = getattr(current, "assume_role_parent_session", None)
+    return None
+
+
+def _configured_sts_endpoint(session: AioSession) -> Any:
+    # The endpoint URL the session would configure for an STS client (environment
+    # variables and config file), which create_client resolves the same way.
+    provider = ConfiguredEndpointProvider(
+        full_config=session.full_config,
+        scoped_config=session.get_scoped_config(),
+        client_name="sts",
+    )
+    return provider.provide()
+
+
+def _retrieve_exception(task: asyncio.Task[Any]) -> None:
+    # Waiters see the error; this keeps asyncio from logging it when none are left.
+    if not task.cancelled():
+        task.exception()
