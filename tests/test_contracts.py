@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import inspect
 
 import botocore.credentials
 import botocore.validate
@@ -24,6 +25,23 @@ def test_package_ships_py_typed() -> None:
     from pathlib import Path
 
     assert (Path(aio_assume_role.__file__).parent / "py.typed").is_file()
+
+
+def _parameters(function: object) -> list[tuple[str, object, object]]:
+    return [
+        (p.name, p.kind, p.default)
+        for p in inspect.signature(function).parameters.values()  # type: ignore[arg-type]
+    ]
+
+
+def test_async_and_sync_assume_role_take_the_same_parameters() -> None:
+    import aws_assume_role_lib
+
+    import aio_assume_role.sync
+
+    reference = _parameters(aws_assume_role_lib.assume_role)
+    assert _parameters(aio_assume_role.assume_role) == reference
+    assert _parameters(aio_assume_role.sync.assume_role) == reference
 
 
 def _botocore_cache_key(role: str, extra_args: dict[str, object]) -> str:
