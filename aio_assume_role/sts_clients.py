@@ -195,7 +195,10 @@ def active_shared_clients(session: AioSession) -> SharedStsClients | None:
     The nearest one wins: registered for ``session`` itself, else for its
     ``assume_role_parent_session``, and so on up the chain.
     """
-    loop = asyncio.get_running_loop()
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:  # not asyncio (trio, through anyio): owners are asyncio-only
+        return None
     current: object = session
     while current is not None:
         for owner in reversed(_REGISTRY.get(id(current), ())):
