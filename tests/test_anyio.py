@@ -15,7 +15,6 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-import anyio
 import pytest
 from aiobotocore.config import AioConfig
 from aiobotocore.session import AioSession, get_session
@@ -27,6 +26,7 @@ from aio_assume_role._credentials import AnyioAssumedRoleCredentials, AssumedRol
 from aio_assume_role._fetcher import _SHARED_FETCHES
 from aio_assume_role.session import AssumedRoleSession, assume_role
 
+anyio = pytest.importorskip("anyio")
 httpxsession = pytest.importorskip("aiobotocore.httpxsession")
 pytest.importorskip("httpx2")
 
