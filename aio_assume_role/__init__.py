@@ -8,13 +8,14 @@ The boto3 counterpart lives in ``aio_assume_role.sync``.
 from ._params import AUTOMATIC_ROLE_SESSION_NAME
 from .arns import get_assumed_role_session_arn, get_role_arn, is_role_arn
 from .cache import AsyncCredentialCache
-from .file_cache import AioJSONFileCache
 from .errors import (
     AssumeRoleError,
+    ExpiredCredentialsError,
     InvalidParameterError,
     MFARefreshError,
     ParentCredentialsError,
 )
+from .file_cache import AioJSONFileCache
 from .naming import generate_lambda_session_name
 from .session import AssumedRoleSession, assume_role
 
@@ -26,6 +27,7 @@ __all__ = [
     "AssumeRoleError",
     "AssumedRoleSession",
     "AsyncCredentialCache",
+    "ExpiredCredentialsError",
     "InvalidParameterError",
     "MFARefreshError",
     "ParentCredentialsError",

@@ -12,6 +12,7 @@ from botocore.credentials import BaseAssumeRoleCredentialFetcher, _serialize_if_
 
 from . import _clock
 from ._keyed_lock import KeyedLock
+from ._params import check_chained_duration
 from ._sts import sts_client
 from ._token_code import TokenCodes, split_token_code
 from ._windows import expires_within, refresh_windows, requested_lifetime
@@ -95,7 +96,9 @@ class AssumeRoleFetcher(FetcherCommon):
         *,
         cache: AsyncCredentialCache,
         cache_identity: object,
+        check_chaining: bool = False,
     ) -> None:
+        self._check_chaining = check_chaining
         extra_args, token_code = split_token_code(args)
         self._token_codes = TokenCodes(token_code, role_arn=role_arn)
         self._parent = parent
@@ -126,8 +129,12 @@ class AssumeRoleFetcher(FetcherCommon):
         return self._fresh_cached(await self._cache.get(self._cache_key))
 
     async def _get_credentials(self) -> dict[str, Any]:
-        if await self._parent.get_credentials() is None:
+        parent_credentials = await self._parent.get_credentials()
+        if parent_credentials is None:
             raise ParentCredentialsError(role_arn=self._role_arn)
+        if self._check_chaining and getattr(parent_credentials, "method", None) == "assume-role":
+            # Known only now for a parent whose credentials were unresolved at assume_role().
+            check_chained_duration(self._assume_kwargs)
         kwargs = dict(self._assume_kwargs)
         token_code = self._token_codes.next()
         if inspect.isawaitable(token_code):

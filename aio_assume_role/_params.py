@@ -32,6 +32,7 @@ __all__ = [
     "AUTOMATIC_ROLE_SESSION_NAME",
     "CHAINED_ROLE_MAX_DURATION_SECONDS",
     "TokenCodeProvider",
+    "check_chained_duration",
     "normalize_assume_role_args",
     "validate_assume_role_args",
 ]
@@ -161,22 +162,37 @@ def validate_assume_role_args(
     _check_maxima_and_patterns(request, shape, "", problems)
     problems.extend(_check_documented_limits(request))
 
-    duration = request.get("DurationSeconds")
+    if chained:
+        problems.extend(_chained_duration_problems(request))
+    if problems:
+        raise InvalidParameterError(_dedupe(problems))
+
+
+def check_chained_duration(args: Mapping[str, Any]) -> None:
+    """Raise ``InvalidParameterError`` if DurationSeconds exceeds AWS's role-chaining cap.
+
+    For when the parent is found to be an assumed role only after ``assume_role()``.
+    """
+    problems = _chained_duration_problems(args)
+    if problems:
+        raise InvalidParameterError(problems)
+
+
+def _chained_duration_problems(args: Mapping[str, Any]) -> list[tuple[str, str]]:
+    duration = args.get("DurationSeconds")
     if (
-        chained
-        and isinstance(duration, int)
+        isinstance(duration, int)
         and not isinstance(duration, bool)
         and duration > CHAINED_ROLE_MAX_DURATION_SECONDS
     ):
-        problems.append(
+        return [
             (
                 "DurationSeconds",
                 f"must be at most {CHAINED_ROLE_MAX_DURATION_SECONDS} when the parent session "
                 f"is itself an assumed role (AWS caps role chaining at one hour), got {duration}",
             )
-        )
-    if problems:
-        raise InvalidParameterError(_dedupe(problems))
+        ]
+    return []
 
 
 def _check_documented_limits(request: Mapping[str, Any]) -> list[tuple[str, str]]:

@@ -124,6 +124,7 @@ def assume_role(
         args,
         cache=async_cache,
         cache_identity=cache_identity(cache, async_cache),
+        check_chaining=validate,
     )
     child = AssumedRoleSession(session, new_credentials(session, fetcher))
     apply_region_mode(session, child, region_name)

@@ -257,16 +257,18 @@ class TestChainingLimit:
             assume_role(profile_parent, role_arn("C"), DurationSeconds=7200)
         assert caught.value.parameter == "DurationSeconds"
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="gap: before the parent has resolved its credentials, assume_role() cannot "
-        "tell it is chained, and nothing checks again at fetch time (moto does not enforce "
-        "the limit; real STS answers ValidationError)",
-        raises=pytest.fail.Exception,
-    )
     async def test_parent_with_unresolved_assume_role_credentials_is_checked_at_first_use(
-        self, profile_parent: AioSession
+        self, profile_parent: AioSession, sts_server: StsServer
     ) -> None:
         child = assume_role(profile_parent, role_arn("C"), DurationSeconds=7200)
-        with pytest.raises(InvalidParameterError):
+        with pytest.raises(InvalidParameterError) as caught:
             await child.prefetch_credentials()
+        assert caught.value.parameter == "DurationSeconds"
+        assert role_arn("C") not in [call["RoleArn"] for call in sts_server.calls()]
+
+    async def test_validate_false_skips_the_first_use_chaining_check(
+        self, profile_parent: AioSession, sts_server: StsServer
+    ) -> None:
+        child = assume_role(profile_parent, role_arn("C"), DurationSeconds=7200, validate=False)
+        await child.prefetch_credentials()  # moto does not enforce the cap; real STS would
+        assert sts_server.calls()[-1]["RoleArn"] == role_arn("C")
