@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import botocore.configprovider
@@ -38,7 +39,9 @@ def apply_region_mode(
                     _ParentConfigProvider("region", parent),
                 ]
             )
-            child.get_component("config_store").set_config_provider("region", chain)
+            _configure_config_store(
+                child, lambda store: store.set_config_provider("region", chain)
+            )
         except Exception as error:  # pragma: no cover - guards against botocore API drift
             raise RuntimeError(
                 "Unexpected breakage of botocore's config API. Set region_name=True to use "
@@ -51,3 +54,16 @@ def apply_region_mode(
         return
     if region_name:
         child.set_config_variable("region", region_name)
+
+
+def _configure_config_store(
+    session: botocore.session.Session,
+    setup: Callable[[botocore.configprovider.ConfigValueStore], None],
+) -> None:
+    # A session that builds its config store on first use (AssumedRoleSession) runs
+    # the setup then; any other session's store is set up now.
+    defer = getattr(session, "_defer_config_store_setup", None)
+    if defer is not None:
+        defer(setup)
+    else:
+        setup(session.get_component("config_store"))

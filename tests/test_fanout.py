@@ -275,3 +275,15 @@ def test_children_share_the_parents_data_loader() -> None:
     loader = parent.get_component("data_loader")
     assert child.get_component("data_loader") is loader
     assert grandchild.get_component("data_loader") is loader
+
+
+async def test_a_childs_config_store_is_built_only_when_used(parent: AioSession) -> None:
+    child = assume_role(parent, get_role_arn(accounts(1)[0], ROLE))
+    await child.prefetch_credentials()
+    assert "config_store" in child._components._deferred  # fetching needed none of it
+    assert child.get_config_variable("region") == "us-east-1"  # built, following the parent
+    parent.set_config_variable("region", "eu-west-1")
+    assert child.get_config_variable("region") == "eu-west-1"
+    grandchild = assume_role(child, get_role_arn(accounts(1)[0], "Other"))
+    child.set_config_variable("region", "ap-south-1")
+    assert grandchild.get_config_variable("region") == "ap-south-1"
