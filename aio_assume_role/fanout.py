@@ -62,7 +62,7 @@ def assume_role_in_accounts(
     The sessions keep refreshing after the iteration ends (through a client per
     call, or through an open ``SharedStsClients`` the caller holds). To stop
     early and release everything at once, iterate inside
-    ``contextlib.aclosing(...)``.
+    ``contextlib.aclosing(...)``. Runs on asyncio.
     """
     _check_options(account_ids, concurrency, progress)
     probe_arn = get_role_arn(_PROBE_ACCOUNT_ID, role_name, path, partition)

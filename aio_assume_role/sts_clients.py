@@ -53,8 +53,8 @@ class SharedStsClients:
     let 50 AssumeRole calls run at once). On close, in-flight calls finish, the
     clients are closed, and later refreshes use a client per call again.
 
-    The clients belong to the event loop the owner was opened in; refreshes run
-    in another loop use a client per call.
+    The clients belong to the asyncio event loop the owner was opened in;
+    refreshes run in another loop (or under trio) use a client per call.
     """
 
     def __init__(self, parent: AioSession, *, config: Config | None = None) -> None:
@@ -85,7 +85,8 @@ class SharedStsClients:
         """Whether ``aclose()`` has run (or is running)."""
         return self._state in ("closing", "closed")
 
-    def __len__(self) -> int:
+    @property
+    def client_count(self) -> int:
         """How many shared clients exist (created or being created) right now."""
         return len(self._entries)
 

@@ -179,7 +179,7 @@ async def test_stopping_early_cancels_the_rest_and_closes_the_client(
         async for _ in results:
             owner = active_shared_clients(parent)
             break
-    assert owner is not None and owner.closed and len(owner) == 0
+    assert owner is not None and owner.closed and owner.client_count == 0
     assert active_shared_clients(parent) is None
     assert sts_server.count() <= 4 + 4  # the first batch, and at most one more per worker
     calls = sts_server.count()
@@ -196,10 +196,10 @@ async def test_an_abandoned_iterator_is_cleaned_up_by_the_loop(
         break
     assert owner is not None
     for _ in range(50):  # the loop's async-generator finalizer schedules aclose()
-        if owner.closed and len(owner) == 0:
+        if owner.closed and owner.client_count == 0:
             break
         await asyncio.sleep(0.01)
-    assert owner.closed and len(owner) == 0
+    assert owner.closed and owner.client_count == 0
     gc.collect()
 
 
@@ -219,11 +219,11 @@ async def test_a_callers_open_shared_clients_are_used_and_left_open(
 ) -> None:
     async with SharedStsClients(parent) as shared:
         results = await collect(assume_role_in_accounts(parent, accounts(5), ROLE))
-        assert len(shared) == 1
+        assert shared.client_count == 1
         assert not shared.closed
         clock.advance(3600)
         await asyncio.gather(*(r.session.prefetch_credentials() for r in results))  # type: ignore[union-attr]
-        assert len(shared) == 1  # the refreshes went through it too
+        assert shared.client_count == 1  # the refreshes went through it too
     assert sts_server.count() == 10
 
 

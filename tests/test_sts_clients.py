@@ -52,7 +52,7 @@ async def test_refreshes_of_many_children_share_one_client(
     created = count_sts_clients(parent)
     async with SharedStsClients(parent) as shared:
         await asyncio.gather(*(child.prefetch_credentials() for child in children(parent, 20)))
-        assert len(shared) == 1
+        assert shared.client_count == 1
     assert len(created) == 1
     assert sts_server.count() == 20
 
@@ -85,7 +85,7 @@ async def test_chained_children_share_a_client_per_signing_session(
     async with SharedStsClients(parent) as shared:
         leaves = children(middle, 4, "Leaf")
         await asyncio.gather(*(leaf.prefetch_credentials() for leaf in leaves))
-        assert len(shared) == 2
+        assert shared.client_count == 2
     assert (len(created_by_parent), len(created_by_middle)) == (1, 1)
     middle_key = (await (await middle.get_credentials()).get_frozen_credentials()).access_key
     assert sts_server.signing_keys() == [DUMMY_ACCESS_KEY] + [middle_key] * 4
@@ -98,7 +98,7 @@ async def test_the_client_signs_with_the_parents_current_credentials(
         await assume_role(parent, role_arn("Before")).prefetch_credentials()
         parent.set_credentials("AKIANEWPARENTKEY0001", "secret-2")
         await assume_role(parent, role_arn("After")).prefetch_credentials()
-        assert len(shared) == 2  # the new credentials object gets its own client
+        assert shared.client_count == 2  # the new credentials object gets its own client
     assert sts_server.signing_keys() == [DUMMY_ACCESS_KEY, "AKIANEWPARENTKEY0001"]
 
 
@@ -119,7 +119,7 @@ async def test_config_is_merged_over_the_session_default(parent: AioSession) -> 
         async with sts_client(parent) as client:
             assert client.meta.config.max_pool_connections == 33
             assert client.meta.config.connect_timeout == 7
-        assert len(shared) == 1
+        assert shared.client_count == 1
 
 
 async def test_clients_are_closed_on_exit_and_nothing_leaks(
@@ -130,7 +130,7 @@ async def test_clients_are_closed_on_exit_and_nothing_leaks(
             assert first is second
         await asyncio.gather(*(child.prefetch_credentials() for child in children(parent, 3)))
     assert shared.closed
-    assert len(shared) == 0
+    assert shared.client_count == 0
     assert is_closed(first)
     assert active_shared_clients(parent) is None
     del first, second
@@ -172,7 +172,7 @@ async def test_close_waits_for_an_in_flight_assume_role(
     release.set()
     await refresh
     await closing
-    assert len(shared) == 0
+    assert shared.client_count == 0
     assert sts_server.count() == 1
 
 
@@ -211,10 +211,10 @@ async def test_a_failed_creation_is_retried_by_the_next_refresh(
         parent.set_config_variable("region", "not a region!")
         with pytest.raises(ValueError, match="region"):
             await first.prefetch_credentials()
-        assert len(shared) == 0
+        assert shared.client_count == 0
         parent.set_config_variable("region", "us-east-1")
         await second.prefetch_credentials()
-        assert len(shared) == 1
+        assert shared.client_count == 1
     assert sts_server.count() == 1
 
 
@@ -227,7 +227,7 @@ async def test_sts_errors_reach_the_caller_and_the_client_stays_usable(
         with pytest.raises(ClientError, match="AccessDenied"):
             await first.prefetch_credentials()
         await second.prefetch_credentials()
-        assert len(shared) == 1
+        assert shared.client_count == 1
 
 
 async def test_nearest_open_owner_wins(parent: AioSession) -> None:
@@ -259,7 +259,7 @@ def test_another_event_loop_uses_a_client_per_call_and_cannot_close_it(
             thread = threading.Thread(target=elsewhere)
             thread.start()
             await asyncio.to_thread(thread.join)
-            assert len(shared) == 0  # the other loop's refresh did not use (or create) it
+            assert shared.client_count == 0  # the other loop's refresh did not use (or create) it
 
     asyncio.run(main())
     assert sts_server.count() == 1
