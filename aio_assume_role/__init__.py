@@ -17,6 +17,7 @@ from .errors import (
 )
 from .file_cache import AioJSONFileCache
 from .naming import generate_lambda_session_name
+from .patch import patch_aiobotocore
 from .session import AssumedRoleSession, assume_role
 
 __version__ = "0.1.0"
@@ -36,4 +37,5 @@ __all__ = [
     "get_assumed_role_session_arn",
     "get_role_arn",
     "is_role_arn",
+    "patch_aiobotocore",
 ]

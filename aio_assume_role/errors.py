@@ -78,7 +78,7 @@ class MFARefreshError(AssumeRoleError, RefreshWithMFAUnsupportedError):
     fmt = (
         "The credentials for {role_arn} need refreshing, which needs a new MFA token code; "
         "TokenCode was a fixed string that has been used. Pass TokenCode as a callable "
-        "(sync or async) that returns a fresh code to allow refreshes."
+        "that returns a fresh code (async allowed on the async path) to allow refreshes."
     )
 
     def __init__(self, *, role_arn: str) -> None:

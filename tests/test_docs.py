@@ -20,19 +20,39 @@ def code_block_after(marker: str) -> str:
     return match.group(1)
 
 
-def test_quickstart_runs_against_moto(sts_server: StsServer, tmp_path: Path) -> None:
-    script = tmp_path / "quickstart.py"
-    script.write_text(code_block_after("<!-- quickstart.py -->"))
+def run_readme_block(marker: str, sts_server: StsServer, tmp_path: Path) -> list[str]:
+    script = tmp_path / "example.py"
+    script.write_text(code_block_after(marker))
     env = {**os.environ, "AWS_ENDPOINT_URL": sts_server.endpoint}
     result = subprocess.run(
         [sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 0, result.stderr
-    lines = result.stdout.splitlines()
+    return result.stdout.splitlines()
+
+
+def test_quickstart_runs_against_moto(sts_server: StsServer, tmp_path: Path) -> None:
+    lines = run_readme_block("<!-- quickstart.py -->", sts_server, tmp_path)
     assert re.fullmatch(
         r"arn:aws:sts::123456789012:assumed-role/MyRole/botocore-session-\d+", lines[0]
     )
     assert lines[1] == "arn:aws:sts::123456789012:assumed-role/Other/qs"
+    assert sts_server.count() == 2
+
+
+def test_sync_example_runs_against_moto(sts_server: StsServer, tmp_path: Path) -> None:
+    lines = run_readme_block("<!-- sync_example.py -->", sts_server, tmp_path)
+    assert re.fullmatch(
+        r"arn:aws:sts::123456789012:assumed-role/MyRole/botocore-session-\d+", lines[0]
+    )
+    assert lines[1:] == ["True", "arn:aws:sts::123456789012:assumed-role/MyRole/alice"]
+    assert sts_server.count() == 2
+
+
+def test_patch_example_runs_against_moto(sts_server: StsServer, tmp_path: Path) -> None:
+    lines = run_readme_block("<!-- patch_example.py -->", sts_server, tmp_path)
+    assert len(lines) == 2
+    assert all(line.startswith("arn:aws:sts::123456789012:assumed-role/MyRole/") for line in lines)
     assert sts_server.count() == 2
 
 

@@ -56,9 +56,14 @@ async def test_fifteen_minute_credentials_are_not_refreshed_on_every_use(
     # With botocore's fixed 15-minute advisory window these would refresh on every call.
     child = assume_role(parent, role_arn(), DurationSeconds=900)
     first = await access_key(child)
+    credentials = await child.get_credentials()
+    # Asserted directly: a refresh answered from the session's private cache would not
+    # show in the server's count.
+    assert not credentials.refresh_needed()
     for _ in range(5):
         assert await access_key(child) == first
     clock.advance(5 * 60)
+    assert not credentials.refresh_needed()
     assert await access_key(child) == first
     assert sts_server.count() == 1
     clock.advance(3 * 60)  # 7 of 15 minutes left: inside the scaled advisory window
