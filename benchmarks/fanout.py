@@ -1,6 +1,6 @@
 """Fan-out benchmark: assume a role in N accounts at once, against a local moto server.
 
-    python benchmarks/fanout.py [--n 200] [--repeats 5] [--concurrency 50] [--variants abcdef]
+    python benchmarks/fanout.py [--n 200] [--repeats 3] [--concurrency 50] [--variants abcdef]
 
 Starts moto's server in its own process on a free 127.0.0.1 port, creates the role
 ``fanout-bench`` in each of N accounts (moto keys IAM by the caller's account, so
@@ -365,7 +365,7 @@ def table(results: dict[str, list[dict[str, Any]]], args: argparse.Namespace) ->
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--n", type=int, default=200, help="accounts (default 200)")
-    parser.add_argument("--repeats", type=int, default=5, help="timed runs per variant")
+    parser.add_argument("--repeats", type=int, default=3, help="timed runs per variant")
     parser.add_argument("--concurrency", type=int, default=50, help="AssumeRole calls at once")
     parser.add_argument("--variants", default="abcdef", help="which variants, e.g. abd")
     parser.add_argument("--warmup", type=int, default=10, help=argparse.SUPPRESS)
