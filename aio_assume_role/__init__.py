@@ -15,15 +15,18 @@ from .errors import (
     MFARefreshError,
     ParentCredentialsError,
 )
+from .fanout import AccountResult, assume_role_in_accounts
 from .file_cache import AioJSONFileCache
 from .naming import generate_lambda_session_name
 from .patch import patch_aiobotocore
 from .session import AssumedRoleSession, assume_role
+from .sts_clients import SharedStsClients
 
 __version__ = "0.1.0"
 
 __all__ = [
     "AUTOMATIC_ROLE_SESSION_NAME",
+    "AccountResult",
     "AioJSONFileCache",
     "AssumeRoleError",
     "AssumedRoleSession",
@@ -32,7 +35,9 @@ __all__ = [
     "InvalidParameterError",
     "MFARefreshError",
     "ParentCredentialsError",
+    "SharedStsClients",
     "assume_role",
+    "assume_role_in_accounts",
     "generate_lambda_session_name",
     "get_assumed_role_session_arn",
     "get_role_arn",

@@ -56,6 +56,15 @@ def test_patch_example_runs_against_moto(sts_server: StsServer, tmp_path: Path) 
     assert sts_server.count() == 2
 
 
+def test_fanout_example_runs_against_moto(sts_server: StsServer, tmp_path: Path) -> None:
+    lines = run_readme_block("<!-- fanout_example.py -->", sts_server, tmp_path)
+    assert lines == [
+        f"arn:aws:sts::{account}:assumed-role/Auditor/inventory"
+        for account in ("111111111111", "222222222222", "333333333333")
+    ]
+    assert sts_server.count() == 3
+
+
 def test_readme_setup_commands_are_what_ci_runs() -> None:
     setup = re.search(r"## Development set-up.*?```bash\n(.*?)```", README, re.DOTALL)
     assert setup
