@@ -190,6 +190,54 @@ class SharedStsClients:
         return context, client
 
 
+class BurstStsClients(SharedStsClients):
+    """Shares one STS client among refreshes that overlap in time, with no owner to close.
+
+    The default when no ``SharedStsClients`` is open: the first refresh opens it,
+    refreshes arriving while any is in flight join it, and the last to finish
+    closes it. Sessions that refresh together (created together, or a burst of
+    first uses) so build one client instead of one each, and nothing stays open.
+    """
+
+    # Pooled connections for a burst: botocore's default of 10 would queue the
+    # AssumeRole calls that separate per-call clients would run side by side.
+    MIN_POOL_CONNECTIONS = 50
+
+    def __init__(self, parent: AioSession, loop: asyncio.AbstractEventLoop) -> None:
+        default = parent.get_default_client_config()
+        pool = max(getattr(default, "max_pool_connections", None) or 10, self.MIN_POOL_CONNECTIONS)
+        super().__init__(parent, config=Config(max_pool_connections=pool))
+        self._loop = loop
+        self._state = "open"
+
+    async def close_if_idle(self) -> None:
+        """Close, if no refresh is using or waiting for the client any more."""
+        if self._in_flight or self._state != "open":
+            return
+        key = (id(self._loop), id(self._parent))
+        if _BURSTS.get(key) is self:
+            del _BURSTS[key]
+        # Shielded: a caller cancelled meanwhile must not leave the client half closed.
+        await asyncio.shield(self.aclose())
+
+
+# (id(loop), id(session)) -> the burst in progress for refreshes signed by that session.
+_BURSTS: dict[tuple[int, int], BurstStsClients] = {}
+
+
+def burst_clients(session: AioSession) -> BurstStsClients | None:
+    """The burst that a refresh signed by ``session`` joins, or opens (asyncio only)."""
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:  # not asyncio (trio, through anyio): a client per call
+        return None
+    key = (id(loop), id(session))
+    burst = _BURSTS.get(key)
+    if burst is None or burst.closed:
+        burst = _BURSTS[key] = BurstStsClients(session, loop)
+    return burst
+
+
 def active_shared_clients(session: AioSession) -> SharedStsClients | None:
     """The open ``SharedStsClients`` that covers ``session``'s refreshes in this loop, if any.
 

@@ -21,7 +21,7 @@ from support import DUMMY_ACCESS_KEY, FakeClock, role_arn
 from aio_assume_role._sts import sts_client
 from aio_assume_role.errors import InvalidParameterError
 from aio_assume_role.session import assume_role
-from aio_assume_role.sts_clients import SharedStsClients, active_shared_clients
+from aio_assume_role.sts_clients import _BURSTS, SharedStsClients, active_shared_clients
 
 
 def count_sts_clients(session: AioSession) -> list[Any]:
@@ -57,13 +57,64 @@ async def test_refreshes_of_many_children_share_one_client(
     assert sts_server.count() == 20
 
 
-async def test_without_it_each_refresh_creates_a_client(
-    parent: AioSession, sts_server: StsServer
-) -> None:
-    created = count_sts_clients(parent)
-    await asyncio.gather(*(child.prefetch_credentials() for child in children(parent, 5)))
-    assert len(created) == 5
-    assert sts_server.count() == 5
+class TestWithoutAnOwner:
+    """Refreshes in flight at the same time share a client; the last one closes it."""
+
+    async def test_overlapping_refreshes_share_one_client_then_close_it(
+        self, parent: AioSession, sts_server: StsServer
+    ) -> None:
+        created = count_sts_clients(parent)
+        seen: list[Any] = []
+        original = sts_client
+
+        async def record() -> None:
+            async with original(parent) as client:
+                seen.append(client)
+                await asyncio.sleep(0.01)  # overlap with the others
+
+        await asyncio.gather(*(record() for _ in range(20)))
+        assert len(created) == 1
+        assert len({id(client) for client in seen}) == 1
+        assert is_closed(seen[0])
+        assert not _BURSTS
+
+    async def test_concurrent_first_uses_build_one_client(
+        self, parent: AioSession, sts_server: StsServer
+    ) -> None:
+        created = count_sts_clients(parent)
+        await asyncio.gather(*(child.prefetch_credentials() for child in children(parent, 50)))
+        assert len(created) == 1
+        assert sts_server.count() == 50
+        assert not _BURSTS
+
+    async def test_refreshes_that_do_not_overlap_use_a_client_each(
+        self, parent: AioSession, sts_server: StsServer
+    ) -> None:
+        created = count_sts_clients(parent)
+        for child in children(parent, 3):
+            await child.prefetch_credentials()
+        assert len(created) == 3
+        assert not _BURSTS
+
+    async def test_a_burst_pool_is_at_least_fifty_connections(self, parent: AioSession) -> None:
+        created = count_sts_clients(parent)
+        await children(parent, 1)[0].prefetch_credentials()
+        assert created[0].max_pool_connections == 50
+        parent.set_default_client_config(Config(max_pool_connections=80))
+        await children(parent, 1, "Other")[0].prefetch_credentials()
+        assert created[1].max_pool_connections == 80
+
+    async def test_cancelled_refreshes_leave_nothing_open(
+        self, parent: AioSession, sts_server: StsServer
+    ) -> None:
+        tasks = [asyncio.ensure_future(c.prefetch_credentials()) for c in children(parent, 10)]
+        await asyncio.sleep(0)
+        for task in tasks[::2]:
+            task.cancel()
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+        assert any(isinstance(result, asyncio.CancelledError) for result in results)
+        assert not _BURSTS
+        gc.collect()  # an unclosed client would warn here, and warnings are errors
 
 
 async def test_concurrent_first_refreshes_create_one_client(
