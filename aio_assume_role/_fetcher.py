@@ -33,6 +33,21 @@ class FetcherCommon(BaseAssumeRoleCredentialFetcher):
 
     duration_seconds: int
 
+    def _take_request(
+        self, role_arn: str, args: Mapping[str, Any]
+    ) -> tuple[dict[str, Any], float]:
+        """Record the MFA code and lifetime; return botocore's ``extra_args`` and cache window.
+
+        TokenCode is left out of ``extra_args`` (and so of the cache key). A cached
+        response counts as fresh while it has more left than the advisory refresh
+        window, so credentials served from the cache are never due at once.
+        """
+        extra_args, token_code = split_token_code(args)
+        self._token_codes = TokenCodes(token_code, role_arn=role_arn)
+        self.duration_seconds = requested_lifetime(args)
+        advisory_window, _ = refresh_windows(self.duration_seconds)
+        return extra_args, advisory_window
+
     @property
     def role_arn(self) -> str:
         """The ARN of the role this fetcher assumes."""
@@ -99,12 +114,9 @@ class AssumeRoleFetcher(FetcherCommon):
         check_chaining: bool = False,
     ) -> None:
         self._check_chaining = check_chaining
-        extra_args, token_code = split_token_code(args)
-        self._token_codes = TokenCodes(token_code, role_arn=role_arn)
+        extra_args, advisory_window = self._take_request(role_arn, args)
         self._parent = parent
         self._cache_identity = cache_identity
-        self.duration_seconds: int = requested_lifetime(args)
-        advisory_window, _ = refresh_windows(self.duration_seconds)
         super().__init__(
             client_creator=None,
             role_arn=role_arn,

@@ -33,6 +33,7 @@ __all__ = [
     "CHAINED_ROLE_MAX_DURATION_SECONDS",
     "TokenCodeProvider",
     "check_chained_duration",
+    "is_chained",
     "normalize_assume_role_args",
     "validate_assume_role_args",
 ]
@@ -166,6 +167,17 @@ def validate_assume_role_args(
         problems.extend(_chained_duration_problems(request))
     if problems:
         raise InvalidParameterError(_dedupe(problems))
+
+
+def is_chained(session: object, credentials: object) -> bool:
+    """Whether AssumeRole through ``session`` is role chaining, as far as known without I/O.
+
+    True for a session this library returned (async or sync), or whose resolved
+    credentials come from an assume-role provider (a profile with ``role_arn``).
+    """
+    return hasattr(session, "assume_role_parent_session") or (
+        getattr(credentials, "method", None) == "assume-role"
+    )
 
 
 def check_chained_duration(args: Mapping[str, Any]) -> None:

@@ -24,8 +24,6 @@ from . import _clock
 from ._credentials import METHOD, ScaledRefreshWindows
 from ._fetcher import FetcherCommon
 from ._redact import credential_responses_redacted
-from ._token_code import TokenCodes, split_token_code
-from ._windows import refresh_windows, requested_lifetime
 from .cache import MappingCache
 from .errors import InvalidParameterError
 
@@ -43,10 +41,7 @@ class SyncAssumeRoleFetcher(FetcherCommon, AssumeRoleCredentialFetcher):
         *,
         cache: Any,
     ) -> None:
-        extra_args, token_code = split_token_code(args)
-        self._token_codes = TokenCodes(token_code, role_arn=role_arn)
-        self.duration_seconds: int = requested_lifetime(args)
-        advisory_window, _ = refresh_windows(self.duration_seconds)
+        extra_args, advisory_window = self._take_request(role_arn, args)
         super().__init__(
             client_creator,
             source_credentials,

@@ -15,6 +15,7 @@ from ._emitter import builtin_event_hooks
 from ._fetcher import AssumeRoleFetcher
 from ._params import (
     TokenCodeProvider,
+    is_chained,
     normalize_assume_role_args,
     validate_assume_role_args,
     validate_options,
@@ -137,7 +138,7 @@ def assume_role(
         additional_kwargs=additional_kwargs,
     )
     if validate:
-        validate_assume_role_args(RoleArn, args, chained=_is_assumed_role(session))
+        validate_assume_role_args(RoleArn, args, chained=is_chained(session, session._credentials))
 
     async_cache = as_async_cache(cache)
     fetcher = AssumeRoleFetcher(
@@ -151,10 +152,3 @@ def assume_role(
     child = AssumedRoleSession(session, new_credentials(session, fetcher))
     apply_region_mode(session, child, region_name)
     return child
-
-
-def _is_assumed_role(session: AioSession) -> bool:
-    """Whether the session's credentials are known, without I/O, to be an assumed role."""
-    if isinstance(session, AssumedRoleSession):
-        return True
-    return getattr(session._credentials, "method", None) == "assume-role"

@@ -26,6 +26,7 @@ import botocore.session
 from ._params import (
     AUTOMATIC_ROLE_SESSION_NAME,
     TokenCodeProvider,
+    is_chained,
     normalize_assume_role_args,
     validate_assume_role_args,
     validate_options,
@@ -126,7 +127,7 @@ def assume_role(
     parent = session._session
     credentials = parent.get_credentials()
     if validate:
-        validate_assume_role_args(RoleArn, args, chained=_is_assumed_role(session, credentials))
+        validate_assume_role_args(RoleArn, args, chained=is_chained(session, credentials))
     if credentials is None:
         raise ParentCredentialsError(role_arn=RoleArn)
 
@@ -142,13 +143,6 @@ def assume_role(
     child = boto3.Session(botocore_session=child_botocore)
     child.assume_role_parent_session = session
     return child
-
-
-def _is_assumed_role(session: boto3.Session, credentials: Any) -> bool:
-    """Whether the parent's credentials are themselves an assumed role (no I/O)."""
-    return hasattr(session, "assume_role_parent_session") or (
-        getattr(credentials, "method", None) == "assume-role"
-    )
 
 
 def patch_boto3() -> None:

@@ -11,6 +11,7 @@ from support import role_arn
 
 from aio_assume_role import AUTOMATIC_ROLE_SESSION_NAME, InvalidParameterError
 from aio_assume_role._params import (
+    is_chained,
     normalize_assume_role_args,
     validate_assume_role_args,
     validate_options,
@@ -219,3 +220,17 @@ class TestOptions:
         with pytest.raises(InvalidParameterError) as caught:
             validate_options(region_name=None, cache=None, additional_kwargs=[("a", 1)])
         assert caught.value.parameter == "additional_kwargs"
+
+
+class TestIsChained:
+    def test_a_session_this_library_returned_is_chained(self) -> None:
+        child = type("Child", (), {"assume_role_parent_session": object()})()
+        assert is_chained(child, None)
+
+    def test_resolved_assume_role_credentials_are_chained(self) -> None:
+        credentials = type("Creds", (), {"method": "assume-role"})()
+        assert is_chained(object(), credentials)
+
+    def test_other_or_unresolved_credentials_are_not(self) -> None:
+        assert not is_chained(object(), type("Creds", (), {"method": "env"})())
+        assert not is_chained(object(), None)
