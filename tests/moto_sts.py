@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import re
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,6 +39,12 @@ class _Fault:
     code: str
     message: str
     times: int
+    # Other kinds of fault: "error" (the STS error above), "truncate" (moto's real
+    # answer, cut in half: a parser error whose raw body holds the secret key),
+    # "body" (a canned 200 body), "delay" (moto's answer, after ``delay`` seconds).
+    kind: str = "error"
+    body: bytes = b""
+    delay: float = 0.0
 
 
 @dataclass
@@ -85,6 +92,23 @@ class StsServer:
         with self._lock:
             self._faults.append(_Fault(action, status, code, message, times))
 
+    def truncate_next(self, action: str = "AssumeRole", *, times: int = 1) -> None:
+        """Answer the next ``times`` requests with moto's real 200 body cut in half."""
+        with self._lock:
+            self._faults.append(_Fault(action, 200, "", "", times, kind="truncate"))
+
+    def respond_next(
+        self, body: str, action: str = "AssumeRole", *, status: int = 200, times: int = 1
+    ) -> None:
+        """Answer the next ``times`` requests with ``body`` (e.g. a partial or hostile one)."""
+        with self._lock:
+            self._faults.append(_Fault(action, status, "", "", times, "body", body.encode()))
+
+    def delay_next(self, seconds: float, action: str = "AssumeRole", *, times: int = 1) -> None:
+        """Answer the next ``times`` requests normally, ``seconds`` late (a slow endpoint)."""
+        with self._lock:
+            self._faults.append(_Fault(action, 200, "", "", times, "delay", delay=seconds))
+
     def _take_fault(self, action: str) -> _Fault | None:
         with self._lock:
             for fault in self._faults:
@@ -110,18 +134,36 @@ class StsServer:
                 self._record(params, authorization)
                 fault = self._take_fault(params["Action"])
                 if fault is not None:
-                    kind = "Receiver" if fault.status >= 500 else "Sender"
-                    payload = _ERROR_BODY.format(
-                        kind=kind, code=fault.code, message=fault.message
-                    ).encode()
-                    start_response(
-                        f"{fault.status} Injected",
-                        [("Content-Type", "text/xml"), ("Content-Length", str(len(payload)))],
-                    )
-                    return [payload]
+                    return self._answer(fault, app, environ, start_response)
             return app(environ, start_response)
 
         return middleware
+
+    @staticmethod
+    def _answer(
+        fault: _Fault,
+        app: Callable[..., Iterable[bytes]],
+        environ: dict[str, Any],
+        start_response: Callable[..., Any],
+    ) -> Iterable[bytes]:
+        if fault.kind == "delay":
+            time.sleep(fault.delay)
+            return app(environ, start_response)
+        if fault.kind == "truncate":
+            real = b"".join(app(environ, lambda *args, **kwargs: None))
+            payload = real[: len(real) // 2]
+        elif fault.kind == "body":
+            payload = fault.body
+        else:
+            kind = "Receiver" if fault.status >= 500 else "Sender"
+            payload = _ERROR_BODY.format(
+                kind=kind, code=fault.code, message=fault.message
+            ).encode()
+        start_response(
+            f"{fault.status} Injected",
+            [("Content-Type", "text/xml"), ("Content-Length", str(len(payload)))],
+        )
+        return [payload]
 
     def start(self) -> StsServer:
         app = self.wrap(DomainDispatcherApplication(create_backend_app))
