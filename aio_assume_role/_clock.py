@@ -1,17 +1,28 @@
-"""The one clock that refresh windows and cache expiry read (tests replace ``now``)."""
+"""The one clock and the one source of chance that refresh decisions read.
+
+Refresh windows, backoff and jitter read time through ``now()`` and chance
+through ``random_fraction()``; tests replace either to move time or pin the dice
+instead of sleeping.
+"""
 
 from __future__ import annotations
 
 import datetime
+import random
 
-from dateutil.tz import tzutc
+_UTC = datetime.timezone.utc
 
 
 def now() -> datetime.datetime:
-    """The current time, timezone-aware."""
-    return datetime.datetime.now(tzutc())
+    """The current time, timezone-aware (UTC)."""
+    return datetime.datetime.now(_UTC)
 
 
 def current_time() -> datetime.datetime:
     """``now()`` looked up at call time, for code that stores a time-fetcher callable."""
     return now()
+
+
+def random_fraction() -> float:
+    """A uniformly random float in [0, 1): the jitter of refresh points and backoffs."""
+    return random.random()

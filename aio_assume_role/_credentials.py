@@ -1,98 +1,80 @@
-"""Deferred, self-refreshing credentials backed by an ``AssumeRoleFetcher``."""
+"""Deferred, self-refreshing credentials backed by an ``AssumeRoleFetcher``.
+
+The class is aiobotocore's ``AioRefreshableCredentials`` (through its deferred
+variant), so callers and aiobotocore's signer see the type they expect and
+``await get_frozen_credentials()``; every public getter goes to this library's
+refresh engine (``_refresh``), which decides when to refresh, who waits and what
+happens on failure.
+"""
 
 from __future__ import annotations
 
 import datetime
-from typing import Any
 
-from aiobotocore._async_primitives import AsyncPrimitives
-from aiobotocore.credentials import (
-    AioDeferredRefreshableCredentials,
-    AnyioDeferredRefreshableCredentials,
-)
-from aiobotocore.session import AioSession
-from botocore.credentials import CredentialProvider, RefreshableCredentials, _parse_if_needed
+from aiobotocore.credentials import AioDeferredRefreshableCredentials
+from botocore.credentials import CredentialProvider, ReadOnlyCredentials
 
 from . import _clock
 from ._fetcher import AssumeRoleFetcher
-from ._redact import credential_responses_redacted
-from ._windows import windows_for_expiry
-from .errors import ExpiredCredentialsError
+from ._refresh import FRESH, AsyncRefresher, RefreshState
 
 METHOD = "assume-role"
 
 
-class ScaledRefreshWindows(RefreshableCredentials):
-    """Lifetime-scaled refresh windows for botocore's and aiobotocore's refreshable credentials.
+class AssumedRoleCredentials(AioDeferredRefreshableCredentials):
+    """Credentials for one assumed role: fetched on first use, refreshed before expiry.
 
-    Mixed in before either deferred credentials class: the advisory/mandatory refresh
-    logic, its lock and its error handling stay theirs; only the windows differ (see
-    ``_windows``), so 15-minute credentials are not refreshed on every request.
-    ``fetcher`` must have ``role_arn`` and ``duration_seconds``.
+    ``await get_frozen_credentials()`` (what aiobotocore's signer calls) returns
+    the current keys, or waits for a refresh when they are due; see ``_refresh``
+    for the windows. Raises what the refresh raised (``ClientError``,
+    ``EndpointConnectionError``, ``ParentCredentialsError``, ...), or
+    ``RefreshError`` in the seconds of backoff after such a failure.
     """
 
-    fetcher: Any
+    def __init__(self, fetcher: AssumeRoleFetcher) -> None:
+        super().__init__(fetcher.fetch_credentials, METHOD, time_fetcher=_clock.current_time)
+        self.fetcher = fetcher
+        self._state = RefreshState(fetcher.role_arn, fetcher.duration_seconds)
+        self._refresher = AsyncRefresher(self._state, fetcher.fetch_credentials)
 
     @property
     def expiry_time(self) -> datetime.datetime | None:
         """When the current credentials expire (None before the first fetch)."""
-        return self._expiry_time  # type: ignore[no-any-return]
+        return self._state.expiry
 
-    def _set_from_data(self, data: dict[str, Any]) -> None:
-        super()._set_from_data(data)
-        self._advisory_refresh_timeout, self._mandatory_refresh_timeout = windows_for_expiry(
-            self._staged_expiry_time, self._time_fetcher(), self.fetcher.duration_seconds
-        )
+    def refresh_needed(self, refresh_in: float | None = None) -> bool:
+        """Whether the credentials are due (or, with ``refresh_in`` seconds, expire within it)."""
+        now = _clock.now()
+        if refresh_in is None or self._state.expiry is None:
+            return self._state.phase(now) != FRESH
+        return (self._state.expiry - now).total_seconds() < refresh_in
 
-    def _reject_expired(self, metadata: dict[str, Any]) -> dict[str, Any]:
-        """Return freshly fetched metadata, or raise ``ExpiredCredentialsError``.
+    async def get_frozen_credentials(self) -> ReadOnlyCredentials:
+        """The current keys, refreshed first if due (see the class docstring for errors)."""
+        return await self._refresher.frozen_credentials()
 
-        Checked before (aio)botocore takes the new credentials in, which otherwise
-        raises a bare RuntimeError after replacing still-valid ones: this way an
-        advisory refresh keeps the valid ones, and a mandatory one raises a typed
-        error that names the role and the clocks.
-        """
-        expiry, now = metadata.get("expiry_time"), self._time_fetcher()
-        if expiry is not None and _parse_if_needed(expiry) <= now:
-            raise ExpiredCredentialsError(
-                role_arn=self.fetcher.role_arn, expiry_time=str(expiry), local_time=now.isoformat()
-            )
-        return metadata
+    async def get_access_key(self) -> str:
+        """The current access key id (refreshed first if due)."""
+        return str((await self.get_frozen_credentials()).access_key)
+
+    async def get_secret_key(self) -> str:
+        """The current secret key (refreshed first if due)."""
+        return str((await self.get_frozen_credentials()).secret_key)
+
+    async def get_token(self) -> str:
+        """The current session token (refreshed first if due)."""
+        return str((await self.get_frozen_credentials()).token)
+
+    async def get_account_id(self) -> str | None:
+        """The role's account id, once known (refreshed first if due)."""
+        frozen = await self.get_frozen_credentials()
+        return getattr(frozen, "account_id", None)
 
     def __repr__(self) -> str:
         return (
             f"<{type(self).__name__} RoleArn={self.fetcher.role_arn!r} "
-            f"expiry_time={self._expiry_time}>"
+            f"expiry_time={self._state.expiry}>"
         )
-
-
-class AssumedRoleCredentials(ScaledRefreshWindows, AioDeferredRefreshableCredentials):
-    """aiobotocore's deferred refreshable credentials, with lifetime-scaled refresh windows.
-
-    Nothing is fetched until first use.
-    """
-
-    fetcher: AssumeRoleFetcher
-
-    def __init__(self, fetcher: AssumeRoleFetcher) -> None:
-        super().__init__(self._fetch, METHOD, time_fetcher=_clock.current_time)
-        self.fetcher = fetcher
-
-    async def _fetch(self) -> dict[str, Any]:
-        with credential_responses_redacted():
-            metadata = await self.fetcher.fetch_credentials()
-        return self._reject_expired(metadata)
-
-
-class AnyioAssumedRoleCredentials(AssumedRoleCredentials, AnyioDeferredRefreshableCredentials):
-    """The variant for parents configured for anyio (httpx): an ``anyio.Lock``, so trio works."""
-
-
-def new_credentials(parent: AioSession, fetcher: AssumeRoleFetcher) -> AssumedRoleCredentials:
-    """The credentials class matching the parent's async primitives, as aiobotocore chooses."""
-    if parent._async_primitives is AsyncPrimitives.ANYIO:
-        return AnyioAssumedRoleCredentials(fetcher)
-    return AssumedRoleCredentials(fetcher)
 
 
 class AssumeRoleProvider(CredentialProvider):

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from aiobotocore.session import AioSession
-from botocore.credentials import BaseAssumeRoleCredentialFetcher, _serialize_if_needed
+from botocore.credentials import BaseAssumeRoleCredentialFetcher
 
 from . import _clock
 from ._keyed_lock import KeyedLock
@@ -85,6 +85,17 @@ class FetcherCommon(BaseAssumeRoleCredentialFetcher):
         logger.debug("Credentials for %s retrieved from cache", self._role_arn)
         return response
 
+    def _cache_write_failed(self, error: Exception) -> None:
+        """Log (WARNING) a cache write that failed; the fetched credentials are served."""
+        # No traceback and no message beyond an OSError's reason: a custom cache's
+        # message could quote the value, which holds the secret key.
+        logger.warning(
+            "Could not write the credentials for %s to the cache (%s%s); serving them uncached",
+            self._role_arn,
+            type(error).__name__,
+            f": {error.strerror}" if isinstance(error, OSError) and error.strerror else "",
+        )
+
     def __repr__(self) -> str:
         return (
             f"{type(self).__name__}(RoleArn={self._role_arn!r}, "
@@ -126,27 +137,45 @@ class AssumeRoleFetcher(FetcherCommon):
         )
 
     async def fetch_credentials(self) -> dict[str, Any]:
-        """Return credential metadata in the form ``RefreshableCredentials`` expects."""
+        """Return credential metadata in the form ``RefreshableCredentials`` expects.
+
+        ``source`` says where it came from: ``"cache"`` or ``"sts"``.
+        """
         response = await self._load_from_cache()
-        if response is None:
-            async with _SHARED_FETCHES.hold((self._cache_identity, self._cache_key)):
-                # Another session sharing this cache may have filled it meanwhile.
-                response = await self._load_from_cache()
-                if response is None:
-                    response = await self._get_credentials()
-                    await self._cache.set(self._cache_key, response)
-        return _credentials_metadata(response)
+        if response is not None:
+            return _credentials_metadata(response, source="cache")
+        # Resolved before the shared-fetch lock: a parent that shares this cache and
+        # role would otherwise wait for the lock its own child holds.
+        await self._resolve_parent_credentials()
+        async with _SHARED_FETCHES.hold((self._cache_identity, self._cache_key)):
+            # Another session sharing this cache may have filled it meanwhile.
+            response = await self._load_from_cache()
+            if response is not None:
+                return _credentials_metadata(response, source="cache")
+            response = await self._get_credentials()
+            await self._store(response)
+        return _credentials_metadata(response, source="sts")
 
     async def _load_from_cache(self) -> dict[str, Any] | None:
         return self._fresh_cached(await self._cache.get(self._cache_key))
 
-    async def _get_credentials(self) -> dict[str, Any]:
+    async def _store(self, response: dict[str, Any]) -> None:
+        """Write a fetched response to the cache; a failure loses the cache entry only."""
+        try:
+            await self._cache.set(self._cache_key, response)
+        except Exception as error:
+            self._cache_write_failed(error)
+
+    async def _resolve_parent_credentials(self) -> None:
         parent_credentials = await self._parent.get_credentials()
         if parent_credentials is None:
             raise ParentCredentialsError(role_arn=self._role_arn)
         if self._check_chaining and getattr(parent_credentials, "method", None) == "assume-role":
             # Known only now for a parent whose credentials were unresolved at assume_role().
             check_chained_duration(self._assume_kwargs)
+        await parent_credentials.get_frozen_credentials()
+
+    async def _get_credentials(self) -> dict[str, Any]:
         kwargs = dict(self._assume_kwargs)
         token_code = self._token_codes.next()
         if inspect.isawaitable(token_code):
@@ -163,7 +192,7 @@ class AssumeRoleFetcher(FetcherCommon):
         return response
 
 
-def _credentials_metadata(response: Mapping[str, Any]) -> dict[str, Any]:
+def _credentials_metadata(response: Mapping[str, Any], source: str = "sts") -> dict[str, Any]:
     # The tail of botocore's CachedCredentialFetcher._get_cached_credentials, which
     # is fused with its synchronous cache I/O and so cannot be called from here.
     credentials = response["Credentials"]
@@ -171,6 +200,7 @@ def _credentials_metadata(response: Mapping[str, Any]) -> dict[str, Any]:
         "access_key": credentials["AccessKeyId"],
         "secret_key": credentials["SecretAccessKey"],
         "token": credentials["SessionToken"],
-        "expiry_time": _serialize_if_needed(credentials["Expiration"], iso=True),
+        "expiry_time": credentials["Expiration"],  # a str from a cache, datetime from STS
         "account_id": credentials.get("AccountId"),
+        "source": source,
     }

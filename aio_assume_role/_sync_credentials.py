@@ -1,13 +1,15 @@
 """The boto3 path's fetcher and credentials: botocore's classes, with the shared policies.
 
-The fetch-time rules (MFA codes, refresh windows, cache-entry checks on ``_clock``,
-already-expired credentials, redacted response logging) are the async path's
-(``_token_code``, ``_windows``, ``FetcherCommon``, ``ScaledRefreshWindows``,
-``_redact``); only the I/O is botocore's synchronous one.
+The fetch-time rules (MFA codes, cache-entry checks on ``_clock``, a cache write
+that fails) are the async path's (``_token_code``, ``FetcherCommon``), and so is
+the refresh engine (``_refresh``: windows, jitter, backoff, shared outcomes,
+redaction, log records and listeners), driven by threads here; only the I/O is
+botocore's synchronous one.
 """
 
 from __future__ import annotations
 
+import datetime
 import inspect
 from collections.abc import Callable, Mapping
 from copy import deepcopy
@@ -18,12 +20,13 @@ from botocore.credentials import (
     CredentialProvider,
     Credentials,
     DeferredRefreshableCredentials,
+    ReadOnlyCredentials,
 )
 
 from . import _clock
-from ._credentials import METHOD, ScaledRefreshWindows
-from ._fetcher import FetcherCommon
-from ._redact import credential_responses_redacted
+from ._credentials import METHOD
+from ._fetcher import FetcherCommon, _credentials_metadata
+from ._refresh import FRESH, RefreshState, ThreadedRefresher
 from .cache import MappingCache
 from .errors import InvalidParameterError
 
@@ -66,6 +69,18 @@ class SyncAssumeRoleFetcher(FetcherCommon, AssumeRoleCredentialFetcher):
             kwargs["TokenCode"] = token_code
         return kwargs
 
+    def fetch_credentials(self) -> dict[str, Any]:
+        """Return credential metadata (``source``: ``"cache"`` or ``"sts"``)."""
+        response = self._load_from_cache()
+        if response is not None:
+            return _credentials_metadata(response, source="cache")
+        response = self._get_credentials()
+        try:
+            MappingCache(self._cache)._set(self._cache_key, response)
+        except Exception as error:
+            self._cache_write_failed(error)
+        return _credentials_metadata(response, source="sts")
+
     def _get_credentials(self) -> dict[str, Any]:
         response: dict[str, Any] = super()._get_credentials()
         self._token_codes.succeeded()
@@ -77,19 +92,61 @@ class SyncAssumeRoleFetcher(FetcherCommon, AssumeRoleCredentialFetcher):
         return self._fresh_cached(MappingCache(self._cache)._get(self._cache_key))
 
 
-class SyncAssumedRoleCredentials(ScaledRefreshWindows, DeferredRefreshableCredentials):
-    """botocore's deferred refreshable credentials, with lifetime-scaled refresh windows."""
+class SyncAssumedRoleCredentials(DeferredRefreshableCredentials):
+    """botocore's deferred refreshable credentials, refreshed by this library's engine.
 
-    fetcher: SyncAssumeRoleFetcher
+    Every public getter (``get_frozen_credentials()``, ``access_key``, ...) goes to
+    ``_refresh.ThreadedRefresher``. Raises what the refresh raised, or
+    ``RefreshError`` in the seconds of backoff after such a failure.
+    """
 
     def __init__(self, fetcher: SyncAssumeRoleFetcher) -> None:
-        super().__init__(self._fetch, METHOD, time_fetcher=_clock.current_time)
+        super().__init__(fetcher.fetch_credentials, METHOD, time_fetcher=_clock.current_time)
         self.fetcher = fetcher
+        self._state = RefreshState(fetcher.role_arn, fetcher.duration_seconds)
+        self._refresher = ThreadedRefresher(self._state, fetcher.fetch_credentials)
 
-    def _fetch(self) -> dict[str, Any]:
-        with credential_responses_redacted():
-            metadata: dict[str, Any] = self.fetcher.fetch_credentials()
-        return self._reject_expired(metadata)
+    @property
+    def expiry_time(self) -> datetime.datetime | None:
+        """When the current credentials expire (None before the first fetch)."""
+        return self._state.expiry
+
+    def refresh_needed(self, refresh_in: float | None = None) -> bool:
+        """Whether the credentials are due (or, with ``refresh_in`` seconds, expire within it)."""
+        now = _clock.now()
+        if refresh_in is None or self._state.expiry is None:
+            return self._state.phase(now) != FRESH
+        return (self._state.expiry - now).total_seconds() < refresh_in
+
+    def get_frozen_credentials(self) -> ReadOnlyCredentials:
+        """The current keys, refreshed first if due."""
+        return self._refresher.frozen_credentials()
+
+    @property
+    def access_key(self) -> str:
+        """The current access key id (refreshed first if due)."""
+        return str(self.get_frozen_credentials().access_key)
+
+    @property
+    def secret_key(self) -> str:
+        """The current secret key (refreshed first if due)."""
+        return str(self.get_frozen_credentials().secret_key)
+
+    @property
+    def token(self) -> str:
+        """The current session token (refreshed first if due)."""
+        return str(self.get_frozen_credentials().token)
+
+    @property
+    def account_id(self) -> str | None:
+        """The role's account id, once known (refreshed first if due)."""
+        return getattr(self.get_frozen_credentials(), "account_id", None)
+
+    def __repr__(self) -> str:
+        return (
+            f"<{type(self).__name__} RoleArn={self.fetcher.role_arn!r} "
+            f"expiry_time={self._state.expiry}>"
+        )
 
 
 class SyncAssumeRoleProvider(CredentialProvider):

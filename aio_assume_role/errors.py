@@ -8,20 +8,27 @@ keep working::
     ├── InvalidParameterError      (also botocore ParamValidationError, ValueError)
     ├── ParentCredentialsError     (also botocore NoCredentialsError)
     ├── MFARefreshError            (also botocore RefreshWithMFAUnsupportedError)
-    └── ExpiredCredentialsError    (also RuntimeError, what aiobotocore raises here)
+    ├── ExpiredCredentialsError    (also RuntimeError, what aiobotocore raises here)
+    ├── MalformedResponseError     (also botocore BotoCoreError)
+    └── RefreshError               (also botocore CredentialRetrievalError)
 
-Errors from STS itself (throttling, AccessDenied, ...) reach the caller as botocore's
-``ClientError``, and connection failures as botocore's ``EndpointConnectionError``.
+Errors from STS itself (throttling, AccessDenied, ...) reach the callers that waited
+for the failed refresh as botocore's ``ClientError``, and connection failures as
+botocore's ``EndpointConnectionError``; callers arriving during the few seconds of
+backoff that follow get ``RefreshError``, with that error as ``__cause__``.
 
 No message ever contains a parameter's string value, a secret key or a session token.
 """
 
 from __future__ import annotations
 
+import datetime
 import functools
 from collections.abc import Sequence
 
 from botocore.exceptions import (
+    BotoCoreError,
+    CredentialRetrievalError,
     NoCredentialsError,
     ParamValidationError,
     RefreshWithMFAUnsupportedError,
@@ -32,7 +39,9 @@ __all__ = [
     "ExpiredCredentialsError",
     "InvalidParameterError",
     "MFARefreshError",
+    "MalformedResponseError",
     "ParentCredentialsError",
+    "RefreshError",
 ]
 
 
@@ -106,6 +115,55 @@ class ExpiredCredentialsError(AssumeRoleError, RuntimeError):
 
     def __reduce__(self):  # type: ignore[no-untyped-def]
         kwargs = {name: getattr(self, name) for name in ("role_arn", "expiry_time", "local_time")}
+        return functools.partial(type(self), **kwargs), ()
+
+
+class MalformedResponseError(AssumeRoleError, BotoCoreError):
+    """STS (or something between) answered AssumeRole with a response that cannot be used.
+
+    A body that does not parse, or one without complete credentials. The body is
+    never part of the message: it may hold a secret key.
+    """
+
+    fmt = "AssumeRole for {role_arn} returned an unusable response: {reason}"
+
+    def __init__(self, *, role_arn: str, reason: str) -> None:
+        self.role_arn = role_arn
+        self.reason = reason
+        super().__init__(role_arn=role_arn, reason=reason)  # type: ignore[call-arg]
+
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        return functools.partial(type(self), role_arn=self.role_arn, reason=self.reason), ()
+
+
+class RefreshError(AssumeRoleError, CredentialRetrievalError):
+    """A refresh that callers must wait for failed moments ago; not retried yet.
+
+    Raised at once, without a new AssumeRole call, to callers arriving during the
+    short randomized backoff after such a failure. ``__cause__`` is that failure,
+    ``error_code`` its STS error code (or exception type), ``retry_at`` when the
+    next caller tries again.
+    """
+
+    fmt = (
+        "Refreshing credentials for {role_arn} failed moments ago ({error_code}); "
+        "next attempt from {retry_at}"
+    )
+
+    def __init__(self, *, role_arn: str, error_code: str, retry_at: datetime.datetime) -> None:
+        self.role_arn = role_arn
+        self.error_code = error_code
+        self.retry_at = retry_at
+        super().__init__(  # type: ignore[call-arg]
+            role_arn=role_arn,
+            error_code=error_code,
+            retry_at=retry_at.isoformat(),
+            provider="assume-role",
+            error_msg=error_code,
+        )
+
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        kwargs = {name: getattr(self, name) for name in ("role_arn", "error_code", "retry_at")}
         return functools.partial(type(self), **kwargs), ()
 
 

@@ -10,7 +10,7 @@ from aiobotocore.credentials import AioCredentialResolver
 from aiobotocore.session import AioSession
 from botocore.configprovider import ConfigValueStore, create_botocore_default_config_mapping
 
-from ._credentials import AssumedRoleCredentials, AssumeRoleProvider, new_credentials
+from ._credentials import AssumedRoleCredentials, AssumeRoleProvider
 from ._emitter import builtin_event_hooks
 from ._fetcher import AssumeRoleFetcher
 from ._params import (
@@ -149,6 +149,6 @@ def assume_role(
         cache_identity=cache_identity(cache, async_cache),
         check_chaining=validate,
     )
-    child = AssumedRoleSession(session, new_credentials(session, fetcher))
+    child = AssumedRoleSession(session, AssumedRoleCredentials(fetcher))
     apply_region_mode(session, child, region_name)
     return child

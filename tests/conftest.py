@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from aiobotocore.session import AioSession, get_session
 from moto_sts import StsServer
-from support import DUMMY_ACCESS_KEY, DUMMY_SECRET_KEY, FakeClock
+from support import DUMMY_ACCESS_KEY, DUMMY_SECRET_KEY, Dice, FakeClock, RefreshLog
 
 
 @pytest.fixture(autouse=True)
@@ -65,3 +65,27 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
     monkeypatch.setattr(_clock, "now", lambda: real_now() + fake.offset)
     monkeypatch.setattr(moto.sts.models, "utcnow", lambda: real_utcnow() + fake.offset)
     return fake
+
+
+@pytest.fixture(autouse=True)
+def dice(monkeypatch: pytest.MonkeyPatch) -> Dice:
+    """Chance pinned at 0.0 (no jitter: botocore's windows; the shortest backoffs).
+
+    Tests of jitter and backoff set ``dice.value``.
+    """
+    from aio_assume_role import _clock
+
+    fake = Dice()
+    monkeypatch.setattr(_clock, "random_fraction", fake)
+    return fake
+
+
+@pytest.fixture
+def refreshes() -> Iterator[RefreshLog]:
+    """Every refresh outcome while the test runs (``await refreshes.wait_for(n)``)."""
+    from aio_assume_role._refresh import add_refresh_listener
+
+    log = RefreshLog()
+    remove = add_refresh_listener(log)
+    yield log
+    remove()

@@ -92,6 +92,11 @@ class StsServer:
         with self._lock:
             self._faults.append(_Fault(action, status, code, message, times))
 
+    def clear_faults(self) -> None:
+        """Forget the faults not yet used: requests reach moto as they are again."""
+        with self._lock:
+            self._faults.clear()
+
     def truncate_next(self, action: str = "AssumeRole", *, times: int = 1) -> None:
         """Answer the next ``times`` requests with moto's real 200 body cut in half."""
         with self._lock:

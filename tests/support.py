@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime
+from typing import Any
 
 ACCOUNT_ID = "123456789012"
 DUMMY_ACCESS_KEY = "AKIAIOSFODNN7EXAMPLE"
@@ -22,3 +24,45 @@ class FakeClock:
 
     def advance(self, seconds: float) -> None:
         self.offset += datetime.timedelta(seconds=seconds)
+
+
+class Dice:
+    """What ``_clock.random_fraction()`` returns while the ``dice`` fixture is active."""
+
+    def __init__(self, value: float = 0.0) -> None:
+        self.value = value
+
+    def __call__(self) -> float:
+        return self.value
+
+
+class RefreshLog:
+    """A refresh listener that keeps every ``RefreshEvent`` and lets a test await the n-th.
+
+    Awaiting the event itself, not a sleep, is what makes background-refresh tests
+    deterministic.
+    """
+
+    def __init__(self) -> None:
+        self.events: list[Any] = []
+        self._waiters: list[asyncio.Future[None]] = []
+
+    def __call__(self, event: Any) -> None:
+        self.events.append(event)
+        waiters, self._waiters = self._waiters, []
+        for waiter in waiters:
+            if not waiter.done() and not waiter.get_loop().is_closed():
+                waiter.get_loop().call_soon_threadsafe(_resolve, waiter)
+
+    async def wait_for(self, count: int) -> list[Any]:
+        """Return the events once at least ``count`` have been recorded."""
+        while len(self.events) < count:
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
+            await waiter
+        return self.events
+
+
+def _resolve(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)

@@ -1,8 +1,9 @@
 """The async path under anyio: trio (through aiobotocore's httpx mode) and asyncio.
 
 aiobotocore runs on trio when a session's default client config uses its httpx
-session class; it then uses anyio primitives. A parent configured that way gets
-anyio-locked credentials, and the shared-fetch lock uses anyio locks off asyncio.
+session class; it then uses anyio primitives. The refresh engine runs its
+refreshes as trio system tasks there, and the shared-fetch lock uses anyio locks
+off asyncio.
 
 Each test drives its own event loop with ``anyio.run`` from a plain test function,
 so neither pytest-asyncio nor anyio's pytest plugin is involved (they would
@@ -22,14 +23,16 @@ from botocore.credentials import ReadOnlyCredentials
 from moto_sts import StsServer
 from support import FakeClock, role_arn
 
-from aio_assume_role._credentials import AnyioAssumedRoleCredentials, AssumedRoleCredentials
+from aio_assume_role._credentials import AssumedRoleCredentials
 from aio_assume_role._fetcher import _SHARED_FETCHES
+from aio_assume_role._refresh import add_refresh_listener
 from aio_assume_role.session import AssumedRoleSession, assume_role
 
 anyio = pytest.importorskip("anyio")
 httpxsession = pytest.importorskip("aiobotocore.httpxsession")
 pytest.importorskip("httpx2")
 
+ADVISORY = 47 * 60
 MANDATORY = 55 * 60
 BACKENDS = ["trio", "asyncio"]
 
@@ -72,7 +75,7 @@ def test_assume_and_chain(backend: str, sts_server: StsServer, trio_backend: Non
         b = child_of(httpx_session(), role_arn("B"), RoleSessionName="sess-b")
         c = child_of(b, role_arn("C"), RoleSessionName="sess-c")
         assert (await caller_arn(c)).endswith("assumed-role/C/sess-c")
-        assert isinstance(c._assumed_role_credentials, AnyioAssumedRoleCredentials)
+        assert isinstance(c._assumed_role_credentials, AssumedRoleCredentials)
 
     run(backend, main)
     assert sts_server.count() == 2
@@ -143,7 +146,7 @@ def test_retries_sleep_with_anyio(
     assert len(delays) == 2
 
 
-def test_cancelled_refresher_does_not_wedge_the_lock(
+def test_cancelled_first_caller_does_not_cancel_the_refresh(
     sts_server: StsServer, clock: FakeClock, trio_backend: None
 ) -> None:
     async def main() -> None:
@@ -175,28 +178,55 @@ def test_cancelled_refresher_does_not_wedge_the_lock(
 
         async with anyio.create_task_group() as group:
             group.start_soon(refresher)
-            await reached.wait()  # inside AssumeRole, holding the refresh lock
+            await reached.wait()  # inside AssumeRole, started by the first caller
             for _ in range(10):
                 group.start_soon(call)
-            await anyio.sleep(0.05)  # the callers queue up on the lock
-            doomed.cancel()
+            for _ in range(5):  # the callers join the refresh in flight
+                await anyio.lowlevel.checkpoint()
+            doomed.cancel()  # the first caller gives up; the refresh it started goes on
+            release.set()
         assert doomed.cancelled_caught
         assert len(results) == 10
         assert len(set(results)) == 1 and results[0].access_key != old.access_key
-        assert not child._assumed_role_credentials._refresh_lock.locked()
+        assert child._assumed_role_credentials._refresher._flight.done
         assert len(_SHARED_FETCHES) == 0
 
     run("trio", main)
     assert sts_server.count() == 2
 
 
-def test_credentials_class_follows_the_parents_async_primitives() -> None:
-    assert type(assume_role(httpx_session(), role_arn())._assumed_role_credentials) is (
-        AnyioAssumedRoleCredentials
-    )
-    assert type(assume_role(get_session(), role_arn())._assumed_role_credentials) is (
-        AssumedRoleCredentials
-    )
+def test_advisory_refresh_runs_in_the_background_under_trio(
+    sts_server: StsServer, clock: FakeClock, trio_backend: None
+) -> None:
+    async def main() -> None:
+        parent = httpx_session()
+        reached, release = anyio.Event(), anyio.Event()
+
+        async def gate(**_: Any) -> None:  # holds the advisory AssumeRole
+            reached.set()
+            await release.wait()
+
+        child = child_of(parent, role_arn())
+        old = await frozen(child)
+        parent.register("before-send.sts.AssumeRole", gate)
+        clock.advance(ADVISORY)
+        with anyio.fail_after(5):
+            assert await frozen(child) == old  # the caller that noticed is not held
+            await reached.wait()  # while the refresh is held in a system task,
+            for _ in range(20):
+                assert await frozen(child) == old  # everyone is served at once
+        release.set()
+        done = anyio.Event()
+        remove = add_refresh_listener(lambda event: done.set())
+        try:
+            with anyio.fail_after(5):
+                await done.wait()
+        finally:
+            remove()
+        assert (await frozen(child)).access_key != old.access_key
+
+    run("trio", main)
+    assert sts_server.count() == 2
 
 
 def test_aiohttp_parent_works_under_anyios_asyncio_backend(sts_server: StsServer) -> None:

@@ -5,10 +5,12 @@ To hold a refresh open at a chosen point, a test pauses it at a gate: in botocor
 or in an async cache's ``get``/``set`` (before STS is called / after it answered).
 STS itself is the moto server, and AssumeRole calls are counted there.
 
-"One AssumeRole" holds twice over: aiobotocore's refresh lock serializes callers
-of one credentials object, and the fetcher's shared-fetch lock plus cache re-read
-serializes sessions sharing a cache; the tests fail only if both are broken for
-one session, and if the second is broken for sessions sharing a cache.
+"One AssumeRole" holds twice over: the refresh engine runs one refresh per
+credentials object and hands its outcome to every waiter, and the fetcher's
+shared-fetch lock plus cache re-read serializes sessions sharing a cache; the
+tests fail only if both are broken for one session, and if the second is broken
+for sessions sharing a cache. A cancelled caller stops waiting; the refresh it
+started goes on for the others (it runs in a task of its own).
 """
 
 from __future__ import annotations
@@ -73,9 +75,10 @@ async def frozen(session: AioSession) -> ReadOnlyCredentials:
 
 
 def assert_unlocked(*sessions: AssumedRoleSession) -> None:
-    """Nothing is left holding or waiting: no lock can wedge a later caller."""
+    """Nothing is left in flight or holding a lock: nothing can wedge a later caller."""
     for session in sessions:
-        assert not session._assumed_role_credentials._refresh_lock.locked()
+        flight = session._assumed_role_credentials._refresher._flight
+        assert flight is None or flight.done
     assert len(_SHARED_FETCHES) == 0
 
 
@@ -137,18 +140,20 @@ async def test_advisory_callers_do_not_wait_for_a_refresh_in_flight(
     old = await frozen(child)
     clock.advance(ADVISORY)
     gate.armed = True
-    refresher = asyncio.create_task(frozen(child))
+    # The first caller to notice starts the refresh in the background and is served too.
+    assert await asyncio.wait_for(frozen(child), 2) == old
     await gate.reached.wait()
     # Held mid-AssumeRole; everyone else is served the still-valid credentials at once.
     others = await asyncio.wait_for(asyncio.gather(*(frozen(child) for _ in range(50))), 2)
     assert set(others) == {old}
     gate.open()
-    assert (await refresher).access_key != old.access_key
+    await child._assumed_role_credentials._refresher._wakeup
+    assert (await frozen(child)).access_key != old.access_key
     assert sts_server.count() == 2
 
 
 class TestCancellation:
-    async def test_cancelled_refresher_mid_assume_role_lets_a_waiter_refresh(
+    async def test_cancelled_first_caller_does_not_cancel_the_refresh(
         self, parent: AioSession, sts_server: StsServer, clock: FakeClock
     ) -> None:
         gate = Gate()
@@ -157,21 +162,23 @@ class TestCancellation:
         old = await frozen(child)
         clock.advance(MANDATORY)
         gate.armed = True
-        refresher = asyncio.create_task(frozen(child))
-        await gate.reached.wait()  # inside AssumeRole, holding the refresh lock
+        first = asyncio.create_task(frozen(child))
+        await gate.reached.wait()  # inside AssumeRole, started by the first caller
         waiters = [asyncio.create_task(frozen(child)) for _ in range(20)]
         await settle()
-        refresher.cancel()
+        first.cancel()
         with pytest.raises(asyncio.CancelledError):
-            await refresher
-
+            await first
+        gate.open()
         results = await asyncio.wait_for(asyncio.gather(*waiters), 5)
         assert len(set(results)) == 1 and results[0].access_key != old.access_key
-        # The cancelled request never left the client; one waiter refreshed for all.
+        # The refresh the cancelled caller started went on and served everyone.
+        assert sts_server.count() == 2
+        assert (await frozen(child)) == results[0]
         assert sts_server.count() == 2
         assert_unlocked(child)
 
-    async def test_cancelled_after_sts_answered_does_not_poison_the_credentials(
+    async def test_cancelled_after_sts_answered_keeps_the_result(
         self, parent: AioSession, sts_server: StsServer, clock: FakeClock
     ) -> None:
         cache = GatedCache()
@@ -179,19 +186,18 @@ class TestCancellation:
         old = await frozen(child)
         clock.advance(MANDATORY)
         cache.on_set.armed = True
-        refresher = asyncio.create_task(frozen(child))
+        first = asyncio.create_task(frozen(child))
         await cache.on_set.reached.wait()  # STS answered; the cache write is pending
         waiters = [asyncio.create_task(frozen(child)) for _ in range(20)]
         await settle()
-        refresher.cancel()
+        first.cancel()
         with pytest.raises(asyncio.CancelledError):
-            await refresher
-
+            await first
+        cache.on_set.open()
         results = await asyncio.wait_for(asyncio.gather(*waiters), 5)
         assert len(set(results)) == 1 and results[0].access_key != old.access_key
-        # The cancelled call's credentials were dropped whole, never half-applied.
-        assert sts_server.count() == 3
-        assert cache.data  # the waiter's fetch was written
+        assert sts_server.count() == 2  # nobody had to call again
+        assert cache.data  # the refresh's response was written
         assert_unlocked(child)
 
     async def test_cancelled_waiter_does_not_disturb_the_others(
@@ -217,7 +223,7 @@ class TestCancellation:
         assert sts_server.count() == 2
         assert_unlocked(child)
 
-    async def test_timed_out_caller_leaves_the_session_usable(
+    async def test_timed_out_caller_leaves_the_refresh_running_for_the_next(
         self, parent: AioSession, sts_server: StsServer, clock: FakeClock
     ) -> None:
         gate = Gate()
@@ -229,9 +235,12 @@ class TestCancellation:
         with pytest.raises(asyncio.TimeoutError):
             await asyncio.wait_for(frozen(child), 0.2)  # e.g. a request deadline
         assert gate.reached.is_set()
+        next_caller = asyncio.create_task(frozen(child))
+        await settle()
+        gate.open()
+        assert (await next_caller).access_key != old.access_key
+        assert sts_server.count() == 2  # the next caller joined the same refresh
         assert_unlocked(child)
-        assert (await frozen(child)).access_key != old.access_key
-        assert sts_server.count() == 2
 
     async def test_cancelled_fetch_in_one_session_lets_another_sharing_the_cache_fetch(
         self, sts_server: StsServer, clock: FakeClock
@@ -245,16 +254,18 @@ class TestCancellation:
         await frozen(second)
         clock.advance(MANDATORY)
         cache.on_set.armed = True
-        holder = asyncio.create_task(frozen(first))  # holds the shared-fetch lock
+        holder = asyncio.create_task(frozen(first))  # its refresh holds the shared-fetch lock
         await cache.on_set.reached.wait()
         others = [asyncio.create_task(frozen(second)) for _ in range(10)]
         await settle()
         holder.cancel()
         with pytest.raises(asyncio.CancelledError):
             await holder
+        cache.on_set.open()
         results = await asyncio.wait_for(asyncio.gather(*others), 5)
         assert len(set(results)) == 1
-        assert sts_server.count() == 3  # first fetch, the cancelled one, second's own
-        assert (await frozen(first)) == results[0]  # first picks second's up from the cache
-        assert sts_server.count() == 3
+        # first's refresh went on, wrote the cache, and second read it from there.
+        assert sts_server.count() == 2
+        assert (await frozen(first)) == results[0]
+        assert sts_server.count() == 2
         assert_unlocked(first, second)

@@ -15,7 +15,7 @@ from aiobotocore.session import AioSession, get_session
 from botocore.credentials import ReadOnlyCredentials
 from botocore.exceptions import ClientError, RefreshWithMFAUnsupportedError
 from moto_sts import StsServer
-from support import ACCOUNT_ID, FakeClock, role_arn
+from support import ACCOUNT_ID, FakeClock, RefreshLog, role_arn
 
 from aio_assume_role.errors import AssumeRoleError, MFARefreshError
 from aio_assume_role.session import assume_role
@@ -65,12 +65,14 @@ class TestFixedCode:
         sts_server: StsServer,
         clock: FakeClock,
         caplog: pytest.LogCaptureFixture,
+        refreshes: RefreshLog,
     ) -> None:
         child = assume_role(parent, role_arn(), SerialNumber=SERIAL, TokenCode="123456")
         old = await frozen(child)
         clock.advance(ADVISORY)
         caplog.set_level(logging.WARNING)
         assert await frozen(child) == old
+        await refreshes.wait_for(2)
         formatter = logging.Formatter()
         (warning,) = [formatter.format(r) for r in caplog.records if r.levelno >= logging.WARNING]
         assert "advisory" in warning and "MFARefreshError" in warning
@@ -80,13 +82,14 @@ class TestFixedCode:
         assert sts_server.count() == 1
 
     async def test_a_failed_call_does_not_use_up_the_code(
-        self, parent: AioSession, sts_server: StsServer
+        self, parent: AioSession, sts_server: StsServer, clock: FakeClock
     ) -> None:
         child = assume_role(parent, role_arn(), SerialNumber=SERIAL, TokenCode="123456")
         sts_server.fail_next(status=403, code="AccessDenied")
         with pytest.raises(ClientError):
             await child.prefetch_credentials()
-        await child.prefetch_credentials()  # e.g. after fixing the trust policy
+        clock.advance(5)  # e.g. after fixing the trust policy, past the backoff
+        await child.prefetch_credentials()
         assert sent_codes(sts_server) == [(SERIAL, "123456"), (SERIAL, "123456")]
 
     async def test_sessions_sharing_a_cache_reuse_the_mfa_session(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiobotocore.session import AioSession
 from moto_sts import StsServer
-from support import FakeClock, role_arn
+from support import FakeClock, RefreshLog, role_arn
 
 from aio_assume_role import assume_role
 from aio_assume_role._windows import refresh_windows
@@ -26,8 +26,8 @@ def test_windows_scale_down_for_short_lifetimes() -> None:
     assert 0 < mandatory < advisory < 900
 
 
-async def test_refreshes_in_the_advisory_window(
-    parent: AioSession, sts_server: StsServer, clock: FakeClock
+async def test_refreshes_in_the_background_in_the_advisory_window(
+    parent: AioSession, sts_server: StsServer, clock: FakeClock, refreshes: RefreshLog
 ) -> None:
     child = assume_role(parent, role_arn())
     first = await access_key(child)
@@ -35,6 +35,9 @@ async def test_refreshes_in_the_advisory_window(
     assert await access_key(child) == first
     assert sts_server.count() == 1
     clock.advance(17 * 60)  # 13 minutes left: inside the 15-minute advisory window
+    assert await access_key(child) == first  # served at once; the refresh runs behind
+    (_, event) = await refreshes.wait_for(2)
+    assert (event.trigger, event.source) == ("advisory", "sts")
     second = await access_key(child)
     assert second != first
     assert sts_server.count() == 2
@@ -51,7 +54,7 @@ async def test_refreshes_when_expired(
 
 
 async def test_fifteen_minute_credentials_are_not_refreshed_on_every_use(
-    parent: AioSession, sts_server: StsServer, clock: FakeClock
+    parent: AioSession, sts_server: StsServer, clock: FakeClock, refreshes: RefreshLog
 ) -> None:
     # With botocore's fixed 15-minute advisory window these would refresh on every call.
     child = assume_role(parent, role_arn(), DurationSeconds=900)
@@ -67,6 +70,8 @@ async def test_fifteen_minute_credentials_are_not_refreshed_on_every_use(
     assert await access_key(child) == first
     assert sts_server.count() == 1
     clock.advance(3 * 60)  # 7 of 15 minutes left: inside the scaled advisory window
+    await access_key(child)
+    await refreshes.wait_for(2)
     assert await access_key(child) != first
     assert sts_server.count() == 2
 

@@ -13,6 +13,7 @@ import datetime
 import logging
 import pickle
 import socket
+from datetime import timedelta
 
 import pytest
 from aiobotocore.config import AioConfig
@@ -21,10 +22,10 @@ from aiobotocore.session import AioSession, get_session
 from botocore.credentials import ReadOnlyCredentials
 from botocore.exceptions import ClientError, EndpointConnectionError
 from moto_sts import StsServer
-from support import FakeClock, role_arn
+from support import Dice, FakeClock, RefreshLog, role_arn
 
 from aio_assume_role import _clock
-from aio_assume_role.errors import ExpiredCredentialsError
+from aio_assume_role.errors import ExpiredCredentialsError, RefreshError
 from aio_assume_role.session import AssumedRoleSession, assume_role
 
 ADVISORY = 47 * 60  # 13 of 60 minutes left: inside the 15-minute advisory window only
@@ -70,12 +71,12 @@ async def caller_arn(session: AioSession) -> str:
 
 
 def refresh_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
-    """aiobotocore's refresh-failure warnings, formatted with their tracebacks."""
+    """The refresh-failure warnings, formatted as a handler would (with any traceback)."""
     formatter = logging.Formatter()
     return [
         formatter.format(record)
         for record in caplog.records
-        if record.levelno >= logging.WARNING and "Refreshing temporary" in record.getMessage()
+        if record.levelno >= logging.WARNING and "Refreshing credentials" in record.getMessage()
     ]
 
 
@@ -155,13 +156,14 @@ class TestRetries:
 
 class TestAdvisoryWindow:
     @pytest.mark.parametrize(("status", "code"), ALL_FAULTS)
-    async def test_failed_refresh_keeps_valid_credentials_and_warns(
+    async def test_failed_refresh_keeps_valid_credentials_and_warns_once(
         self,
         parent: AioSession,
         sts_server: StsServer,
         clock: FakeClock,
         backoffs: list[float],
         caplog: pytest.LogCaptureFixture,
+        refreshes: RefreshLog,
         status: int,
         code: str,
     ) -> None:
@@ -171,29 +173,65 @@ class TestAdvisoryWindow:
         sts_server.fail_next(status=status, code=code, times=1 if code == "AccessDenied" else 2)
         caplog.set_level(logging.WARNING)
 
-        assert await frozen(child) == old  # no exception: the old ones are still good
+        assert await frozen(child) == old  # served at once; the refresh runs behind
+        (_, failed) = await refreshes.wait_for(2)
+        assert (failed.ok, failed.trigger, failed.error_code) == (False, "advisory", code)
         assert "assumed-role/Kept/" in await caller_arn(child)  # API calls keep working
-        (warning,) = refresh_warnings(caplog)
-        assert "advisory" in warning
-        assert code in warning  # the traceback says why
+        (warning,) = refresh_warnings(caplog)  # one line, no traceback
+        assert "advisory" in warning and code in warning and "next attempt" in warning
+        assert "Traceback" not in warning
         assert old.secret_key not in warning
         assert old.token not in warning
 
-        # The fault is over: the next use, still in the advisory window, refreshes.
-        new = await frozen(child)
-        assert new.access_key != old.access_key
-
-    async def test_each_use_retries_the_refresh_until_it_succeeds(
-        self, parent: AioSession, sts_server: StsServer, clock: FakeClock, backoffs: list[float]
+    async def test_a_failed_refresh_is_not_retried_before_its_backoff(
+        self,
+        parent: AioSession,
+        sts_server: StsServer,
+        clock: FakeClock,
+        dice: Dice,
+        refreshes: RefreshLog,
     ) -> None:
-        child = assume_role(two_attempts(parent), role_arn())
+        child = assume_role(parent, role_arn())
         old = await frozen(child)
-        clock.advance(ADVISORY)
-        sts_server.fail_next(status=503, code="ServiceUnavailable", times=6)
-        for _ in range(3):
+        clock.advance(ADVISORY)  # 13 minutes left: 3 minutes before the mandatory point
+        sts_server.fail_next(status=403, code="AccessDenied")
+        dice.value = 0.5  # backoff: half-way between 1/3 and 2/3 of those 180 s = 90 s
+        await frozen(child)
+        (_, failed) = await refreshes.wait_for(2)
+        assert failed.next_attempt - _clock.now() == pytest.approx(
+            datetime.timedelta(seconds=90), abs=datetime.timedelta(seconds=2)
+        )
+        clock.advance(85)  # still backing off: every use is served, nobody calls STS
+        for _ in range(20):
             assert await frozen(child) == old
-        assert sts_server.count() == 1 + 6
+        assert sts_server.count() == 2
+        assert len(refreshes.events) == 2
+        clock.advance(10)  # past the backoff, still advisory: the next use retries
+        assert await frozen(child) == old
+        (*_, retried) = await refreshes.wait_for(3)
+        assert retried.ok and retried.trigger == "advisory"
         assert (await frozen(child)).access_key != old.access_key
+        assert sts_server.count() == 3
+
+    async def test_the_backoff_never_reaches_past_the_mandatory_point(
+        self,
+        parent: AioSession,
+        sts_server: StsServer,
+        clock: FakeClock,
+        dice: Dice,
+        refreshes: RefreshLog,
+    ) -> None:
+        child = assume_role(parent, role_arn())
+        await frozen(child)
+        clock.advance(ADVISORY)
+        sts_server.fail_next(status=403, code="AccessDenied")
+        dice.value = 0.999
+        await frozen(child)
+        (_, failed) = await refreshes.wait_for(2)
+        assert failed.next_attempt < child._assumed_role_credentials._state._mandatory_point
+        clock.advance(MANDATORY - ADVISORY)
+        await frozen(child)  # mandatory: waits for a new refresh
+        assert sts_server.count() == 3
 
 
 class TestMandatoryWindow:
@@ -220,13 +258,43 @@ class TestMandatoryWindow:
             await caller_arn(child)  # the error surfaces from an ordinary API call
         assert caught.value.response["Error"]["Code"] == code
         (warning,) = refresh_warnings(caplog)
-        assert "mandatory" in warning
+        assert "mandatory" in warning or "expired" in warning
+        assert "Traceback" not in warning
         assert old.secret_key not in warning and old.token not in warning
         assert old.secret_key not in str(caught.value) and old.token not in str(caught.value)
 
-        # Neither the lock nor the credentials are left broken: the next call refreshes.
+        # For a few seconds, callers get the same error at once, typed, with no new call.
+        calls = sts_server.count()
+        with pytest.raises(RefreshError) as repeated:
+            await caller_arn(child)
+        assert repeated.value.__cause__ is caught.value
+        assert repeated.value.error_code == code
+        assert sts_server.count("AssumeRole") == calls
+
+        # Then the next call refreshes: nothing is left broken.
+        clock.advance(3)
         assert "assumed-role/Raised/" in await caller_arn(child)
         assert (await frozen(child)).access_key != old.access_key
+
+    async def test_the_short_backoff_is_randomized(
+        self, parent: AioSession, sts_server: StsServer, clock: FakeClock, dice: Dice
+    ) -> None:
+        child = assume_role(parent, role_arn())
+        await frozen(child)
+        clock.advance(MANDATORY)
+        for value, backoff in ((0.0, 1.0), (0.5, 2.0), (0.99, 2.98)):
+            dice.value = value
+            sts_server.fail_next(status=403, code="AccessDenied")
+            started = _clock.now()
+            with pytest.raises(ClientError):
+                await frozen(child)
+            failed = _clock.now()
+            with pytest.raises(RefreshError) as repeated:
+                await frozen(child)
+            retry_at = repeated.value.retry_at
+            assert started + timedelta(seconds=backoff) <= retry_at
+            assert retry_at <= failed + timedelta(seconds=backoff)
+            clock.advance(3)
 
 
 class TestConnectionRefused:
@@ -261,11 +329,13 @@ class TestConnectionRefused:
         clock: FakeClock,
         backoffs: list[float],
         caplog: pytest.LogCaptureFixture,
+        refreshes: RefreshLog,
     ) -> None:
         old = await frozen(unreachable)
         clock.advance(ADVISORY)
         caplog.set_level(logging.WARNING)
         assert await frozen(unreachable) == old
+        await refreshes.wait_for(1)
         (warning,) = refresh_warnings(caplog)
         assert "EndpointConnectionError" in warning
         assert len(backoffs) == 1  # the connection error was retried, per the config
@@ -307,7 +377,10 @@ class TestRefreshedButStillExpired:
     ) -> None:
         child = assume_role(parent, role_arn())
         skew_our_clock(monkeypatch)
-        for _ in range(2):  # and a second try is not served stale state either
-            with pytest.raises(ExpiredCredentialsError):
-                await frozen(child)
-        assert sts_server.count() == 2
+        with pytest.raises(ExpiredCredentialsError):
+            await frozen(child)
+        # A second try right after is not served stale state either: the same error.
+        with pytest.raises(RefreshError) as repeated:
+            await frozen(child)
+        assert isinstance(repeated.value.__cause__, ExpiredCredentialsError)
+        assert sts_server.count() == 1

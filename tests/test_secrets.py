@@ -33,15 +33,17 @@ import pytest
 from aiobotocore.session import AioSession, get_session
 from botocore.exceptions import ClientError
 from moto_sts import StsServer
-from support import ACCOUNT_ID, FakeClock, role_arn
+from support import ACCOUNT_ID, FakeClock, RefreshLog, role_arn
 
 from aio_assume_role import _clock
 from aio_assume_role.cache import MappingCache
 from aio_assume_role.errors import (
     ExpiredCredentialsError,
     InvalidParameterError,
+    MalformedResponseError,
     MFARefreshError,
     ParentCredentialsError,
+    RefreshError,
 )
 from aio_assume_role.session import AssumedRoleSession, assume_role
 
@@ -119,6 +121,7 @@ async def test_full_cycle_leaks_no_secret(
     all_logs: Capture,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
+    refreshes: RefreshLog,
 ) -> None:
     from aio_assume_role.file_cache import AioJSONFileCache
 
@@ -139,21 +142,37 @@ async def test_full_cycle_leaks_no_secret(
             get_session(), role_arn(name), RoleSessionName=f"sess-{name}", cache=cache
         )
         await again.prefetch_credentials()
-    # Advisory refresh that fails (a warning with a traceback), then succeeds.
+    # Advisory refresh that fails (a warning), then succeeds after its backoff.
     clock.advance(ADVISORY)
     sts_server.fail_next(status=403, code="AccessDenied", times=3)
+    before = len(refreshes.events)
     for session in sessions:
         await caller_arn(session)
+    await refreshes.wait_for(before + 3)
+    clock.advance(150)
     for session in sessions:
         await caller_arn(session)
-    # Mandatory refresh that fails (raised), then succeeds.
+    await refreshes.wait_for(before + 6)
+    # Mandatory refresh that fails (raised, then repeated as RefreshError), then succeeds.
     clock.advance(MANDATORY)
     sts_server.fail_next(status=403, code="AccessDenied", times=1)
     with pytest.raises(ClientError) as client_error:
         await caller_arn(with_dict)
     errors.append(client_error.value)
+    with pytest.raises(RefreshError) as repeated:
+        await caller_arn(with_dict)
+    errors.append(repeated.value)
+    clock.advance(5)
     for session in sessions:
         await caller_arn(session)
+    # A truncated response: botocore's parser error quotes the body, secret key and all.
+    clock.advance(2 * 3600)
+    sts_server.truncate_next(times=5)
+    with pytest.raises(MalformedResponseError) as truncated:
+        await caller_arn(with_file)
+    errors.append(truncated.value)
+    sts_server.clear_faults()  # however many attempts the retry config made
+    clock.advance(5)
     # Refreshed but still expired by our (skewed) clock.
     real_now = _clock.now
     monkeypatch.setattr(_clock, "now", lambda: real_now() + datetime.timedelta(hours=3))
@@ -198,7 +217,10 @@ async def test_full_cycle_leaks_no_secret(
     for cache_adapter in (MappingCache(dict_cache), file_cache):
         assert_clean(repr(cache_adapter) + str(cache_adapter), issued)
     for error in errors:
-        assert_clean(repr(error) + str(error) + repr(error.args), issued)
+        chained: BaseException | None = error
+        while chained is not None:  # and what they were raised from
+            assert_clean(repr(chained) + str(chained) + repr(chained.args), issued)
+            chained = chained.__cause__ or chained.__context__
 
 
 async def test_only_our_own_fetches_are_redacted(

@@ -1,8 +1,8 @@
 """Single-flight on first use: however many callers at once, one AssumeRole call.
 
-Two layers give it: aiobotocore's lock in ``AioRefreshableCredentials._refresh``
-(our credentials inherit it), and the fetcher's per-(cache, key) lock with a cache
-re-check (``_fetcher._SHARED_FETCHES``), which also covers sessions sharing a cache.
+Two layers give it: the refresh engine's one flight per credentials object, and
+the fetcher's per-(cache, key) lock with a cache re-check
+(``_fetcher._SHARED_FETCHES``), which also covers sessions sharing a cache.
 Each test fails with both removed. Calls are counted at the moto server.
 """
 
@@ -11,11 +11,13 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
 from aiobotocore.session import AioSession, get_session
 from botocore.exceptions import ClientError
 from moto_sts import StsServer
-from support import role_arn
+from support import FakeClock, role_arn
 
+from aio_assume_role.errors import RefreshError
 from aio_assume_role.session import AssumedRoleSession, assume_role
 from aio_assume_role.sts_clients import SharedStsClients
 
@@ -69,16 +71,24 @@ async def test_sessions_sharing_a_cache_make_one_assume_role_between_them(
     assert len(set(keys)) == 1
 
 
-async def test_a_failed_first_fetch_is_retried_once_not_by_every_waiter(
-    parent: AioSession, sts_server: StsServer
+async def test_a_failed_first_fetch_fails_every_waiter_with_one_call(
+    parent: AioSession, sts_server: StsServer, clock: FakeClock
 ) -> None:
     sts_server.fail_next(status=403, code="AccessDenied", message="not yet", times=1)
     child = assume_role(parent, role_arn())
     outcomes = await asyncio.gather(
         *(first_use(child) for _ in range(USERS)), return_exceptions=True
     )
-    errors = [outcome for outcome in outcomes if isinstance(outcome, BaseException)]
-    assert len(errors) == 1
-    assert isinstance(errors[0], ClientError)
-    assert sts_server.count() == 2  # the failed call, then one waiter's retry for all
-    assert len({outcome for outcome in outcomes if isinstance(outcome, str)}) == 1
+    # Every waiter gets the one refresh's error: nobody starts a second one behind it.
+    assert all(isinstance(outcome, ClientError) for outcome in outcomes)
+    assert len({id(outcome) for outcome in outcomes}) == 1
+    assert sts_server.count() == 1
+    # Right after, callers get it again at once, typed, without calling STS.
+    with pytest.raises(RefreshError) as info:
+        await first_use(child)
+    assert info.value.error_code == "AccessDenied"
+    assert info.value.__cause__ is outcomes[0]
+    assert sts_server.count() == 1
+    clock.advance(5)  # past the few seconds of backoff: the next caller tries again
+    assert await first_use(child)
+    assert sts_server.count() == 2

@@ -147,7 +147,7 @@ def test_policies_duration_and_tags_reach_sts_normalized(
     assert (call["Tags.member.1.Key"], call["Tags.member.1.Value"]) == ("team", "core")
     assert call["TransitiveTagKeys.member.1"] == "team"
     assert call["ExternalId"] == "ext"
-    remaining = child.get_credentials()._expiry_time - datetime.datetime.now(datetime.timezone.utc)
+    remaining = child.get_credentials().expiry_time - datetime.datetime.now(datetime.timezone.utc)
     assert datetime.timedelta(minutes=14) < remaining <= datetime.timedelta(minutes=15)
 
 
@@ -455,12 +455,13 @@ class TestMFA:
         assert sts_server.count() == 1
 
     def test_a_failed_call_does_not_use_up_a_fixed_code(
-        self, session: boto3.Session, sts_server: StsServer
+        self, session: boto3.Session, sts_server: StsServer, clock: FakeClock
     ) -> None:
         child = assume_role(session, role_arn(), SerialNumber=MFA_SERIAL, TokenCode="654321")
         sts_server.fail_next("AssumeRole", status=403, code="AccessDenied", message="denied")
         with pytest.raises(ClientError):
             access_key(child)
+        clock.advance(5)  # past the backoff after a failure
         access_key(child)
         assert [call["TokenCode"] for call in sts_server.calls()] == ["654321", "654321"]
 
