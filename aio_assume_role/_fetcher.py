@@ -8,16 +8,17 @@ from collections.abc import Mapping
 from typing import Any
 
 from aiobotocore.session import AioSession
-from botocore.credentials import BaseAssumeRoleCredentialFetcher, _serialize_if_needed
+from botocore.credentials import BaseAssumeRoleCredentialFetcher
 
 from . import _clock
 from ._keyed_lock import KeyedLock
 from ._params import check_chained_duration
+from ._response import credential_metadata
 from ._sts import sts_client
 from ._token_code import TokenCodes, split_token_code
 from ._windows import expires_within, refresh_windows, requested_lifetime
 from .cache import AsyncCredentialCache
-from .errors import ParentCredentialsError
+from .errors import MalformedResponseError, ParentCredentialsError
 
 logger = logging.getLogger("aio_assume_role")
 
@@ -74,8 +75,17 @@ class FetcherCommon(BaseAssumeRoleCredentialFetcher):
         if response is None:
             return None
         try:
-            _credentials_metadata(response)  # every field the caller will read is there
+            _credentials_metadata(response, self._role_arn)  # the shape a fetched one must have
             expired = self._is_expired(response)
+        except MalformedResponseError as error:
+            # The field only: the entry's values may be secrets.
+            logger.debug(
+                "Ignoring a malformed cache entry for %s: %s %s",
+                self._role_arn,
+                error.field,
+                error.problem,
+            )
+            return None
         except (KeyError, TypeError, ValueError, OverflowError):
             logger.debug("Ignoring a malformed cache entry for %s", self._role_arn)
             return None
@@ -84,6 +94,13 @@ class FetcherCommon(BaseAssumeRoleCredentialFetcher):
             return None
         logger.debug("Credentials for %s retrieved from cache", self._role_arn)
         return response
+
+    def _add_account_id_to_response(self, response: dict[str, Any]) -> None:
+        # Both paths call this right after AssumeRole returns (botocore's sync
+        # _get_credentials too), before the response is cached or read: a malformed
+        # one raises MalformedResponseError here and goes no further.
+        credential_metadata(response, role_arn=self._role_arn)
+        super()._add_account_id_to_response(response)
 
     def __repr__(self) -> str:
         return (
@@ -135,7 +152,7 @@ class AssumeRoleFetcher(FetcherCommon):
                 if response is None:
                     response = await self._get_credentials()
                     await self._cache.set(self._cache_key, response)
-        return _credentials_metadata(response)
+        return _credentials_metadata(response, self._role_arn)
 
     async def _load_from_cache(self) -> dict[str, Any] | None:
         return self._fresh_cached(await self._cache.get(self._cache_key))
@@ -163,14 +180,8 @@ class AssumeRoleFetcher(FetcherCommon):
         return response
 
 
-def _credentials_metadata(response: Mapping[str, Any]) -> dict[str, Any]:
+def _credentials_metadata(response: Mapping[str, Any], role_arn: str) -> dict[str, Any]:
     # The tail of botocore's CachedCredentialFetcher._get_cached_credentials, which
-    # is fused with its synchronous cache I/O and so cannot be called from here.
-    credentials = response["Credentials"]
-    return {
-        "access_key": credentials["AccessKeyId"],
-        "secret_key": credentials["SecretAccessKey"],
-        "token": credentials["SessionToken"],
-        "expiry_time": _serialize_if_needed(credentials["Expiration"], iso=True),
-        "account_id": credentials.get("AccountId"),
-    }
+    # is fused with its synchronous cache I/O and so cannot be called from here;
+    # with the shape checked (MalformedResponseError).
+    return credential_metadata(response, role_arn=role_arn)

@@ -8,7 +8,8 @@ keep working::
     ├── InvalidParameterError      (also botocore ParamValidationError, ValueError)
     ├── ParentCredentialsError     (also botocore NoCredentialsError)
     ├── MFARefreshError            (also botocore RefreshWithMFAUnsupportedError)
-    └── ExpiredCredentialsError    (also RuntimeError, what aiobotocore raises here)
+    ├── ExpiredCredentialsError    (also RuntimeError, what aiobotocore raises here)
+    └── MalformedResponseError     (also botocore CredentialRetrievalError)
 
 Errors from STS itself (throttling, AccessDenied, ...) reach the caller as botocore's
 ``ClientError``, and connection failures as botocore's ``EndpointConnectionError``.
@@ -22,6 +23,7 @@ import functools
 from collections.abc import Sequence
 
 from botocore.exceptions import (
+    CredentialRetrievalError,
     NoCredentialsError,
     ParamValidationError,
     RefreshWithMFAUnsupportedError,
@@ -32,6 +34,7 @@ __all__ = [
     "ExpiredCredentialsError",
     "InvalidParameterError",
     "MFARefreshError",
+    "MalformedResponseError",
     "ParentCredentialsError",
 ]
 
@@ -107,6 +110,29 @@ class ExpiredCredentialsError(AssumeRoleError, RuntimeError):
     def __reduce__(self):  # type: ignore[no-untyped-def]
         kwargs = {name: getattr(self, name) for name in ("role_arn", "expiry_time", "local_time")}
         return functools.partial(type(self), **kwargs), ()
+
+
+class MalformedResponseError(AssumeRoleError, CredentialRetrievalError):
+    """AssumeRole answered without usable credentials (a partial or ill-typed body).
+
+    Raised before the response is cached, so the cache (which other tools may
+    share) never holds it. ``field`` names the missing or ill-typed field, such as
+    ``Credentials`` or ``Credentials.SessionToken``; the message never holds a value.
+    A cache entry with such a shape is a cache miss, not this error.
+    """
+
+    fmt = (
+        "AssumeRole for {role_arn} returned a malformed response: {field} {problem}. "
+        "Nothing was cached; the next use calls AssumeRole again (a proxy or middlebox "
+        "between here and STS may be altering responses)"
+    )
+
+    def __init__(self, *, role_arn: str, field: str, problem: str) -> None:
+        self.role_arn = role_arn
+        self.field = field
+        self.problem = problem
+        super().__init__(role_arn=role_arn, field=field, problem=problem)  # type: ignore[call-arg]
+        self.provider = "assume-role"  # CredentialRetrievalError's attribute
 
 
 def _top_level_name(path: object) -> str:
