@@ -17,6 +17,7 @@ import contextlib
 import datetime
 import functools
 import json
+import os
 import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeAlias
@@ -316,10 +317,18 @@ def _dedupe(problems: list[tuple[str, str]]) -> list[tuple[str, str]]:
 _REGION_NAME = re.compile(r"[a-zA-Z0-9](?:[a-zA-Z0-9\-]{0,61}[a-zA-Z0-9])?")
 
 
-def validate_options(*, region_name: object, cache: object, additional_kwargs: object) -> None:
-    """Raise ``InvalidParameterError`` for the library's own options (always checked)."""
-    from .cache import is_supported_cache
+def validate_options(
+    *,
+    region_name: object,
+    cache: object,
+    additional_kwargs: object,
+    cache_example: str = "AioJSONFileCache(path)",
+) -> None:
+    """Raise ``InvalidParameterError`` for the library's own options (always checked).
 
+    ``cache_example`` is the file cache the caller's path offers, as a user would
+    write it (the sync path's is ``JSONFileCache(path)``).
+    """
     problems: list[tuple[str, str]] = []
     if region_name is not None and not isinstance(region_name, (str, bool)):
         problems.append(
@@ -330,14 +339,9 @@ def validate_options(*, region_name: object, cache: object, additional_kwargs: o
         )
     elif isinstance(region_name, str) and not _REGION_NAME.fullmatch(region_name):
         problems.append(("region_name", "is not a valid region name"))
-    if not is_supported_cache(cache):
-        problems.append(
-            (
-                "cache",
-                "must be dict-like (__getitem__, __setitem__, __contains__) or have async "
-                f"get/set, got {type(cache).__name__}",
-            )
-        )
+    cache_problem = _cache_problem(cache, cache_example)
+    if cache_problem is not None:
+        problems.append(("cache", cache_problem))
     if additional_kwargs is not None and not isinstance(additional_kwargs, Mapping):
         problems.append(
             ("additional_kwargs", f"must be a mapping, got {type(additional_kwargs).__name__}")
@@ -346,3 +350,24 @@ def validate_options(*, region_name: object, cache: object, additional_kwargs: o
         problems.append(("additional_kwargs", "keys must be AssumeRole parameter names (str)"))
     if problems:
         raise InvalidParameterError(problems)
+
+
+def _cache_problem(cache: object, example: str) -> str | None:
+    from .cache import is_supported_cache
+
+    if isinstance(cache, type):
+        # A class has the methods an instance has (as unbound functions), so it
+        # would pass the checks below and fail at first use.
+        return f"is the class {cache.__name__}, not a cache: pass an instance, e.g. {example}"
+    if isinstance(cache, (str, bytes, os.PathLike)):
+        # Never the path itself: messages echo no string value.
+        return (
+            f"is a path ({type(cache).__name__}), not a cache: pass a file cache on that "
+            f"directory, {example}"
+        )
+    if not is_supported_cache(cache):
+        return (
+            "must be dict-like (__getitem__, __setitem__, __contains__) or have async "
+            f"get/set, got {type(cache).__name__}"
+        )
+    return None

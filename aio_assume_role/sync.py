@@ -96,7 +96,12 @@ def assume_role(
         raise InvalidParameterError(
             [("session", f"must be a boto3 Session, got {type(session).__name__}")]
         )
-    validate_options(region_name=region_name, cache=cache, additional_kwargs=additional_kwargs)
+    validate_options(
+        region_name=region_name,
+        cache=cache,
+        additional_kwargs=additional_kwargs,
+        cache_example="JSONFileCache(path)",
+    )
     if cache is not None and not _is_mapping_like(cache):
         raise InvalidParameterError(
             [

@@ -4,18 +4,26 @@ from __future__ import annotations
 
 import datetime
 import json
+import pathlib
 
+import botocore.utils
 import pytest
 from botocore.exceptions import ParamValidationError
 from support import role_arn
 
-from aio_assume_role import AUTOMATIC_ROLE_SESSION_NAME, InvalidParameterError
+from aio_assume_role import AUTOMATIC_ROLE_SESSION_NAME, AioJSONFileCache, InvalidParameterError
 from aio_assume_role._params import (
     is_chained,
     normalize_assume_role_args,
     validate_assume_role_args,
     validate_options,
 )
+
+
+def sync_json_file_cache() -> type:
+    from aio_assume_role.sync import JSONFileCache
+
+    return JSONFileCache
 
 
 class TestNormalize:
@@ -215,6 +223,39 @@ class TestOptions:
         with pytest.raises(InvalidParameterError) as caught:
             validate_options(region_name=None, cache=object(), additional_kwargs=None)
         assert caught.value.parameter == "cache"
+
+    @pytest.mark.parametrize(
+        "cache",
+        [AioJSONFileCache, dict, botocore.utils.JSONFileCache, sync_json_file_cache()],
+        ids=["AioJSONFileCache", "dict", "botocore-JSONFileCache", "sync-JSONFileCache"],
+    )
+    def test_a_cache_class_is_rejected_asking_for_an_instance(self, cache: type) -> None:
+        with pytest.raises(InvalidParameterError) as caught:
+            validate_options(region_name=None, cache=cache, additional_kwargs=None)
+        assert caught.value.parameter == "cache"
+        assert "pass an instance, e.g. AioJSONFileCache(path)" in str(caught.value)
+
+    def test_the_sync_path_suggests_its_own_file_cache(self) -> None:
+        with pytest.raises(InvalidParameterError) as caught:
+            validate_options(
+                region_name=None,
+                cache=dict,
+                additional_kwargs=None,
+                cache_example="JSONFileCache(path)",
+            )
+        assert "pass an instance, e.g. JSONFileCache(path)" in str(caught.value)
+
+    @pytest.mark.parametrize(
+        "cache",
+        ["/some/secret-dir", pathlib.Path("/some/secret-dir"), b"/some/secret-dir"],
+        ids=["str", "Path", "bytes"],
+    )
+    def test_a_path_is_rejected_suggesting_a_file_cache_on_it(self, cache: object) -> None:
+        with pytest.raises(InvalidParameterError) as caught:
+            validate_options(region_name=None, cache=cache, additional_kwargs=None)
+        assert caught.value.parameter == "cache"
+        assert "AioJSONFileCache(path)" in str(caught.value)
+        assert "secret-dir" not in str(caught.value)
 
     def test_bad_additional_kwargs(self) -> None:
         with pytest.raises(InvalidParameterError) as caught:

@@ -279,6 +279,29 @@ class TestCache:
             assume_role(session, role_arn(), cache=cache)
         assert caught.value.parameter == "cache"
 
+    @pytest.mark.parametrize(
+        "cache",
+        [JSONFileCache, botocore.credentials.JSONFileCache, dict, AioJSONFileCache],
+        ids=["JSONFileCache", "botocore-JSONFileCache", "dict", "AioJSONFileCache"],
+    )
+    def test_a_cache_class_is_rejected_asking_for_an_instance(
+        self, session: boto3.Session, cache: type
+    ) -> None:
+        with pytest.raises(InvalidParameterError) as caught:
+            assume_role(session, role_arn(), cache=cache)
+        assert caught.value.parameter == "cache"
+        assert "pass an instance, e.g. JSONFileCache(path)" in str(caught.value)
+
+    @pytest.mark.parametrize("cache", ["/a/dir", Path("/a/dir")], ids=["str", "Path"])
+    def test_a_path_is_rejected_suggesting_json_file_cache(
+        self, session: boto3.Session, cache: object
+    ) -> None:
+        with pytest.raises(InvalidParameterError) as caught:
+            assume_role(session, role_arn(), cache=cache)
+        assert caught.value.parameter == "cache"
+        assert "JSONFileCache(path)" in str(caught.value)
+        assert "AioJSONFileCache" not in str(caught.value)
+
     def test_a_malformed_entry_or_corrupt_file_is_a_miss(
         self, session: boto3.Session, sts_server: StsServer, tmp_path: Path
     ) -> None:
