@@ -15,12 +15,18 @@ import re
 
 from .errors import InvalidParameterError
 
-__all__ = ["get_assumed_role_session_arn", "get_role_arn", "is_role_arn"]
+__all__ = [
+    "account_id_problem",
+    "get_assumed_role_session_arn",
+    "get_role_arn",
+    "is_role_arn",
+    "role_arn_problem",
+]
 
-_ROLE_ARN = re.compile(
-    r"arn:(?P<partition>aws(?:-[a-z]+)*):iam::(?P<account>\d{12}):role/(?P<name>[\w+=,.@/-]+)",
-    re.ASCII,
-)
+_PARTITION = re.compile(r"aws(?:-[a-z]+)*", re.ASCII)
+# IAM's characters for role names and paths (a path adds "/").
+_NAME_CHARACTER = re.compile(r"[\w+=,.@/-]", re.ASCII)
+_EXAMPLE = "arn:aws:iam::123456789012:role/Name"
 
 
 _DIGITS = frozenset("0123456789")
@@ -97,4 +103,64 @@ def get_assumed_role_session_arn(
 
 def is_role_arn(value: object) -> bool:
     """Whether ``value`` is an IAM role ARN (``arn:<partition>:iam::<account>:role/...``)."""
-    return isinstance(value, str) and _ROLE_ARN.fullmatch(value) is not None
+    return role_arn_problem(value) is None
+
+
+def role_arn_problem(value: object) -> str | None:
+    """Which part of ``value`` keeps it from being an IAM role ARN, or None if it is one.
+
+    Names the part (and its position) but never echoes the value, to keep messages
+    short: ``arn:<partition>:iam::<12-digit account id>:role/<path/><name>``.
+    """
+    if not isinstance(value, str):
+        return f"must be a str, an IAM role ARN like {_EXAMPLE}, got {type(value).__name__}"
+    if not value:
+        return f"is empty: pass an IAM role ARN like {_EXAMPLE}"
+    if value != value.strip():
+        return "has leading or trailing whitespace: strip it"
+    if not value.startswith("arn:"):
+        if ":" not in value:
+            return (
+                "must be the role's ARN, not the role's name: "
+                "get_role_arn(account_id, role_name) builds one"
+            )
+        return f"does not start with arn: (an IAM role ARN is like {_EXAMPLE})"
+    parts = value.split(":", 5)
+    if len(parts) < 6:
+        return (
+            f"has {len(parts)} ':'-separated parts, not 6 "
+            "(arn:<partition>:iam::<account id>:role/<name>, with '::' before the account id)"
+        )
+    _, partition, service, region, account_id, resource = parts
+    if not _PARTITION.fullmatch(partition):
+        return "has an invalid partition (part 2): aws, aws-cn, aws-us-gov, ..."
+    if service != "iam":
+        if service == "sts" and resource.startswith("assumed-role/"):
+            return (
+                "is an assumed-role session's ARN (arn:aws:sts::...:assumed-role/...): pass "
+                f"the role's ARN, like {_EXAMPLE}"
+            )
+        return (
+            f"has the wrong service (part 3): the service (part 3) must be iam, as in {_EXAMPLE}"
+        )
+    if region:
+        return "has a region: the region (part 4) must be empty for IAM, as in arn:aws:iam::..."
+    account_problem = account_id_problem(account_id)
+    if account_problem is not None:
+        return f"has an invalid account id (part 5): it {account_problem}"
+    if not resource.startswith("role/"):
+        return (
+            "is not a role's ARN: the resource (part 6) must start with role/ "
+            "(not user/, group/, policy/...)"
+        )
+    name = resource[len("role/") :]
+    if not name or name.endswith("/"):
+        return "has an empty role name after role/ (and its path, if any)"
+    start = len(value) - len(name)
+    for position, character in enumerate(name, start + 1):
+        if not _NAME_CHARACTER.fullmatch(character):
+            return (
+                f"has a character not allowed in a role name or path at position {position} "
+                "(allowed: letters, digits and _+=,.@-/)"
+            )
+    return None

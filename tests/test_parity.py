@@ -54,6 +54,7 @@ REQUESTS: dict[str, dict[str, Any]] = {
         "additional_kwargs": {"Policy": '{"Version": "2012-10-17", "Statement": []}'}
     },
     "mfa": {"SerialNumber": MFA_SERIAL, "TokenCode": "654321"},
+    "tags as a dict": {"Tags": {"team": "core", "env": "test"}, "TransitiveTagKeys": ["team"]},
 }
 
 
