@@ -192,6 +192,28 @@ class TestMisses:
         assert "SECRETMARKER" not in caplog.text
         assert "Ignoring" in caplog.text
 
+    async def test_no_secret_from_an_entry_in_logs_for_any_kind_of_miss(
+        self, cache_dir: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        secret_entry = json.dumps(VALUE, default=str)
+        outside = tmp_path / "outside.json"
+        outside.write_text(secret_entry)
+        entries = {
+            "truncated": lambda path: path.write_text(secret_entry[:80]),
+            "oversized": lambda path: path.write_text(
+                json.dumps({**VALUE, "padding": "x" * (1024 * 1024)}, default=str)
+            ),
+            "symlink": lambda path: path.symlink_to(outside),
+            "directory": lambda path: path.mkdir(),
+        }
+        cache = AioJSONFileCache(cache_dir)
+        with caplog.at_level(logging.DEBUG):
+            for key, make in entries.items():
+                make(cache_dir / f"{key}.json")
+                assert await cache.get(key) is None
+        assert len([r for r in caplog.records if "Ignoring" in r.getMessage()]) == len(entries)
+        assert "SECRETMARKER" not in caplog.text
+
     async def test_file_level_corruption_names_the_file_only(
         self, cache_dir: Path, caplog: pytest.LogCaptureFixture
     ) -> None:

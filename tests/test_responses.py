@@ -192,7 +192,7 @@ class TestFetchedResponse:
 
     @pytest.mark.parametrize(("body", "field"), PARTIAL_BODIES.values(), ids=PARTIAL_BODIES)
     @pytest.mark.parametrize("cache_kind", ["dict", "file"])
-    async def test_async_path(
+    async def test_async_path_raises_and_caches_nothing(
         self,
         parent: AioSession,
         sts_server: StsServer,
@@ -218,7 +218,7 @@ class TestFetchedResponse:
 
     @pytest.mark.parametrize(("body", "field"), PARTIAL_BODIES.values(), ids=PARTIAL_BODIES)
     @pytest.mark.parametrize("cache_kind", ["dict", "file"])
-    def test_sync_path(
+    def test_sync_path_raises_and_caches_nothing(
         self, sts_server: StsServer, tmp_path: Path, body: str, field: str, cache_kind: str
     ) -> None:
         cache: Any = {} if cache_kind == "dict" else sync_path.JSONFileCache(tmp_path / "cache")
