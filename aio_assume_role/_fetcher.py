@@ -175,8 +175,8 @@ class AssumeRoleFetcher(FetcherCommon):
         )
         async with sts_client(self._parent) as sts:
             response: dict[str, Any] = await sts.assume_role(**kwargs)
-        self._token_codes.succeeded()
-        self._add_account_id_to_response(response)
+        self._add_account_id_to_response(response)  # checks its shape first
+        self._token_codes.succeeded()  # only now: a malformed answer is a failed call
         return response
 
 

@@ -301,3 +301,29 @@ class TestMalformedCacheEntryIsAMiss:
         child.client("sts").get_caller_identity()
         assert sts_server.count() == 1
         assert json.loads(path.read_text())["Credentials"]["SecretAccessKey"] != SECRET
+
+
+MFA_SERIAL = "arn:aws:iam::123456789012:mfa/alice"
+
+
+class TestFixedTokenCode:
+    """A malformed answer is a failed call: it does not use up a fixed TokenCode (the
+    README's rule), on either path."""
+
+    async def test_async(self, parent: AioSession, sts_server: StsServer) -> None:
+        child = assume_role(parent, ARN, SerialNumber=MFA_SERIAL, TokenCode="654321")
+        sts_server.respond_next(NO_CREDENTIALS)
+        with pytest.raises(MalformedResponseError):
+            await child.prefetch_credentials()
+        await child.prefetch_credentials()
+        assert [call["TokenCode"] for call in sts_server.calls()] == ["654321", "654321"]
+
+    def test_sync(self, sts_server: StsServer) -> None:
+        child = sync_path.assume_role(
+            boto3.Session(), ARN, SerialNumber=MFA_SERIAL, TokenCode="654321"
+        )
+        sts_server.respond_next(NO_CREDENTIALS)
+        with pytest.raises(MalformedResponseError):
+            child.get_credentials().get_frozen_credentials()
+        child.get_credentials().get_frozen_credentials()
+        assert [call["TokenCode"] for call in sts_server.calls()] == ["654321", "654321"]
