@@ -12,6 +12,7 @@ from .errors import (
     AssumeRoleError,
     ExpiredCredentialsError,
     InvalidParameterError,
+    MalformedResponseError,
     MFARefreshError,
     ParentCredentialsError,
 )
@@ -34,6 +35,7 @@ __all__ = [
     "ExpiredCredentialsError",
     "InvalidParameterError",
     "MFARefreshError",
+    "MalformedResponseError",
     "ParentCredentialsError",
     "SharedStsClients",
     "assume_role",

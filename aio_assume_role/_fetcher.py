@@ -13,11 +13,12 @@ from botocore.credentials import BaseAssumeRoleCredentialFetcher
 from . import _clock
 from ._keyed_lock import KeyedLock
 from ._params import check_chained_duration
+from ._response import credential_metadata
 from ._sts import sts_client
 from ._token_code import TokenCodes, split_token_code
-from ._windows import expires_within, refresh_windows, requested_lifetime
+from ._windows import refresh_windows, requested_lifetime
 from .cache import AsyncCredentialCache
-from .errors import ParentCredentialsError
+from .errors import MalformedResponseError, ParentCredentialsError
 
 logger = logging.getLogger("aio_assume_role")
 
@@ -63,27 +64,30 @@ class FetcherCommon(BaseAssumeRoleCredentialFetcher):
         """botocore's cache key for this request (the file name in a JSON file cache)."""
         return self._cache_key  # type: ignore[no-any-return]
 
-    def _is_expired(self, response: Mapping[str, Any]) -> bool:
-        # botocore's version reads the wall clock directly; this one reads _clock.
-        return expires_within(
-            response["Credentials"]["Expiration"], self._expiry_window_seconds, _clock.now()
-        )
+    def _fresh_cached(self, response: object) -> dict[str, Any] | None:
+        """Credential metadata from a cache entry, if complete and not about to expire.
 
-    def _fresh_cached(self, response: dict[str, Any] | None) -> dict[str, Any] | None:
-        """A cached response if complete and not about to expire; else None (a miss)."""
+        None (a miss) otherwise: a malformed entry is logged at DEBUG by its field
+        name only, since its values may be secrets.
+        """
         if response is None:
             return None
         try:
-            _credentials_metadata(response)  # every field the caller will read is there
-            expired = self._is_expired(response)
-        except (KeyError, TypeError, ValueError, OverflowError):
-            logger.debug("Ignoring a malformed cache entry for %s", self._role_arn)
+            metadata = credential_metadata(response, role_arn=self._role_arn, source="cache")
+        except MalformedResponseError as error:
+            logger.debug(
+                "Ignoring a malformed cache entry for %s: %s %s",
+                self._role_arn,
+                error.field,
+                error.problem,
+            )
             return None
-        if expired:
+        left = (metadata["expiry_time"] - _clock.now()).total_seconds()
+        if left < self._expiry_window_seconds:
             logger.debug("Cached credentials for %s are expired or about to be", self._role_arn)
             return None
         logger.debug("Credentials for %s retrieved from cache", self._role_arn)
-        return response
+        return metadata
 
     def _cache_write_failed(self, error: Exception) -> None:
         """Log (WARNING) a cache write that failed; the fetched credentials are served."""
@@ -95,6 +99,13 @@ class FetcherCommon(BaseAssumeRoleCredentialFetcher):
             type(error).__name__,
             f": {error.strerror}" if isinstance(error, OSError) and error.strerror else "",
         )
+
+    def _add_account_id_to_response(self, response: dict[str, Any]) -> None:
+        # Both paths call this right after AssumeRole returns (botocore's sync
+        # _get_credentials too), before the response is cached or read: a malformed
+        # one raises MalformedResponseError here and goes no further.
+        credential_metadata(response, role_arn=self._role_arn)
+        super()._add_account_id_to_response(response)
 
     def __repr__(self) -> str:
         return (
@@ -137,24 +148,21 @@ class AssumeRoleFetcher(FetcherCommon):
         )
 
     async def fetch_credentials(self) -> dict[str, Any]:
-        """Return credential metadata in the form ``RefreshableCredentials`` expects.
-
-        ``source`` says where it came from: ``"cache"`` or ``"sts"``.
-        """
-        response = await self._load_from_cache()
-        if response is not None:
-            return _credentials_metadata(response, source="cache")
+        """Return credential metadata for the refresh engine (``source``: cache or sts)."""
+        metadata = await self._load_from_cache()
+        if metadata is not None:
+            return metadata
         # Resolved before the shared-fetch lock: a parent that shares this cache and
         # role would otherwise wait for the lock its own child holds.
         await self._resolve_parent_credentials()
         async with _SHARED_FETCHES.hold((self._cache_identity, self._cache_key)):
             # Another session sharing this cache may have filled it meanwhile.
-            response = await self._load_from_cache()
-            if response is not None:
-                return _credentials_metadata(response, source="cache")
-            response = await self._get_credentials()
+            metadata = await self._load_from_cache()
+            if metadata is not None:
+                return metadata
+            response = await self._get_credentials()  # its shape is checked there
             await self._store(response)
-        return _credentials_metadata(response, source="sts")
+        return credential_metadata(response, role_arn=self._role_arn, source="sts")
 
     async def _load_from_cache(self) -> dict[str, Any] | None:
         return self._fresh_cached(await self._cache.get(self._cache_key))
@@ -187,20 +195,6 @@ class AssumeRoleFetcher(FetcherCommon):
         )
         async with sts_client(self._parent) as sts:
             response: dict[str, Any] = await sts.assume_role(**kwargs)
-        self._token_codes.succeeded()
-        self._add_account_id_to_response(response)
+        self._add_account_id_to_response(response)  # checks its shape first
+        self._token_codes.succeeded()  # only now: a malformed answer is a failed call
         return response
-
-
-def _credentials_metadata(response: Mapping[str, Any], source: str = "sts") -> dict[str, Any]:
-    # The tail of botocore's CachedCredentialFetcher._get_cached_credentials, which
-    # is fused with its synchronous cache I/O and so cannot be called from here.
-    credentials = response["Credentials"]
-    return {
-        "access_key": credentials["AccessKeyId"],
-        "secret_key": credentials["SecretAccessKey"],
-        "token": credentials["SessionToken"],
-        "expiry_time": credentials["Expiration"],  # a str from a cache, datetime from STS
-        "account_id": credentials.get("AccountId"),
-        "source": source,
-    }

@@ -17,6 +17,7 @@ import contextlib
 import datetime
 import functools
 import json
+import os
 import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeAlias
@@ -25,7 +26,7 @@ import botocore.loaders
 import botocore.model
 import botocore.validate
 
-from .arns import is_role_arn
+from .arns import role_arn_problem
 from .errors import InvalidParameterError
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "CHAINED_ROLE_MAX_DURATION_SECONDS",
     "TokenCodeProvider",
     "check_chained_duration",
+    "check_session",
     "is_chained",
     "normalize_assume_role_args",
     "validate_assume_role_args",
@@ -76,7 +78,7 @@ def normalize_assume_role_args(
     PolicyArns: Sequence[str | Mapping[str, str]] | None = None,
     Policy: str | Mapping[str, Any] | None = None,
     DurationSeconds: int | datetime.timedelta | None = None,
-    Tags: Sequence[Mapping[str, str]] | None = None,
+    Tags: Sequence[Mapping[str, str]] | Mapping[str, str] | None = None,
     TransitiveTagKeys: Sequence[str] | None = None,
     ExternalId: str | None = None,
     SerialNumber: str | None = None,
@@ -91,6 +93,7 @@ def normalize_assume_role_args(
     - PolicyArns given as ARN strings become ``{"arn": ...}`` descriptors;
     - a Policy mapping is serialized to JSON;
     - a ``timedelta`` DurationSeconds becomes whole seconds;
+    - Tags given as a mapping ``{key: value}`` become ``[{"Key": key, "Value": value}]``;
     - ``additional_kwargs`` go in first, so named parameters win over them.
 
     Values of the wrong type are passed through for validation to report.
@@ -110,6 +113,10 @@ def normalize_assume_role_args(
         with contextlib.suppress(TypeError, ValueError):
             policy = json.dumps(Policy)
 
+    tags: Any = Tags
+    if isinstance(Tags, Mapping):
+        tags = [{"Key": key, "Value": value} for key, value in Tags.items()]
+
     duration: Any = DurationSeconds
     if isinstance(DurationSeconds, datetime.timedelta):
         duration = int(DurationSeconds.total_seconds())
@@ -119,7 +126,7 @@ def normalize_assume_role_args(
         "PolicyArns": policy_arns,
         "Policy": policy,
         "DurationSeconds": duration,
-        "Tags": Tags,
+        "Tags": tags,
         "TransitiveTagKeys": TransitiveTagKeys,
         "ExternalId": ExternalId,
         "SerialNumber": SerialNumber,
@@ -141,10 +148,9 @@ def validate_assume_role_args(
     at one hour.
     """
     problems: list[tuple[str, str]] = []
-    if not is_role_arn(role_arn):
-        problems.append(
-            ("RoleArn", "must be an IAM role ARN like arn:aws:iam::123456789012:role/Name")
-        )
+    arn_problem = role_arn_problem(role_arn)
+    if arn_problem is not None:
+        problems.append(("RoleArn", arn_problem))
 
     request: dict[str, Any] = {"RoleArn": role_arn}
     request.update(args)
@@ -159,8 +165,12 @@ def validate_assume_role_args(
 
     shape = _assume_role_request_shape()
     report = botocore.validate.ParamValidator().validate(request, shape)
-    problems.extend(_describe(error) for error in report._errors)
-    _check_maxima_and_patterns(request, shape, "", problems)
+    model_problems = [_describe(error, request) for error in report._errors]
+    _check_maxima_and_patterns(request, shape, "", model_problems)
+    for name, reason in model_problems:
+        if reason is None or (name == "RoleArn" and arn_problem is not None):
+            continue  # said better elsewhere: the ARN's own check, or another problem
+        problems.append((name, reason))
     problems.extend(_check_documented_limits(request))
 
     if chained:
@@ -235,8 +245,13 @@ def _assume_role_request_shape() -> botocore.model.Shape:
     return model.operation_model("AssumeRole").input_shape
 
 
-def _describe(error: tuple[str, str, dict[str, Any]]) -> tuple[str, str]:
-    """Turn one botocore validation error into (parameter path, reason), without values."""
+def _describe(
+    error: tuple[str, str, dict[str, Any]], request: Mapping[str, Any]
+) -> tuple[str, str | None]:
+    """Turn one botocore validation error into (parameter path, reason), without values.
+
+    The reason is None where another check says it better.
+    """
     kind, name, details = error
     name = name.lstrip(".") or "input"
     if kind == "missing required field":
@@ -250,17 +265,72 @@ def _describe(error: tuple[str, str, dict[str, Any]]) -> tuple[str, str]:
             return details["unknown_param"], f"is not an AssumeRole parameter (valid: {valid})"
         return f"{name}.{details['unknown_param']}", f"is not a valid key (valid: {valid})"
     if kind == "invalid type":
-        valid = ", ".join(details["valid_types"])
-        return name, f"must be of type {valid}, got {type(details['param']).__name__}"
+        param = details["param"]
+        if name == "Policy" and isinstance(param, Mapping):
+            return name, None  # a policy dict is fine if serializable: _check_documented_limits
+        return name, _type_problem(name, details["valid_types"], param)
     if kind == "invalid range":
+        if isinstance(details["param"], bool):
+            return name, None  # "must be an int..., got bool" (_check_maxima_and_patterns)
         return name, f"must be at least {details['min_allowed']}, got {details['param']}"
     if kind == "invalid length":
         return name, f"must have length at least {details['min_allowed']}, got {details['param']}"
     return name, kind
 
 
+# botocore reports valid types as str(type): "<class 'list'>".
+_TYPE_NAMES = {
+    "list": "a list",
+    "tuple": "a list",
+    "dict": "a dict",
+    "str": "a str",
+    "int": "an int",
+}
+
+
+# What assume_role accepts where normalization takes more than the STS model's type.
+_ACCEPTED = (
+    (re.compile(r"DurationSeconds"), "an int (seconds) or a datetime.timedelta"),
+    (re.compile(r"Policy"), "a JSON str or a dict"),
+    (re.compile(r"PolicyArns\[\d+\]"), "an ARN str or a dict {'arn': ...}"),
+    (re.compile(r"Tags"), "a list of {'Key': ..., 'Value': ...} or a dict"),
+    (re.compile(r"Tags\[\d+\]"), "a dict {'Key': ..., 'Value': ...}"),
+)
+
+
+def _type_problem(path: str, valid_types: Sequence[str], param: object) -> str:
+    got = type(param).__name__
+    for pattern, accepted in _ACCEPTED:
+        if pattern.fullmatch(path):
+            return f"must be {accepted}, got {got}"
+    names = (re.sub(r"^<class '(.*)'>$", r"\1", str(name)) for name in valid_types)
+    wanted = list(dict.fromkeys(_TYPE_NAMES.get(name, name) for name in names))
+    problem = f"must be {' or '.join(wanted)}, got {got}"
+    if wanted == ["a list"] and isinstance(param, (str, bytes, Mapping)):
+        problem += ": for one item, pass a list of one, [item]"
+    return problem
+
+
+def _pattern_hint(pattern: str) -> str:
+    """``[\\w+=,.@-]*`` as words: "may contain only letters, digits and _+=,.@-"."""
+    match = re.fullmatch(r"\[(.*)\]\*", pattern)
+    if match is None:
+        return f"must match the pattern {pattern}"
+    body = match.group(1)
+    kinds = []
+    if "\\w" in body:
+        kinds.append("letters, digits")
+        body = body.replace("\\w", "_")
+    elif "\\d" in body:
+        kinds.append("digits")
+        body = body.replace("\\d", "")
+    others = body.replace("\\", "")
+    allowed = " and ".join([", ".join(kinds), others] if kinds and others else kinds or [others])
+    return f"may contain only {allowed} (the pattern {pattern})"
+
+
 def _check_maxima_and_patterns(
-    value: Any, shape: botocore.model.Shape, name: str, problems: list[tuple[str, str]]
+    value: Any, shape: botocore.model.Shape, name: str, problems: list[tuple[str, str | None]]
 ) -> None:
     """Check what botocore's validator leaves out: max bounds, patterns, bools as integers.
 
@@ -284,10 +354,10 @@ def _check_maxima_and_patterns(
             )
         pattern = _compiled_pattern(metadata.get("pattern"))
         if pattern is not None and not pattern.fullmatch(value):
-            problems.append((name, f"must match the pattern {metadata['pattern']}"))
+            problems.append((name, _pattern_hint(metadata["pattern"])))
     elif shape.type_name in ("integer", "long"):
         if isinstance(value, bool):
-            problems.append((name, "must be an integer, got bool"))
+            problems.append((name, _type_problem(name, ["<class 'int'>"], value)))
         elif _is_int(value) and "max" in metadata and value > metadata["max"]:
             problems.append((name, f"must be at most {metadata['max']}, got {value}"))
 
@@ -316,33 +386,88 @@ def _dedupe(problems: list[tuple[str, str]]) -> list[tuple[str, str]]:
 _REGION_NAME = re.compile(r"[a-zA-Z0-9](?:[a-zA-Z0-9\-]{0,61}[a-zA-Z0-9])?")
 
 
-def validate_options(*, region_name: object, cache: object, additional_kwargs: object) -> None:
-    """Raise ``InvalidParameterError`` for the library's own options (always checked)."""
-    from .cache import is_supported_cache
+def validate_options(
+    *,
+    region_name: object,
+    cache: object,
+    additional_kwargs: object,
+    cache_example: str = "AioJSONFileCache(path)",
+) -> None:
+    """Raise ``InvalidParameterError`` for the library's own options (always checked).
 
+    ``cache_example`` is the file cache the caller's path offers, as a user would
+    write it (the sync path's is ``JSONFileCache(path)``).
+    """
     problems: list[tuple[str, str]] = []
     if region_name is not None and not isinstance(region_name, (str, bool)):
         problems.append(
             (
                 "region_name",
-                f"must be a region name, True, False or None, got {type(region_name).__name__}",
+                "must be a region name (a str like 'eu-west-1'), True, False or None, "
+                f"got {type(region_name).__name__}",
             )
         )
     elif isinstance(region_name, str) and not _REGION_NAME.fullmatch(region_name):
-        problems.append(("region_name", "is not a valid region name"))
-    if not is_supported_cache(cache):
         problems.append(
-            (
-                "cache",
-                "must be dict-like (__getitem__, __setitem__, __contains__) or have async "
-                f"get/set, got {type(cache).__name__}",
-            )
+            ("region_name", "is not a valid region name: pass one like 'eu-west-1', or None")
         )
+    cache_problem = _cache_problem(cache, cache_example)
+    if cache_problem is not None:
+        problems.append(("cache", cache_problem))
     if additional_kwargs is not None and not isinstance(additional_kwargs, Mapping):
         problems.append(
-            ("additional_kwargs", f"must be a mapping, got {type(additional_kwargs).__name__}")
+            (
+                "additional_kwargs",
+                "must be a dict of AssumeRole parameters by name, "
+                f"got {type(additional_kwargs).__name__}",
+            )
         )
     elif additional_kwargs is not None and not all(isinstance(k, str) for k in additional_kwargs):
         problems.append(("additional_kwargs", "keys must be AssumeRole parameter names (str)"))
     if problems:
         raise InvalidParameterError(problems)
+
+
+def _cache_problem(cache: object, example: str) -> str | None:
+    from .cache import is_supported_cache
+
+    if isinstance(cache, type):
+        # A class has the methods an instance has (as unbound functions), so it
+        # would pass the checks below and fail at first use.
+        return f"is the class {cache.__name__}, not a cache: pass an instance, e.g. {example}"
+    if isinstance(cache, (str, bytes, os.PathLike)):
+        # Never the path itself: messages echo no string value.
+        return (
+            f"is a path ({type(cache).__name__}), not a cache: pass a file cache on that "
+            f"directory, {example}"
+        )
+    if not is_supported_cache(cache):
+        return (
+            "must be a cache: dict-like (__getitem__, __setitem__, __contains__, e.g. a dict) "
+            f"or with async get/set, got {type(cache).__name__}"
+        )
+    return None
+
+
+def check_session(session: object, expected: type, wanted: str, hints: Mapping[str, str]) -> None:
+    """Raise ``InvalidParameterError`` naming ``session`` unless it is an ``expected``.
+
+    The message says what was ``wanted`` and what was given (the type, fully
+    qualified), with the hint for the first class of the given type's MRO that
+    ``hints`` has, by qualified name.
+    """
+    if isinstance(session, expected):
+        return
+    problem = f"must be {wanted}, got {_qualified_name(type(session))}"
+    for cls in type(session).__mro__:
+        hint = hints.get(_qualified_name(cls))
+        if hint is not None:
+            problem += f"; {hint}"
+            break
+    raise InvalidParameterError([("session", problem)])
+
+
+def _qualified_name(cls: type) -> str:
+    if cls.__module__ == "builtins":
+        return cls.__qualname__
+    return f"{cls.__module__}.{cls.__qualname__}"

@@ -82,9 +82,10 @@ def safe_error(error: BaseException, role_arn: str) -> BaseException:
         if any(marker in text for marker in _SECRET_MARKERS):
             replacement = MalformedResponseError(
                 role_arn=role_arn,
-                reason=(
-                    f"{type(error).__name__}; its text is withheld because it quotes "
-                    "the response, which may hold credentials"
+                field="the response",
+                problem=(
+                    f"could not be read ({type(error).__name__}; its text is withheld "
+                    "because it quotes the response, which may hold credentials)"
                 ),
             )
             replacement.__suppress_context__ = True

@@ -25,8 +25,9 @@ from botocore.credentials import (
 
 from . import _clock
 from ._credentials import METHOD
-from ._fetcher import FetcherCommon, _credentials_metadata
+from ._fetcher import FetcherCommon
 from ._refresh import FRESH, RefreshState, ThreadedRefresher
+from ._response import credential_metadata
 from .cache import MappingCache
 from .errors import InvalidParameterError
 
@@ -70,16 +71,16 @@ class SyncAssumeRoleFetcher(FetcherCommon, AssumeRoleCredentialFetcher):
         return kwargs
 
     def fetch_credentials(self) -> dict[str, Any]:
-        """Return credential metadata (``source``: ``"cache"`` or ``"sts"``)."""
-        response = self._load_from_cache()
-        if response is not None:
-            return _credentials_metadata(response, source="cache")
-        response = self._get_credentials()
+        """Return credential metadata for the refresh engine (``source``: cache or sts)."""
+        metadata = self._load_from_cache()
+        if metadata is not None:
+            return metadata
+        response = self._get_credentials()  # its shape is checked there
         try:
             MappingCache(self._cache)._set(self._cache_key, response)
         except Exception as error:
             self._cache_write_failed(error)
-        return _credentials_metadata(response, source="sts")
+        return credential_metadata(response, role_arn=self.role_arn, source="sts")
 
     def _get_credentials(self) -> dict[str, Any]:
         response: dict[str, Any] = super()._get_credentials()

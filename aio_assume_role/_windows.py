@@ -125,10 +125,3 @@ def parse_expiry(value: str | datetime.datetime) -> datetime.datetime:
     else:
         raise TypeError(f"an expiration must be a str or datetime, got {type(value).__name__}")
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=_UTC)
-
-
-def expires_within(
-    expiration: str | datetime.datetime, window_seconds: float, now: datetime.datetime
-) -> bool:
-    """Whether an AssumeRole ``Expiration`` (ISO string or datetime) is near: under the window."""
-    return (parse_expiry(expiration) - now).total_seconds() < window_seconds

@@ -1,34 +1,79 @@
-"""Building and recognising IAM role and assumed-role session ARNs (pure)."""
+"""Building and recognising IAM role and assumed-role session ARNs (pure).
+
+An account id is exactly 12 digits, as a str, everywhere: in ``get_role_arn``,
+``get_assumed_role_session_arn``, ``assume_role_in_accounts`` and inside a
+``RoleArn``. Unlike aws-assume-role-lib, nothing is zero-padded: a short id is
+most often a typo (a dropped digit), and padding it names another account, which
+may exist. An int is refused too, even with 12 digits: ``012345678901`` cannot be
+an int, so an int account id works for most accounts and silently breaks for
+the others.
+"""
 
 from __future__ import annotations
 
-import numbers
 import re
 
-__all__ = ["get_assumed_role_session_arn", "get_role_arn", "is_role_arn"]
+from .errors import InvalidParameterError
 
-_ROLE_ARN = re.compile(
-    r"arn:(?P<partition>aws(?:-[a-z]+)*):iam::(?P<account>\d{12}):role/(?P<name>[\w+=,.@/-]+)",
-    re.ASCII,
-)
+__all__ = [
+    "account_id_problem",
+    "get_assumed_role_session_arn",
+    "get_role_arn",
+    "is_role_arn",
+    "role_arn_problem",
+]
+
+_PARTITION = re.compile(r"aws(?:-[a-z]+)*", re.ASCII)
+# IAM's characters for role names and paths (a path adds "/").
+_NAME_CHARACTER = re.compile(r"[\w+=,.@/-]", re.ASCII)
+_EXAMPLE = "arn:aws:iam::123456789012:role/Name"
 
 
-def _normalize_account_id(account_id: str | int) -> str:
-    if isinstance(account_id, numbers.Number):
-        account_id = str(int(account_id))
-    if isinstance(account_id, str) and len(account_id) < 12:
-        account_id = account_id.rjust(12, "0")
-    return str(account_id)
+_DIGITS = frozenset("0123456789")
 
 
-def get_role_arn(
-    account_id: str | int, role_name: str, path: str = "", partition: str = "aws"
-) -> str:
+def account_id_problem(account_id: object) -> str | None:
+    """What is wrong with ``account_id`` (never echoing it), or None: 12 digits as a str."""
+    if isinstance(account_id, int) and not isinstance(account_id, bool):
+        return (
+            "must be a str of exactly 12 digits, got int: pass it as a str, e.g. "
+            "'012345678901' (an int cannot keep an account id's leading zeros)"
+        )
+    if not isinstance(account_id, str):
+        return f"must be a str of exactly 12 digits, got {type(account_id).__name__}"
+    if account_id != account_id.strip():
+        return "has leading or trailing whitespace"
+    for position, character in enumerate(account_id, 1):
+        if character not in _DIGITS:
+            return (
+                "must be exactly 12 digits, but has a character that is not a digit (0-9) "
+                f"at position {position}"
+            )
+    if len(account_id) != 12:
+        return (
+            f"must be exactly 12 digits, got {len(account_id)} characters (ids are never "
+            "zero-padded: check for a missing or extra digit)"
+        )
+    return None
+
+
+def _checked_account_id(account_id: object) -> str:
+    problem = account_id_problem(account_id)
+    if problem is not None:
+        raise InvalidParameterError([("account_id", problem)])
+    assert isinstance(account_id, str)
+    return account_id
+
+
+def get_role_arn(account_id: str, role_name: str, path: str = "", partition: str = "aws") -> str:
     """Return a correctly formatted IAM role ARN.
 
-    The path may be given separately or as part of ``role_name``.
+    ``account_id`` is exactly 12 digits, as a str (never zero-padded; an int is
+    refused, see the module docstring): ``InvalidParameterError`` (a ValueError)
+    naming ``account_id`` otherwise. The path may be given separately or as part
+    of ``role_name``.
     """
-    account_id = _normalize_account_id(account_id)
+    account_id = _checked_account_id(account_id)
     if "/" in role_name and path:
         raise ValueError("Path cannot be given in both role_name and path")
     if "/" in role_name:
@@ -43,13 +88,14 @@ def get_role_arn(
 
 
 def get_assumed_role_session_arn(
-    account_id: str | int, role_name: str, role_session_name: str, partition: str = "aws"
+    account_id: str, role_name: str, role_session_name: str, partition: str = "aws"
 ) -> str:
     """Return a correctly formatted assumed-role session ARN.
 
-    These ARNs never contain the role's path; one given in ``role_name`` is dropped.
+    ``account_id`` as for ``get_role_arn``. These ARNs never contain the role's
+    path; one given in ``role_name`` is dropped.
     """
-    account_id = _normalize_account_id(account_id)
+    account_id = _checked_account_id(account_id)
     if "/" in role_name:
         role_name = role_name.rsplit("/", 1)[1]
     return f"arn:{partition}:sts::{account_id}:assumed-role/{role_name}/{role_session_name}"
@@ -57,4 +103,64 @@ def get_assumed_role_session_arn(
 
 def is_role_arn(value: object) -> bool:
     """Whether ``value`` is an IAM role ARN (``arn:<partition>:iam::<account>:role/...``)."""
-    return isinstance(value, str) and _ROLE_ARN.fullmatch(value) is not None
+    return role_arn_problem(value) is None
+
+
+def role_arn_problem(value: object) -> str | None:
+    """Which part of ``value`` keeps it from being an IAM role ARN, or None if it is one.
+
+    Names the part (and its position) but never echoes the value, to keep messages
+    short: ``arn:<partition>:iam::<12-digit account id>:role/<path/><name>``.
+    """
+    if not isinstance(value, str):
+        return f"must be a str, an IAM role ARN like {_EXAMPLE}, got {type(value).__name__}"
+    if not value:
+        return f"is empty: pass an IAM role ARN like {_EXAMPLE}"
+    if value != value.strip():
+        return "has leading or trailing whitespace: strip it"
+    if not value.startswith("arn:"):
+        if ":" not in value:
+            return (
+                "must be the role's ARN, not the role's name: "
+                "get_role_arn(account_id, role_name) builds one"
+            )
+        return f"does not start with arn: (an IAM role ARN is like {_EXAMPLE})"
+    parts = value.split(":", 5)
+    if len(parts) < 6:
+        return (
+            f"has {len(parts)} ':'-separated parts, not 6 "
+            "(arn:<partition>:iam::<account id>:role/<name>, with '::' before the account id)"
+        )
+    _, partition, service, region, account_id, resource = parts
+    if not _PARTITION.fullmatch(partition):
+        return "has an invalid partition (part 2): aws, aws-cn, aws-us-gov, ..."
+    if service != "iam":
+        if service == "sts" and resource.startswith("assumed-role/"):
+            return (
+                "is an assumed-role session's ARN (arn:aws:sts::...:assumed-role/...): pass "
+                f"the role's ARN, like {_EXAMPLE}"
+            )
+        return (
+            f"has the wrong service (part 3): the service (part 3) must be iam, as in {_EXAMPLE}"
+        )
+    if region:
+        return "has a region: the region (part 4) must be empty for IAM, as in arn:aws:iam::..."
+    account_problem = account_id_problem(account_id)
+    if account_problem is not None:
+        return f"has an invalid account id (part 5): it {account_problem}"
+    if not resource.startswith("role/"):
+        return (
+            "is not a role's ARN: the resource (part 6) must start with role/ "
+            "(not user/, group/, policy/...)"
+        )
+    name = resource[len("role/") :]
+    if not name or name.endswith("/"):
+        return "has an empty role name after role/ (and its path, if any)"
+    start = len(value) - len(name)
+    for position, character in enumerate(name, start + 1):
+        if not _NAME_CHARACTER.fullmatch(character):
+            return (
+                f"has a character not allowed in a role name or path at position {position} "
+                "(allowed: letters, digits and _+=,.@-/)"
+            )
+    return None

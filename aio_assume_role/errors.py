@@ -9,7 +9,7 @@ keep working::
     ├── ParentCredentialsError     (also botocore NoCredentialsError)
     ├── MFARefreshError            (also botocore RefreshWithMFAUnsupportedError)
     ├── ExpiredCredentialsError    (also RuntimeError, what aiobotocore raises here)
-    ├── MalformedResponseError     (also botocore BotoCoreError)
+    ├── MalformedResponseError     (also botocore CredentialRetrievalError)
     └── RefreshError               (also botocore CredentialRetrievalError)
 
 Errors from STS itself (throttling, AccessDenied, ...) reach the callers that waited
@@ -27,7 +27,6 @@ import functools
 from collections.abc import Sequence
 
 from botocore.exceptions import (
-    BotoCoreError,
     CredentialRetrievalError,
     NoCredentialsError,
     ParamValidationError,
@@ -118,22 +117,31 @@ class ExpiredCredentialsError(AssumeRoleError, RuntimeError):
         return functools.partial(type(self), **kwargs), ()
 
 
-class MalformedResponseError(AssumeRoleError, BotoCoreError):
-    """STS (or something between) answered AssumeRole with a response that cannot be used.
+class MalformedResponseError(AssumeRoleError, CredentialRetrievalError):
+    """AssumeRole answered without usable credentials (a partial or ill-typed body).
 
-    A body that does not parse, or one without complete credentials. The body is
-    never part of the message: it may hold a secret key.
+    Raised before the response is cached, so the cache (which other tools may
+    share) never holds it. ``field`` names the missing or ill-typed field, such as
+    ``Credentials`` or ``Credentials.SessionToken``; the message never holds a value.
+    A cache entry with such a shape is a cache miss, not this error.
     """
 
-    fmt = "AssumeRole for {role_arn} returned an unusable response: {reason}"
+    fmt = (
+        "AssumeRole for {role_arn} returned a malformed response: {field} {problem}. "
+        "Nothing was cached; the next use calls AssumeRole again (a proxy or middlebox "
+        "between here and STS may be altering responses)"
+    )
 
-    def __init__(self, *, role_arn: str, reason: str) -> None:
+    def __init__(self, *, role_arn: str, field: str, problem: str) -> None:
         self.role_arn = role_arn
-        self.reason = reason
-        super().__init__(role_arn=role_arn, reason=reason)  # type: ignore[call-arg]
+        self.field = field
+        self.problem = problem
+        super().__init__(role_arn=role_arn, field=field, problem=problem)  # type: ignore[call-arg]
+        self.provider = "assume-role"  # CredentialRetrievalError's attribute
 
     def __reduce__(self):  # type: ignore[no-untyped-def]
-        return functools.partial(type(self), role_arn=self.role_arn, reason=self.reason), ()
+        kwargs = {name: getattr(self, name) for name in ("role_arn", "field", "problem")}
+        return functools.partial(type(self), **kwargs), ()
 
 
 class RefreshError(AssumeRoleError, CredentialRetrievalError):

@@ -57,7 +57,9 @@ def assume_role_in_accounts(
     already fetched, or the exception that account raised: one account's failure
     never stops the others. Arguments wrong for every account (``role_name``,
     ``assume_role_kwargs`` such as ``DurationSeconds``) raise before any call.
-    ``progress(done, total)`` is called as each result becomes ready.
+    ``progress(done, total)`` is called as each result becomes ready. An account
+    id is exactly 12 digits as a str (never zero-padded): any other is that
+    account's ``InvalidParameterError``, naming ``account_id``.
 
     The sessions keep refreshing after the iteration ends (through a client per
     call, or through an open ``SharedStsClients`` the caller holds). To stop

@@ -1,23 +1,36 @@
 """``AioJSONFileCache``: botocore's JSON file cache format, with non-blocking file I/O.
 
-Every file operation runs through aiofiles (a worker thread), so reading or writing
-the cache never blocks the event loop. Files are the ones botocore's
-``JSONFileCache`` (and so the AWS CLI and boto3) reads and writes: ``<key>.json`` in
-the directory, ``json.dumps`` with botocore's datetime serializer.
+Each read and each write is one plain function run in a worker thread (the
+event loop's default executor), so the cache never blocks the event loop and a hit
+costs one thread hop. Files are the ones botocore's ``JSONFileCache`` (and so the
+AWS CLI and boto3) reads and writes: ``<key>.json`` in the directory, ``json.dumps``
+with botocore's datetime serializer.
+
+Threat model (see the README's "File cache threat model"): the directory may be
+shared with other tools, and other local users may be able to write to it. So an
+entry is opened without following a symbolic link and without blocking (a FIFO
+would hang the thread forever), only a regular file of at most 1 MiB owned by
+this user (or root) is read, and anything else is a miss. Writes go to a fresh
+0600 temp file (``O_EXCL``, no link followed), fsynced, then renamed over the
+entry (which replaces a link at the entry's path, never its target). Directories
+this cache creates are 0700, each of them; an existing directory is left as it
+is, with a WARNING if other users can write to it.
 """
 
 from __future__ import annotations
 
+import asyncio
+import errno
 import json
 import logging
 import os
 import re
 import secrets
-from collections.abc import Mapping
+import stat
+from collections.abc import Callable, Mapping
 from contextlib import suppress
-from typing import Any
+from typing import Any, TypeVar
 
-import aiofiles
 import aiofiles.os
 from botocore.credentials import _serialize_if_needed
 
@@ -30,12 +43,146 @@ logger = logging.getLogger("aio_assume_role")
 # never name a file outside the directory. 250 + len(".json") = 255, the name limit.
 _SAFE_KEY = re.compile(r"(?!.*\.\.)[A-Za-z0-9_=-][A-Za-z0-9_.=-]{0,249}")
 
-_fsync = aiofiles.os.wrap(os.fsync)
+_T = TypeVar("_T")
+
+#: Entries larger than this are a miss: an AssumeRole response is a few KiB.
+MAX_ENTRY_BYTES = 1024 * 1024
+
+# Flags the platform may lack are 0 there (O_NOFOLLOW then falls back to an lstat).
+_O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_COMMON_FLAGS = getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0) | _O_NOFOLLOW
+_READ_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | _COMMON_FLAGS
+_CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _COMMON_FLAGS
 
 
-def _create_private(path: str, flags: int) -> int:
-    """``opener`` for a new file readable and writable by its owner only (0600)."""
-    return os.open(path, flags, 0o600)
+class _Miss(Exception):
+    """An entry that is there but must not be used; ``str()`` says why (never its content)."""
+
+
+def _foreign(owner_uid: int) -> bool:
+    """Whether a file's owner is someone other than this process's user or root (who
+    can replace anything anyway), as OpenSSH judges its own files. False where the
+    platform has no user ids."""
+    geteuid = getattr(os, "geteuid", None)
+    return geteuid is not None and owner_uid not in (geteuid(), 0)
+
+
+def _kind(mode: int) -> str:
+    for test, name in (
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+    ):
+        if test(mode):
+            return name
+    return "another kind of file"
+
+
+def _read_entry(path: str) -> bytes | None:
+    """The whole content of the entry at ``path``; None if there is none.
+
+    Raises ``_Miss`` for an entry that exists but is not to be read: a symbolic
+    link, anything but a regular file, a file over ``MAX_ENTRY_BYTES``, a file
+    owned by another user, or one that cannot be read. Never blocks on a FIFO.
+    """
+    if not _O_NOFOLLOW and os.path.islink(path):
+        raise _Miss("a symbolic link, not followed")
+    try:
+        fd = os.open(path, _READ_FLAGS)
+    except FileNotFoundError:
+        return None
+    except OSError as error:
+        if error.errno == errno.ELOOP:  # O_NOFOLLOW met a link (dangling or not)
+            raise _Miss("a symbolic link, not followed") from None
+        raise _Miss(f"unreadable ({type(error).__name__})") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise _Miss(f"not a regular file ({_kind(info.st_mode)})")
+        if _foreign(info.st_uid):
+            raise _Miss("owned by another user (it could hold someone else's credentials)")
+        if info.st_size > MAX_ENTRY_BYTES:
+            raise _Miss("larger than 1 MiB")
+        chunks = []
+        left = MAX_ENTRY_BYTES + 1  # one more: a file growing past the cap is caught too
+        while left > 0:
+            chunk = os.read(fd, min(left, 256 * 1024))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+        if left <= 0:
+            raise _Miss("larger than 1 MiB")
+        return b"".join(chunks)
+    except OSError as error:
+        raise _Miss(f"unreadable ({type(error).__name__})") from None
+    finally:
+        os.close(fd)
+
+
+def _make_private_dirs(path: str) -> None:
+    """Create ``path`` and each missing parent with mode 0700 (``os.makedirs`` gives
+    the parents it creates 0777 less the umask). Existing ones are left as they are."""
+    if os.path.isdir(path):
+        return
+    parent = os.path.dirname(path)
+    if parent and parent != path:
+        _make_private_dirs(parent)
+    try:
+        os.mkdir(path, 0o700)
+    except FileExistsError:
+        if not os.path.isdir(path):
+            raise
+
+
+def _write_entry(directory: str, path: str, temp_path: str, content: bytes) -> None:
+    """Write ``content`` to ``path`` atomically: a new 0600 temp file, fsync, rename."""
+    _make_private_dirs(directory)
+    fd = os.open(temp_path, _CREATE_FLAGS, 0o600)
+    try:
+        try:
+            view = memoryview(content)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        # rename() replaces whatever is at ``path`` (a link included), never a target.
+        os.replace(temp_path, path)
+    except BaseException:
+        with suppress(OSError):
+            os.remove(temp_path)
+        raise
+
+
+def _directory_warning(directory: str) -> str | None:
+    """Why other users could plant or replace entries in ``directory``, if they can."""
+    try:
+        info = os.stat(directory)
+    except OSError:
+        return None
+    if _foreign(info.st_uid):
+        return "is owned by another user, who can replace its entries"
+    if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        return (
+            f"is writable by group or others (mode {stat.S_IMODE(info.st_mode):o}): they "
+            "can replace its entries"
+        )
+    return None
+
+
+def _is_regular_entry(path: str) -> bool:
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
+async def _in_worker_thread(func: Callable[..., _T], *args: Any) -> _T:
+    """Run ``func(*args)`` in the loop's default executor: one thread hop."""
+    return await asyncio.get_running_loop().run_in_executor(None, func, *args)
 
 
 class AioJSONFileCache:
@@ -44,15 +191,20 @@ class AioJSONFileCache:
     ``await get(key)`` / ``set(key, value)`` / ``contains(key)`` / ``delete(key)``.
     Writes are atomic (a 0600 temp file in the same directory, fsync, rename), so
     readers, in this process or another, see a whole file or none. A missing,
-    corrupt or unreadable file is a miss, never an error. The directory is created
-    on the first write with mode 0700; an existing directory is used as it is (its
-    permissions are the owner's choice, e.g. one shared with the AWS CLI), and the
-    files in it are 0600 either way.
+    corrupt or unreadable entry is a miss, never an error, and so is a symbolic
+    link, a FIFO or anything else but a regular file, a file over 1 MiB, or one
+    owned by a user other than this one or root. The directory and each missing
+    parent are created on the first write with mode 0700; an existing directory
+    is used as it is (its permissions are the owner's choice, e.g. one shared
+    with the AWS CLI; a WARNING is logged once if other users can write to it),
+    and the files in it are 0600 either way. A symbolic link as the directory
+    itself is followed.
     """
 
     def __init__(self, dir_path: str | os.PathLike[str]) -> None:
         # Absolute now, so a later chdir does not move the cache.
         self._dir = os.path.abspath(os.fspath(dir_path))
+        self._dir_checked = False
 
     @property
     def dir_path(self) -> str:
@@ -72,15 +224,14 @@ class AioJSONFileCache:
         return os.path.join(self._dir, key + ".json")
 
     async def get(self, key: str) -> dict[str, Any] | None:
-        """Return the cached value, or None if absent, corrupt or unreadable."""
+        """Return the cached value, or None if absent, corrupt, unreadable or untrusted."""
         path = self.path_for(key)
         try:
-            async with aiofiles.open(path, "rb") as file:
-                content = await file.read()
-        except FileNotFoundError:
+            content = await _in_worker_thread(self._read, path)
+        except _Miss as reason:
+            return self._miss(path, str(reason))
+        if content is None:
             return None
-        except OSError as error:
-            return self._miss(path, f"unreadable ({type(error).__name__})")
         try:
             value = json.loads(content)
         except ValueError:  # JSONDecodeError and UnicodeDecodeError alike
@@ -101,30 +252,50 @@ class AioJSONFileCache:
         except (TypeError, ValueError) as error:
             # Unlike botocore's message, never the value: it holds secret keys.
             raise ValueError(f"cache value for key {key} is not JSON serializable") from error
-        await aiofiles.os.makedirs(self._dir, mode=0o700, exist_ok=True)
         # Unique per write; the key's head only names it (a full 250-char key would not fit).
         temp_path = os.path.join(self._dir, f".{key[:64]}.{secrets.token_hex(8)}.tmp")
-        try:
-            async with aiofiles.open(temp_path, "xb", opener=_create_private) as file:
-                await file.write(content)
-                await file.flush()
-                await _fsync(file.fileno())
-            await aiofiles.os.replace(temp_path, path)
-        except BaseException:
-            with suppress(OSError):
-                await aiofiles.os.remove(temp_path)
-            raise
+        await _in_worker_thread(self._write, path, temp_path, content)
 
     async def contains(self, key: str) -> bool:
-        """Whether a file exists for ``key`` (its content is not checked)."""
-        return await aiofiles.os.path.isfile(self.path_for(key))
+        """Whether a regular file (not a link) is there for ``key`` (its content unchecked)."""
+        return await _in_worker_thread(_is_regular_entry, self.path_for(key))
 
     async def delete(self, key: str) -> None:
-        """Remove the entry; ``KeyError`` if there is none."""
+        """Remove the entry (a link at its path, not the link's target); ``KeyError`` if none."""
         try:
             await aiofiles.os.remove(self.path_for(key))
         except FileNotFoundError:
             raise KeyError(key) from None
+
+    # _read and _write run in a worker thread, each as one call.
+    def _read(self, path: str) -> bytes | None:
+        try:
+            return _read_entry(path)
+        finally:
+            self._check_directory_once()
+
+    def _write(self, path: str, temp_path: str, content: bytes) -> None:
+        try:
+            _write_entry(self._dir, path, temp_path, content)
+        finally:
+            self._check_directory_once()
+
+    def _check_directory_once(self) -> None:
+        # Once per cache object, after the first read or write that finds the
+        # directory (two threads racing here may both warn: harmless).
+        if self._dir_checked:
+            return
+        problem = _directory_warning(self._dir)
+        if problem is None and not os.path.isdir(self._dir):
+            return  # not there yet: check again after the next read or write
+        self._dir_checked = True
+        if problem is not None:
+            logger.warning(
+                "Cache directory %s %s, which could make this process use credentials "
+                "they chose; use a directory only you can write to (chmod 700 it)",
+                self._dir,
+                problem,
+            )
 
     @staticmethod
     def _miss(path: str, reason: str) -> None:

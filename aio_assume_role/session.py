@@ -15,6 +15,7 @@ from ._emitter import builtin_event_hooks
 from ._fetcher import AssumeRoleFetcher
 from ._params import (
     TokenCodeProvider,
+    check_session,
     is_chained,
     normalize_assume_role_args,
     validate_assume_role_args,
@@ -22,7 +23,6 @@ from ._params import (
 )
 from ._region import apply_region_mode
 from .cache import as_async_cache, cache_identity
-from .errors import InvalidParameterError
 
 __all__ = ["AssumedRoleSession", "assume_role"]
 
@@ -94,7 +94,7 @@ def assume_role(
     PolicyArns: Sequence[str | Mapping[str, str]] | None = None,
     Policy: str | Mapping[str, Any] | None = None,
     DurationSeconds: int | datetime.timedelta | None = None,
-    Tags: Sequence[Mapping[str, str]] | None = None,
+    Tags: Sequence[Mapping[str, str]] | Mapping[str, str] | None = None,
     TransitiveTagKeys: Sequence[str] | None = None,
     ExternalId: str | None = None,
     SerialNumber: str | None = None,
@@ -119,10 +119,12 @@ def assume_role(
     async cache (``AioJSONFileCache``), botocore's ``JSONFileCache`` or any dict-like.
     ``additional_kwargs`` passes AssumeRole parameters this signature does not name.
     """
-    if not isinstance(session, AioSession):
-        raise InvalidParameterError(
-            [("session", f"must be an aiobotocore AioSession, got {type(session).__name__}")]
-        )
+    check_session(
+        session,
+        AioSession,
+        "an aiobotocore AioSession (aiobotocore.session.get_session())",
+        {"boto3.session.Session": "for boto3, use aio_assume_role.sync.assume_role"},
+    )
     validate_options(region_name=region_name, cache=cache, additional_kwargs=additional_kwargs)
     args = normalize_assume_role_args(
         RoleSessionName=RoleSessionName,

@@ -26,6 +26,7 @@ import botocore.session
 from ._params import (
     AUTOMATIC_ROLE_SESSION_NAME,
     TokenCodeProvider,
+    check_session,
     is_chained,
     normalize_assume_role_args,
     validate_assume_role_args,
@@ -72,7 +73,7 @@ def assume_role(
     PolicyArns: Sequence[str | Mapping[str, str]] | None = None,
     Policy: str | Mapping[str, Any] | None = None,
     DurationSeconds: int | datetime.timedelta | None = None,
-    Tags: Sequence[Mapping[str, str]] | None = None,
+    Tags: Sequence[Mapping[str, str]] | Mapping[str, str] | None = None,
     TransitiveTagKeys: Sequence[str] | None = None,
     ExternalId: str | None = None,
     SerialNumber: str | None = None,
@@ -92,11 +93,21 @@ def assume_role(
     first use and again before expiry, with the parent's credentials as they are then.
     The parent is available as ``assume_role_parent_session`` on the returned session.
     """
-    if not isinstance(session, boto3.Session):
-        raise InvalidParameterError(
-            [("session", f"must be a boto3 Session, got {type(session).__name__}")]
-        )
-    validate_options(region_name=region_name, cache=cache, additional_kwargs=additional_kwargs)
+    check_session(
+        session,
+        boto3.Session,
+        "a boto3 Session (boto3.Session())",
+        {
+            "aiobotocore.session.AioSession": "for aiobotocore, use aio_assume_role.assume_role",
+            "botocore.session.Session": "wrap it as boto3.Session(botocore_session=session)",
+        },
+    )
+    validate_options(
+        region_name=region_name,
+        cache=cache,
+        additional_kwargs=additional_kwargs,
+        cache_example="JSONFileCache(path)",
+    )
     if cache is not None and not _is_mapping_like(cache):
         raise InvalidParameterError(
             [

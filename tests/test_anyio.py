@@ -241,7 +241,7 @@ def test_aiohttp_parent_works_under_anyios_asyncio_backend(sts_server: StsServer
 @pytest.mark.xfail(
     strict=True,
     raises=RuntimeError,
-    reason="AioJSONFileCache does its I/O with aiofiles, which needs a running asyncio loop",
+    reason="AioJSONFileCache runs its I/O in asyncio's executor: it needs an asyncio loop",
 )
 def test_file_cache_under_trio(sts_server: StsServer, tmp_path: Path, trio_backend: None) -> None:
     from aio_assume_role.file_cache import AioJSONFileCache

@@ -7,20 +7,50 @@ import re
 import pytest
 
 from aio_assume_role import (
+    InvalidParameterError,
     generate_lambda_session_name,
     get_assumed_role_session_arn,
     get_role_arn,
     is_role_arn,
 )
 
+# One rule for every helper that takes an account id: exactly 12 digits, as a str.
+# aws-assume-role-lib zero-pads short ids and ints, so a typo (a dropped digit) names
+# another account, which may exist; an int cannot keep a leading zero at all.
+_BAD_ACCOUNT_IDS = {
+    "int": (123456789012, "pass it as a str"),
+    "short-int": (1234, "pass it as a str"),
+    "bool": (True, "got bool"),
+    "none": (None, "got NoneType"),
+    "short-str": ("1234", "got 4 characters"),
+    "11-digits": ("12345678901", "got 11 characters"),
+    "13-digits": ("1234567890123", "got 13 characters"),
+    "empty": ("", "got 0 characters"),
+    "letter": ("12345678901x", "not a digit (0-9) at position 12"),
+    "dashes": ("1234-5678-9012", "not a digit (0-9) at position 5"),
+    "fullwidth-digits": ("\uff11" * 12, "not a digit (0-9) at position 1"),
+    "whitespace": (" 123456789012", "leading or trailing whitespace"),
+}
+BAD_ACCOUNT_IDS = list(_BAD_ACCOUNT_IDS.values())
+BAD_ACCOUNT_ID_IDS = list(_BAD_ACCOUNT_IDS)
+
 
 class TestRoleArn:
     def test_plain(self) -> None:
         assert get_role_arn("123456789012", "MyRole") == "arn:aws:iam::123456789012:role/MyRole"
 
-    def test_int_and_short_account_ids_are_zero_padded(self) -> None:
-        assert get_role_arn(1234, "R") == "arn:aws:iam::000000001234:role/R"
-        assert get_role_arn("1234", "R") == "arn:aws:iam::000000001234:role/R"
+    def test_leading_zeros_are_kept(self) -> None:
+        assert get_role_arn("012345678901", "R") == "arn:aws:iam::012345678901:role/R"
+
+    @pytest.mark.parametrize(("account_id", "says"), BAD_ACCOUNT_IDS, ids=BAD_ACCOUNT_ID_IDS)
+    def test_account_id_must_be_12_digits_as_a_str_never_padded(
+        self, account_id: object, says: str
+    ) -> None:
+        with pytest.raises(InvalidParameterError) as caught:
+            get_role_arn(account_id, "R")  # type: ignore[arg-type]
+        assert caught.value.parameter == "account_id"
+        assert says in str(caught.value)
+        assert "account_id" in str(caught.value)
 
     @pytest.mark.parametrize(
         ("role_name", "path", "expected"),
@@ -51,9 +81,19 @@ class TestRoleArn:
 
 
 def test_assumed_role_session_arn_drops_the_path() -> None:
-    assert get_assumed_role_session_arn(42, "team/R", "s1") == (
+    assert get_assumed_role_session_arn("000000000042", "team/R", "s1") == (
         "arn:aws:sts::000000000042:assumed-role/R/s1"
     )
+
+
+@pytest.mark.parametrize(("account_id", "says"), BAD_ACCOUNT_IDS, ids=BAD_ACCOUNT_ID_IDS)
+def test_assumed_role_session_arn_takes_the_same_account_ids(
+    account_id: object, says: str
+) -> None:
+    with pytest.raises(InvalidParameterError) as caught:
+        get_assumed_role_session_arn(account_id, "R", "s1")  # type: ignore[arg-type]
+    assert caught.value.parameter == "account_id"
+    assert says in str(caught.value)
 
 
 class TestLambdaSessionName:

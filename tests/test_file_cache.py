@@ -16,7 +16,6 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-import aiofiles.os
 import pytest
 from aiobotocore.session import AioSession, get_session
 from botocore.utils import JSONFileCache
@@ -193,6 +192,28 @@ class TestMisses:
         assert "SECRETMARKER" not in caplog.text
         assert "Ignoring" in caplog.text
 
+    async def test_no_secret_from_an_entry_in_logs_for_any_kind_of_miss(
+        self, cache_dir: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        secret_entry = json.dumps(VALUE, default=str)
+        outside = tmp_path / "outside.json"
+        outside.write_text(secret_entry)
+        entries = {
+            "truncated": lambda path: path.write_text(secret_entry[:80]),
+            "oversized": lambda path: path.write_text(
+                json.dumps({**VALUE, "padding": "x" * (1024 * 1024)}, default=str)
+            ),
+            "symlink": lambda path: path.symlink_to(outside),
+            "directory": lambda path: path.mkdir(),
+        }
+        cache = AioJSONFileCache(cache_dir)
+        with caplog.at_level(logging.DEBUG):
+            for key, make in entries.items():
+                make(cache_dir / f"{key}.json")
+                assert await cache.get(key) is None
+        assert len([r for r in caplog.records if "Ignoring" in r.getMessage()]) == len(entries)
+        assert "SECRETMARKER" not in caplog.text
+
     async def test_file_level_corruption_names_the_file_only(
         self, cache_dir: Path, caplog: pytest.LogCaptureFixture
     ) -> None:
@@ -206,13 +227,80 @@ class TestMisses:
         assert "SECRETMARKER" not in record.getMessage()
 
     async def test_unreadable_entry_is_a_miss(
+        self, cache_dir: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # As root a chmod 000 file is still readable: the refusal is injected.
+        path = cache_dir / f"{KEY}.json"
+        path.write_text(json.dumps(VALUE, default=str))
+        real_open = os.open
+
+        def refusing_open(name: Any, flags: int, *args: Any, **kwargs: Any) -> int:
+            if os.fspath(name) == str(path):
+                raise PermissionError(13, "Permission denied")
+            return real_open(name, flags, *args, **kwargs)
+
+        monkeypatch.setattr(os, "open", refusing_open)
+        with caplog.at_level(logging.DEBUG, logger="aio_assume_role"):
+            assert await AioJSONFileCache(cache_dir).get(KEY) is None
+        assert "unreadable (PermissionError)" in caplog.text
+
+    async def test_directory_at_an_entry_path_is_a_miss(
         self, cache_dir: Path, caplog: pytest.LogCaptureFixture
     ) -> None:
-        # As root a chmod 000 file is still readable; a directory in the file's place is not.
         (cache_dir / f"{KEY}.json").mkdir()
         with caplog.at_level(logging.DEBUG, logger="aio_assume_role"):
             assert await AioJSONFileCache(cache_dir).get(KEY) is None
-        assert "unreadable (IsADirectoryError)" in caplog.text
+        assert "not a regular file" in caplog.text
+
+    def test_fifo_at_an_entry_path_is_a_miss_and_never_hangs(self, cache_dir: Path) -> None:
+        # Opening a FIFO for reading blocks until a writer comes: in a worker thread that
+        # cannot be cancelled, and asyncio.run() waits for it at shutdown. In a child
+        # process, so that a hang is a timeout here, not a hung test run.
+        os.mkfifo(cache_dir / f"{KEY}.json")
+        program = textwrap.dedent(
+            f"""
+            import asyncio, logging, sys
+            from aio_assume_role.file_cache import AioJSONFileCache
+
+            logging.basicConfig(level=logging.DEBUG, stream=sys.stderr)
+
+            async def main():
+                print(await AioJSONFileCache(sys.argv[1]).get({KEY!r}))
+
+            asyncio.run(main())
+            """
+        )
+        result = subprocess.run(
+            [sys.executable, "-c", program, str(cache_dir)],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert (result.returncode, result.stdout.strip()) == (0, "None"), result.stderr
+        assert "not a regular file" in result.stderr
+
+    async def test_fifo_at_an_entry_path_is_a_miss_then_replaced_by_a_file(
+        self, cache_dir: Path, parent: AioSession, sts_server: StsServer
+    ) -> None:
+        cache = AioJSONFileCache(cache_dir)
+        child = assume_role(parent, role_arn(), cache=cache)
+        path = Path(cache.path_for(child._assumed_role_credentials.fetcher.cache_key))
+        os.mkfifo(path)
+        key = await asyncio.wait_for(access_key(child), timeout=20)
+        assert stat.S_ISREG(path.lstat().st_mode)  # noqa: ASYNC240
+        assert _access_key_in(path) == key
+        assert sts_server.count() == 1
+
+    async def test_entry_over_1_mib_is_a_miss(
+        self, cache_dir: Path, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        cache = AioJSONFileCache(cache_dir)
+        await cache.set(KEY, {**VALUE, "padding": "x" * (1024 * 1024)})
+        with caplog.at_level(logging.DEBUG, logger="aio_assume_role"):
+            assert await cache.get(KEY) is None
+        assert "larger than 1 MiB" in caplog.text
+        await cache.set(KEY, {**VALUE, "padding": "x" * (1024 * 1024 - 1000)})
+        assert await cache.get(KEY) is not None  # just under the cap: read
 
     async def test_missing_directory_is_a_miss(self, tmp_path: Path) -> None:
         assert await AioJSONFileCache(tmp_path / "nowhere").get(KEY) is None
@@ -263,15 +351,21 @@ class TestKeySafety:
 
 
 class TestWrites:
-    async def test_new_dir_is_0700_and_files_0600_whatever_the_umask(self, tmp_path: Path) -> None:
-        directory = tmp_path / "deep" / "cache"
+    async def test_every_dir_it_creates_is_0700_and_files_0600_whatever_the_umask(
+        self, tmp_path: Path
+    ) -> None:
+        directory = tmp_path / "deep" / "er" / "cache"
+        existing_mode = _mode(tmp_path)
         old_umask = os.umask(0)
         try:
             await AioJSONFileCache(directory).set(KEY, VALUE)
         finally:
             os.umask(old_umask)
+        assert _mode(tmp_path / "deep") == 0o700
+        assert _mode(tmp_path / "deep" / "er") == 0o700
         assert _mode(directory) == 0o700
         assert _mode(directory / f"{KEY}.json") == 0o600
+        assert _mode(tmp_path) == existing_mode  # an existing parent is left as it is
 
     async def test_existing_dir_keeps_its_mode_and_overwritten_file_becomes_0600(
         self, cache_dir: Path
@@ -292,10 +386,10 @@ class TestWrites:
         await cache.set(KEY, VALUE)
         before = (cache_dir / f"{KEY}.json").read_bytes()
 
-        async def failing_replace(*args: object, **kwargs: object) -> None:
+        def failing_replace(*args: object, **kwargs: object) -> None:
             raise OSError(28, "No space left on device")  # injected: cannot be produced here
 
-        monkeypatch.setattr(aiofiles.os, "replace", failing_replace)
+        monkeypatch.setattr(os, "replace", failing_replace)
         with pytest.raises(OSError, match="No space"):
             await cache.set(KEY, {"Credentials": {}})
         assert (cache_dir / f"{KEY}.json").read_bytes() == before
@@ -341,6 +435,179 @@ class TestWrites:
         assert [process.returncode for process in writers] == [0, 0]
         assert seen["A"] + seen["B"] > 0
         assert _files(cache_dir) == ["shared.json"]
+
+
+class TestSymlinks:
+    """A link at an entry's path is never followed; the directory's own path is the user's."""
+
+    @pytest.fixture
+    def outside(self, tmp_path: Path) -> Path:
+        """A valid entry outside the cache directory, which a link could point at."""
+        path = tmp_path / "outside.json"
+        path.write_text(json.dumps(VALUE, default=str))
+        return path
+
+    async def test_symlink_at_an_entry_path_is_a_miss_not_followed(
+        self, cache_dir: Path, outside: Path, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        (cache_dir / f"{KEY}.json").symlink_to(outside)
+        cache = AioJSONFileCache(cache_dir)
+        with caplog.at_level(logging.DEBUG, logger="aio_assume_role"):
+            assert await cache.get(KEY) is None
+        assert "symbolic link" in caplog.text
+        assert not await cache.contains(KEY)
+
+    async def test_dangling_symlink_at_an_entry_path_is_a_miss(
+        self, cache_dir: Path, tmp_path: Path
+    ) -> None:
+        (cache_dir / f"{KEY}.json").symlink_to(tmp_path / "nowhere.json")
+        assert await AioJSONFileCache(cache_dir).get(KEY) is None
+
+    async def test_write_replaces_a_symlinked_entry_itself_never_its_target(
+        self, cache_dir: Path, outside: Path
+    ) -> None:
+        before = outside.read_bytes()  # noqa: ASYNC240
+        entry = cache_dir / f"{KEY}.json"
+        entry.symlink_to(outside)
+        cache = AioJSONFileCache(cache_dir)
+        await cache.set(KEY, {**VALUE, "new": True})
+        assert outside.read_bytes() == before  # noqa: ASYNC240
+        assert not entry.is_symlink() and _mode(entry) == 0o600
+        assert (await cache.get(KEY) or {}).get("new") is True
+
+    async def test_delete_removes_a_symlinked_entry_not_its_target(
+        self, cache_dir: Path, outside: Path
+    ) -> None:
+        (cache_dir / f"{KEY}.json").symlink_to(outside)
+        await AioJSONFileCache(cache_dir).delete(KEY)
+        assert outside.exists() and _files(cache_dir) == []  # noqa: ASYNC240
+
+    async def test_symlinked_cache_directory_is_followed(self, tmp_path: Path) -> None:
+        # Documented choice: the directory path is the caller's (e.g. ~/.aws in a dotfiles
+        # repository); only entries, which others may plant, are not followed.
+        real = tmp_path / "real"
+        real.mkdir(mode=0o700)
+        (tmp_path / "link").symlink_to(real)
+        cache = AioJSONFileCache(tmp_path / "link")
+        await cache.set(KEY, VALUE)
+        assert await cache.get(KEY) is not None
+        assert _files(real) == [f"{KEY}.json"]
+
+
+needs_root = pytest.mark.skipif(
+    getattr(os, "geteuid", lambda: -1)() != 0, reason="giving a file to another user needs root"
+)
+OTHER_UID = 4242
+
+
+class TestDirectoryTrust:
+    """A directory others can write to is used as it is, with one WARNING; entries that
+    another user wrote are a miss (they could be someone else's credentials)."""
+
+    @staticmethod
+    def _warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+        return [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+
+    @pytest.mark.parametrize("mode", [0o770, 0o707, 0o1777], ids=oct)
+    async def test_dir_writable_by_others_is_used_with_one_warning(
+        self, cache_dir: Path, mode: int, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        os.chmod(cache_dir, mode)
+        cache = AioJSONFileCache(cache_dir)
+        with caplog.at_level(logging.DEBUG, logger="aio_assume_role"):
+            await cache.set(KEY, VALUE)
+            assert await cache.get(KEY) is not None
+            assert await cache.get(KEY) is not None
+        (warning,) = self._warnings(caplog)
+        assert str(cache_dir) in warning and "writable by" in warning
+        assert "chmod 700" in warning
+        assert os.stat(cache_dir).st_mode & 0o7777 == mode  # left as the owner set it
+
+    @pytest.mark.parametrize("mode", [0o700, 0o755], ids=oct)
+    async def test_private_dir_gives_no_warning(
+        self, cache_dir: Path, mode: int, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        os.chmod(cache_dir, mode)
+        with caplog.at_level(logging.DEBUG, logger="aio_assume_role"):
+            cache = AioJSONFileCache(cache_dir)
+            await cache.set(KEY, VALUE)
+            assert await cache.get(KEY) is not None
+        assert self._warnings(caplog) == []
+
+    @needs_root
+    async def test_dir_owned_by_another_user_is_used_with_one_warning(
+        self, cache_dir: Path, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        os.chown(cache_dir, OTHER_UID, -1)
+        os.chmod(cache_dir, 0o755)
+        cache = AioJSONFileCache(cache_dir)
+        with caplog.at_level(logging.DEBUG, logger="aio_assume_role"):
+            await cache.set(KEY, VALUE)
+            assert await cache.get(KEY) is not None
+        (warning,) = self._warnings(caplog)
+        assert "owned by another user" in warning
+
+    @needs_root
+    async def test_entry_owned_by_another_user_is_a_miss(
+        self, cache_dir: Path, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        cache = AioJSONFileCache(cache_dir)
+        await cache.set(KEY, VALUE)
+        os.chown(cache_dir / f"{KEY}.json", OTHER_UID, -1)
+        with caplog.at_level(logging.DEBUG, logger="aio_assume_role"):
+            assert await cache.get(KEY) is None
+        assert "owned by another user" in caplog.text
+
+
+class TestUnwritable:
+    """A directory that cannot be written: ``set`` raises OSError, ``get`` is a miss."""
+
+    async def test_set_raises_os_error_where_the_directory_cannot_be_created(
+        self, tmp_path: Path
+    ) -> None:
+        (tmp_path / "a-file").write_text("")
+        cache = AioJSONFileCache(tmp_path / "a-file" / "cache")
+        with pytest.raises(OSError):
+            await cache.set(KEY, VALUE)
+        assert await cache.get(KEY) is None
+
+    async def test_read_only_filesystem_raises_os_error_and_leaves_no_temp_file(
+        self, cache_dir: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        real_open = os.open
+
+        def read_only_open(name: Any, flags: int, *args: Any, **kwargs: Any) -> int:
+            if flags & os.O_CREAT:  # injected: no read-only mount can be made here
+                raise OSError(30, "Read-only file system")
+            return real_open(name, flags, *args, **kwargs)
+
+        monkeypatch.setattr(os, "open", read_only_open)
+        cache = AioJSONFileCache(cache_dir)
+        with pytest.raises(OSError, match="Read-only"):
+            await cache.set(KEY, VALUE)
+        assert _files(cache_dir) == []
+        assert await cache.get(KEY) is None
+
+
+async def test_a_read_and_a_write_are_one_worker_thread_call_each(
+    cache_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Each hop to a worker thread costs a loop round trip; a cache hit should cost one.
+    loop = asyncio.get_running_loop()
+    hops: list[object] = []
+    real = loop.run_in_executor
+
+    def counting(executor: Any, func: Any, *args: Any) -> Any:
+        hops.append(func)
+        return real(executor, func, *args)
+
+    monkeypatch.setattr(loop, "run_in_executor", counting)
+    cache = AioJSONFileCache(cache_dir)
+    await cache.set(KEY, VALUE)
+    assert len(hops) == 1
+    hops.clear()
+    assert await cache.get(KEY) is not None
+    assert len(hops) == 1
 
 
 async def _max_loop_gap(work: Callable[[], Awaitable[None]]) -> float:

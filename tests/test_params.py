@@ -4,18 +4,65 @@ from __future__ import annotations
 
 import datetime
 import json
+import pathlib
 
+import botocore.utils
 import pytest
 from botocore.exceptions import ParamValidationError
 from support import role_arn
 
-from aio_assume_role import AUTOMATIC_ROLE_SESSION_NAME, InvalidParameterError
+from aio_assume_role import (
+    AUTOMATIC_ROLE_SESSION_NAME,
+    AioJSONFileCache,
+    InvalidParameterError,
+    is_role_arn,
+)
 from aio_assume_role._params import (
     is_chained,
     normalize_assume_role_args,
     validate_assume_role_args,
     validate_options,
 )
+
+
+def sync_json_file_cache() -> type:
+    from aio_assume_role.sync import JSONFileCache
+
+    return JSONFileCache
+
+
+BAD_ROLE_ARNS: dict[str, tuple[object, str]] = {
+    "none": (None, "must be a str"),
+    "int": (123, "must be a str"),
+    "bytes": (b"arn:aws:iam::123456789012:role/MyRole", "got bytes"),
+    "empty": ("", "is empty"),
+    "whitespace": (" arn:aws:iam::123456789012:role/MyRole\n", "leading or trailing whitespace"),
+    "role-name-only": ("MyRole", "not the role's name"),
+    "not-arn-prefix": ("urn:aws:iam::123456789012:role/MyRole", "does not start with arn:"),
+    "too-few-parts": ("arn:aws:iam:123456789012:role/MyRole", "parts, not 6"),
+    "partition": ("arn:amazon:iam::123456789012:role/MyRole", "partition (part 2)"),
+    "service": ("arn:aws:s3::123456789012:role/MyRole", "service (part 3) must be iam"),
+    "assumed-role-arn": (
+        "arn:aws:sts::123456789012:assumed-role/MyRole/alice",
+        "an assumed-role session's ARN",
+    ),
+    "region": ("arn:aws:iam:us-east-1:123456789012:role/MyRole", "region (part 4) must be empty"),
+    "account-11-digits": ("arn:aws:iam::12345678901:role/MyRole", "got 11 characters"),
+    "account-letter": ("arn:aws:iam::12345678901x:role/MyRole", "account id (part 5)"),
+    "user-arn": (
+        "arn:aws:iam::123456789012:user/alice",
+        "resource (part 6) must start with role/",
+    ),
+    "empty-role-name": ("arn:aws:iam::123456789012:role/", "empty role name"),
+    "path-without-name": ("arn:aws:iam::123456789012:role/team/", "empty role name"),
+    "bad-character": ("arn:aws:iam::123456789012:role/My Role", "at position 34"),
+}
+GOOD_ROLE_ARNS = [
+    "arn:aws:iam::123456789012:role/MyRole",
+    "arn:aws:iam::012345678901:role/team/app/My.Role+=,@_-",
+    "arn:aws-us-gov:iam::123456789012:role/MyRole",
+    "arn:aws-cn:iam::123456789012:role/MyRole",
+]
 
 
 class TestNormalize:
@@ -42,6 +89,19 @@ class TestNormalize:
         descriptor = {"arn": "arn:aws:iam::aws:policy/ViewOnlyAccess"}
         args = normalize_assume_role_args(PolicyArns=[arn, descriptor])
         assert args["PolicyArns"] == [{"arn": arn}, descriptor]
+
+    def test_tags_as_a_dict_become_key_value_pairs(self) -> None:
+        args = normalize_assume_role_args(Tags={"team": "core", "env": "dev"})
+        assert args["Tags"] == [{"Key": "team", "Value": "core"}, {"Key": "env", "Value": "dev"}]
+
+    def test_tags_as_a_list_are_kept(self) -> None:
+        tags = [{"Key": "team", "Value": "core"}]
+        assert normalize_assume_role_args(Tags=tags)["Tags"] == tags
+
+    def test_tags_dict_with_a_bad_value_is_reported_with_its_index(self) -> None:
+        error = _error(Tags={"team": 1})
+        assert error.parameter == "Tags"
+        assert "Tags[0].Value" in str(error)
 
     def test_timedelta_duration_becomes_seconds(self) -> None:
         args = normalize_assume_role_args(DurationSeconds=datetime.timedelta(hours=2))
@@ -124,6 +184,28 @@ class TestValidate:
         error = _error(arn)
         assert error.parameter == "RoleArn"
         assert "RoleArn" in str(error)
+
+    @pytest.mark.parametrize(("arn", "says"), BAD_ROLE_ARNS.values(), ids=BAD_ROLE_ARNS.keys())
+    def test_role_arn_error_says_which_part_is_wrong_without_the_value(
+        self, arn: object, says: str
+    ) -> None:
+        with pytest.raises(InvalidParameterError) as caught:
+            validate_assume_role_args(arn, {})
+        error = caught.value
+        assert error.parameter == "RoleArn"
+        (problem,) = error.problems  # one problem, not the generic one and botocore's too
+        assert says in problem[1], problem
+        if isinstance(arn, str) and len(arn) > 3:
+            assert arn.strip() not in str(error)
+            assert "alice" not in str(error) and "MyRole" not in str(error)
+
+    @pytest.mark.parametrize("arn", [*BAD_ROLE_ARNS.values(), *GOOD_ROLE_ARNS])
+    def test_is_role_arn_agrees_with_validation(self, arn: object) -> None:
+        if isinstance(arn, tuple):
+            assert not is_role_arn(arn[0])
+        else:
+            assert is_role_arn(arn)
+            _validate(arn)
 
     def test_role_arn_with_path_and_other_partition_is_accepted(self) -> None:
         _validate("arn:aws-us-gov:iam::123456789012:role/team/app/MyRole")
@@ -215,6 +297,39 @@ class TestOptions:
         with pytest.raises(InvalidParameterError) as caught:
             validate_options(region_name=None, cache=object(), additional_kwargs=None)
         assert caught.value.parameter == "cache"
+
+    @pytest.mark.parametrize(
+        "cache",
+        [AioJSONFileCache, dict, botocore.utils.JSONFileCache, sync_json_file_cache()],
+        ids=["AioJSONFileCache", "dict", "botocore-JSONFileCache", "sync-JSONFileCache"],
+    )
+    def test_a_cache_class_is_rejected_asking_for_an_instance(self, cache: type) -> None:
+        with pytest.raises(InvalidParameterError) as caught:
+            validate_options(region_name=None, cache=cache, additional_kwargs=None)
+        assert caught.value.parameter == "cache"
+        assert "pass an instance, e.g. AioJSONFileCache(path)" in str(caught.value)
+
+    def test_the_sync_path_suggests_its_own_file_cache(self) -> None:
+        with pytest.raises(InvalidParameterError) as caught:
+            validate_options(
+                region_name=None,
+                cache=dict,
+                additional_kwargs=None,
+                cache_example="JSONFileCache(path)",
+            )
+        assert "pass an instance, e.g. JSONFileCache(path)" in str(caught.value)
+
+    @pytest.mark.parametrize(
+        "cache",
+        ["/some/secret-dir", pathlib.Path("/some/secret-dir"), b"/some/secret-dir"],
+        ids=["str", "Path", "bytes"],
+    )
+    def test_a_path_is_rejected_suggesting_a_file_cache_on_it(self, cache: object) -> None:
+        with pytest.raises(InvalidParameterError) as caught:
+            validate_options(region_name=None, cache=cache, additional_kwargs=None)
+        assert caught.value.parameter == "cache"
+        assert "AioJSONFileCache(path)" in str(caught.value)
+        assert "secret-dir" not in str(caught.value)
 
     def test_bad_additional_kwargs(self) -> None:
         with pytest.raises(InvalidParameterError) as caught:

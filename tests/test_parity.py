@@ -54,6 +54,7 @@ REQUESTS: dict[str, dict[str, Any]] = {
         "additional_kwargs": {"Policy": '{"Version": "2012-10-17", "Statement": []}'}
     },
     "mfa": {"SerialNumber": MFA_SERIAL, "TokenCode": "654321"},
+    "tags as a dict": {"Tags": {"team": "core", "env": "test"}, "TransitiveTagKeys": ["team"]},
 }
 
 
@@ -141,6 +142,25 @@ def test_sync_module_exports_everything_aws_assume_role_lib_does() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    "account_id",
+    [1234567890, "1234567890", 123456789012, "12345678901"],
+    ids=["short-int", "short-str", "12-digit-int", "11-digit-str"],
+)
+def test_account_ids_are_never_padded_unlike_aws_assume_role_libs(account_id: Any) -> None:
+    # A deliberate difference: aws-assume-role-lib zero-pads an int or a short id, so a
+    # dropped digit names another account (which may exist) and an int account id loses
+    # its leading zeros. Here an account id is exactly 12 digits, as a str.
+    theirs = aws_assume_role_lib.get_role_arn(account_id, "R")
+    assert theirs == f"arn:aws:iam::{int(account_id):012d}:role/R"
+    for helper in (sync_path.get_role_arn, aio_assume_role.get_role_arn):
+        with pytest.raises(InvalidParameterError) as caught:
+            helper(account_id, "R")
+        assert caught.value.parameter == "account_id"
+    with pytest.raises(InvalidParameterError):
+        sync_path.get_assumed_role_session_arn(account_id, "R", "s")
+
+
 class TestMFAPolicyIsShared:
     """A fixed TokenCode serves one AssumeRole call on both paths (one shared helper)."""
 
@@ -164,7 +184,9 @@ class TestMFAPolicyIsShared:
 
 
 # Written for aws-assume-role-lib, from its README and test suite; the test runs it as
-# is, then with only the import line changed.
+# is, then with only the import line changed. Account ids are 12-digit strings here:
+# aws-assume-role-lib also takes ints and short ids and zero-pads them, which this
+# library refuses on purpose (see test_account_ids_are_never_padded_unlike_...).
 DROP_IN_PROGRAM = textwrap.dedent(
     """\
     import datetime
@@ -235,7 +257,7 @@ DROP_IN_PROGRAM = textwrap.dedent(
         function_name="fn", function_version="3", identifier="abc"
     )
     results["session_arn"] = aws_assume_role_lib.get_assumed_role_session_arn(
-        1234567890, "path/MyRole", "sess"
+        "001234567890", "path/MyRole", "sess"
     )
 
     aws_assume_role_lib.patch_boto3()

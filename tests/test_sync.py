@@ -21,6 +21,7 @@ import boto3
 import botocore.credentials
 import botocore.session
 import pytest
+from aiobotocore.session import get_session
 from botocore.exceptions import (
     ClientError,
     NoCredentialsError,
@@ -124,6 +125,15 @@ class TestSessionNameAndSourceIdentity:
         assert sts_server.calls()[0]["SourceIdentity"] == "alice"
 
 
+def test_tags_as_a_dict_reach_sts_as_key_value_pairs(
+    session: boto3.Session, sts_server: StsServer
+) -> None:
+    caller_arn(assume_role(session, role_arn(), Tags={"team": "core", "env": "dev"}))
+    (call,) = sts_server.calls()
+    assert (call["Tags.member.1.Key"], call["Tags.member.1.Value"]) == ("team", "core")
+    assert (call["Tags.member.2.Key"], call["Tags.member.2.Value"]) == ("env", "dev")
+
+
 def test_policies_duration_and_tags_reach_sts_normalized(
     session: boto3.Session, sts_server: StsServer
 ) -> None:
@@ -191,10 +201,25 @@ class TestValidation:
             child.client("sts").get_caller_identity()
         assert sts_server.count() == 0  # botocore's client-side check stopped it
 
-    def test_session_must_be_a_boto3_session(self) -> None:
+    @pytest.mark.parametrize(
+        ("parent", "got"),
+        [
+            (botocore.session.Session(), "got botocore.session.Session"),
+            (get_session(), "got aiobotocore.session.AioSession"),
+            (None, "got NoneType"),
+            ("default", "got str"),
+        ],
+        ids=["botocore", "aiobotocore", "none", "profile-name"],
+    )
+    def test_session_must_be_a_boto3_session(self, parent: object, got: str) -> None:
         with pytest.raises(InvalidParameterError) as caught:
-            assume_role(botocore.session.Session(), role_arn())  # type: ignore[arg-type]
+            assume_role(parent, role_arn())  # type: ignore[arg-type]
         assert caught.value.parameter == "session"
+        assert f"a boto3 Session (boto3.Session()), {got}" in str(caught.value)
+
+    def test_a_botocore_session_is_told_how_to_wrap_it(self) -> None:
+        with pytest.raises(InvalidParameterError, match=r"boto3\.Session\(botocore_session="):
+            assume_role(botocore.session.Session(), role_arn())  # type: ignore[arg-type]
 
     def test_options_are_checked_even_without_validate(self, session: boto3.Session) -> None:
         with pytest.raises(InvalidParameterError) as caught:
@@ -278,6 +303,29 @@ class TestCache:
         with pytest.raises(InvalidParameterError, match="dict-like") as caught:
             assume_role(session, role_arn(), cache=cache)
         assert caught.value.parameter == "cache"
+
+    @pytest.mark.parametrize(
+        "cache",
+        [JSONFileCache, botocore.credentials.JSONFileCache, dict, AioJSONFileCache],
+        ids=["JSONFileCache", "botocore-JSONFileCache", "dict", "AioJSONFileCache"],
+    )
+    def test_a_cache_class_is_rejected_asking_for_an_instance(
+        self, session: boto3.Session, cache: type
+    ) -> None:
+        with pytest.raises(InvalidParameterError) as caught:
+            assume_role(session, role_arn(), cache=cache)
+        assert caught.value.parameter == "cache"
+        assert "pass an instance, e.g. JSONFileCache(path)" in str(caught.value)
+
+    @pytest.mark.parametrize("cache", ["/a/dir", Path("/a/dir")], ids=["str", "Path"])
+    def test_a_path_is_rejected_suggesting_json_file_cache(
+        self, session: boto3.Session, cache: object
+    ) -> None:
+        with pytest.raises(InvalidParameterError) as caught:
+            assume_role(session, role_arn(), cache=cache)
+        assert caught.value.parameter == "cache"
+        assert "JSONFileCache(path)" in str(caught.value)
+        assert "AioJSONFileCache" not in str(caught.value)
 
     def test_a_malformed_entry_or_corrupt_file_is_a_miss(
         self, session: boto3.Session, sts_server: StsServer, tmp_path: Path
