@@ -21,7 +21,7 @@ from support import role_arn
 
 from aio_assume_role import cli
 
-BOTH_COMMANDS = pytest.mark.parametrize("module", ["aio_assume_role"])
+BOTH_COMMANDS = pytest.mark.parametrize("module", ["aio_assume_role", "aio_assume_role.sync"])
 
 _RESULT = (
     '<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">'
