@@ -5,8 +5,9 @@ Same options (plus ``--region``), output formats and exit codes as
 ``python -m aws_assume_role_lib``: ``--env`` (default) prints bare ``AWS_...=value``
 lines for ``export $(...)``, ``--json`` credential_process JSON; exit 2 bad syntax, 3 no
 parent credentials, 4 AssumeRole failed (invalid parameter values included, as there).
-Unlike there, errors are always one line, never a traceback or a secret. The
-parsing, formats and messages are ``aio_assume_role.cli``'s.
+Unlike there, errors are always one line, never a traceback or a secret, and a
+credential_process that leads back to its own profile stops (exit 2). The parsing,
+formats and messages are ``aio_assume_role.cli``'s.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from .cli import (
     add_assume_role_arguments,
     assume_role_kwargs,
     classify_error,
+    credential_process_guard,
     credential_process_json,
     format_dotenv,
     format_json,
@@ -94,13 +96,14 @@ def _failure(error: Exception) -> Failure:
 def fetch_credentials(options: argparse.Namespace) -> dict[str, Any]:
     """Assume the role described by parsed ``options``; return credential_process JSON."""
     session = boto3.Session(profile_name=options.profile, region_name=options.region)
-    if not session.get_credentials():
-        raise Failure(EXIT_NO_PARENT_CREDENTIALS, _NO_CREDENTIALS)
-    child = sync.assume_role(
-        session, options.RoleArn, region_name=True, **assume_role_kwargs(options)
-    )
-    credentials = child.get_credentials()
-    frozen = credentials.get_frozen_credentials()
+    with credential_process_guard(session._session):
+        if not session.get_credentials():
+            raise Failure(EXIT_NO_PARENT_CREDENTIALS, _NO_CREDENTIALS)
+        child = sync.assume_role(
+            session, options.RoleArn, region_name=True, **assume_role_kwargs(options)
+        )
+        credentials = child.get_credentials()
+        frozen = credentials.get_frozen_credentials()
     expiry = getattr(credentials, "_expiry_time", None)  # as aws-assume-role-lib reads it
     if not isinstance(expiry, datetime.datetime):
         expiry = None

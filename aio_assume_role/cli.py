@@ -1,8 +1,12 @@
 """The command line: assume a role and print its credentials (``aio-assume-role``).
 
-Exit codes: 0 success, 2 bad arguments, 3 no parent credentials, 4 AssumeRole failed
-(however it failed). Runs on the async path; errors are one line on stderr, never a
-traceback, never a secret.
+Exit codes: 0 success, 2 bad arguments (or a credential_process recursion), 3 no
+parent credentials, 4 AssumeRole failed (however it failed). Runs on the async path;
+errors are one line on stderr, never a traceback, never a secret.
+
+The argument parsing, output formats, error messages and the credential_process
+recursion guard here are shared with ``python -m aio_assume_role.sync``
+(``aio_assume_role._sync_cli``), aws-assume-role-lib's command line on the boto3 path.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import datetime
 import errno
 import json
 import logging
+import os
 import socket
 import sys
 import textwrap
@@ -47,13 +52,17 @@ from botocore.parsers import ResponseParserError
 from .errors import AssumeRoleError, InvalidParameterError, ParentCredentialsError
 from .session import assume_role
 
-__all__ = ["main"]
+__all__ = ["CREDENTIAL_PROCESS_MARKER", "main"]
 
 EXIT_BAD_ARGUMENTS = 2
 EXIT_NO_PARENT_CREDENTIALS = 3
 EXIT_ASSUME_ROLE_FAILED = 4
 
 _PREFIX = "AssumeRole failed"
+
+CREDENTIAL_PROCESS_MARKER = "AIO_ASSUME_ROLE_CREDENTIAL_PROCESS_PROFILES"
+"""Environment variable: the profiles that enclosing runs of the command are resolving
+(a JSON list), so that a credential_process that leads back to one of them stops."""
 
 EXPIRATION_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
@@ -404,14 +413,89 @@ def logging_silenced() -> Iterator[None]:
         logging.disable(previous)
 
 
+def _marker_chain() -> list[dict[str, str]]:
+    try:
+        chain = json.loads(os.environ.get(CREDENTIAL_PROCESS_MARKER, "[]"))
+    except json.JSONDecodeError:
+        return []
+    if not isinstance(chain, list):
+        return []
+    return [
+        entry
+        for entry in chain
+        if isinstance(entry, dict) and all(isinstance(value, str) for value in entry.values())
+    ]
+
+
+def _source_profiles(session: Any, profile: str) -> list[str]:
+    """``profile`` and the profiles it takes its credentials from (``source_profile``)."""
+    try:
+        profiles = session.full_config.get("profiles", {})
+    except Exception:  # an unreadable config fails later, with botocore's own message
+        return [profile]
+    chain = [profile]
+    while True:
+        source = profiles.get(chain[-1], {}).get("source_profile")
+        if not source or source in chain or "role_arn" not in profiles.get(chain[-1], {}):
+            return chain
+        chain.append(source)
+
+
+@contextmanager
+def credential_process_guard(session: Any) -> Iterator[None]:
+    """Stop a credential_process that leads back to the profile it is resolving.
+
+    A profile whose ``credential_process`` runs this command for that same profile
+    (directly or through ``source_profile``) would start it again and again without
+    end. Each run records the profiles it resolves (with the config files they come
+    from) in ``CREDENTIAL_PROCESS_MARKER``, which its credential processes inherit; a
+    run asked for a profile already recorded fails (exit 2) instead.
+    ``session`` is the parent's botocore session.
+    """
+    explicit = session.instance_variables().get("profile") is not None
+    if (
+        not explicit
+        and os.environ.get("AWS_ACCESS_KEY_ID")
+        and os.environ.get("AWS_SECRET_ACCESS_KEY")
+    ):
+        yield  # environment credentials come first: no profile is resolved
+        return
+    files = {
+        name: os.path.abspath(os.path.expanduser(str(session.get_config_variable(name))))
+        for name in ("config_file", "credentials_file")
+    }
+    profile = session.get_config_variable("profile") or "default"
+    chain = _marker_chain()
+    for index, entry in enumerate(chain):
+        if entry.get("profile") == profile and all(entry.get(k) == v for k, v in files.items()):
+            cycle = " -> ".join([item.get("profile", "?") for item in chain[index:]] + [profile])
+            raise Failure(
+                EXIT_BAD_ARGUMENTS,
+                f"credential_process recursion: profile {profile!r} is already being "
+                f"resolved by an enclosing run of this command (cycle: {cycle}); a "
+                "credential_process must not need the credentials of its own profile",
+            )
+    chain += [{"profile": name, **files} for name in _source_profiles(session, profile)]
+    previous = os.environ.get(CREDENTIAL_PROCESS_MARKER)
+    os.environ[CREDENTIAL_PROCESS_MARKER] = json.dumps(chain)
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(CREDENTIAL_PROCESS_MARKER, None)
+        else:
+            os.environ[CREDENTIAL_PROCESS_MARKER] = previous
+
+
 async def fetch_credentials(options: argparse.Namespace) -> dict[str, Any]:
     """Assume the role described by parsed ``options``; return credential_process JSON."""
     parent = AioSession(profile=options.profile)
     if options.region:
         parent.set_config_variable("region", options.region)
-    child = assume_role(parent, options.RoleArn, **assume_role_kwargs(options))
-    expiry = await child.prefetch_credentials()
-    frozen = await (await child.get_credentials()).get_frozen_credentials()
+    with credential_process_guard(parent):
+        child = assume_role(parent, options.RoleArn, **assume_role_kwargs(options))
+        expiry = await child.prefetch_credentials()
+        frozen = await (await child.get_credentials()).get_frozen_credentials()
     return credential_process_json(frozen.access_key, frozen.secret_key, frozen.token, expiry)
 
 
