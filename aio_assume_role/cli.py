@@ -1,7 +1,7 @@
 """The command line: assume a role and print its credentials (``aio-assume-role``).
 
 Exit codes: 0 success, 2 bad arguments (or a credential_process recursion), 3 no
-parent credentials, 4 AssumeRole failed (however it failed). Runs on the async path;
+parent credentials, 4 AssumeRole failed, however it failed. Runs on the async path;
 errors are one line on stderr, never a traceback, never a secret.
 
 The argument parsing, output formats, error messages and the credential_process
@@ -18,6 +18,7 @@ import errno
 import json
 import logging
 import os
+import shlex
 import socket
 import sys
 import textwrap
@@ -66,20 +67,27 @@ CREDENTIAL_PROCESS_MARKER = "AIO_ASSUME_ROLE_CREDENTIAL_PROCESS_PROFILES"
 
 EXPIRATION_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
-_DESCRIPTION = textwrap.dedent(
-    """\
-    Assume an IAM role and print its credentials.
+SHELLS = ("sh", "fish", "powershell")
 
-    Environment variables (default, --env):
-      export $(aio-assume-role arn:aws:iam::123456789012:role/MyRole)
 
-    credential_process (--json), in ~/.aws/config:
-      [profile my-role]
-      credential_process = aio-assume-role arn:aws:iam::123456789012:role/MyRole --json
+def _description() -> str:
+    return textwrap.dedent(
+        f"""\
+        Assume an IAM role and print its credentials.
 
-    Exit codes: 2 bad arguments, 3 no parent credentials, 4 AssumeRole failed.
-    """
-)
+        Into the current shell's environment (--env, the default):
+          bash, zsh, sh:  eval "$(aio-assume-role ROLE_ARN)"
+          fish:           aio-assume-role ROLE_ARN --shell fish | source
+          PowerShell:     aio-assume-role ROLE_ARN --shell powershell | Invoke-Expression
+
+        As a credential_process (--json) in ~/.aws/config, by this Python's absolute
+        path: the AWS CLI and SDKs run it without your shell's PATH or virtualenv.
+          [profile my-role]
+          credential_process = {sys.executable} -m aio_assume_role ROLE_ARN --json --profile dev
+
+        Exit codes: 2 bad arguments, 3 no parent credentials, 4 AssumeRole failed.
+        """
+    )
 
 
 # --- Argument parsing -------------------------------------------------------------
@@ -192,7 +200,7 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     """The argument parser of ``aio-assume-role``."""
     parser = argparse.ArgumentParser(
         prog=prog,
-        description=_DESCRIPTION,
+        description=_description(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     output = parser.add_mutually_exclusive_group()
@@ -201,7 +209,7 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         dest="format",
         action="store_const",
         const="env",
-        help="print AWS_...= lines (default)",
+        help="print commands that set AWS_... variables, for eval (default; see --shell)",
     )
     output.add_argument(
         "--json",
@@ -210,7 +218,19 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         const="json",
         help="print credential_process JSON",
     )
+    output.add_argument(
+        "--dotenv",
+        dest="format",
+        action="store_const",
+        const="dotenv",
+        help="print bare AWS_...=value lines (export $(...), docker --env-file)",
+    )
     parser.set_defaults(format="env")
+    parser.add_argument(
+        "--shell",
+        choices=SHELLS,
+        help="the shell --env writes for: sh (bash, zsh, ...; default), fish, powershell",
+    )
     add_assume_role_arguments(parser)
     return parser
 
@@ -257,8 +277,33 @@ def format_json(credentials: Mapping[str, Any]) -> str:
 
 
 def format_dotenv(credentials: Mapping[str, Any]) -> str:
-    """Bare ``AWS_...=value`` lines, for ``export $(...)``."""
+    """Bare ``AWS_...=value`` lines: for ``export $(...)``, dotenv and ``--env-file``."""
     return "\n".join(f"{name}={value}" for name, value in _environment(credentials))
+
+
+def _fish_quote(value: str) -> str:
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _powershell_quote(value: str) -> str:
+    # PowerShell also ends a single-quoted string at the typographic single quotes.
+    for quote in "'\u2018\u2019\u201a\u201b":
+        value = value.replace(quote, quote * 2)
+    return f"'{value}'"
+
+
+def format_env(credentials: Mapping[str, Any], shell: str = "sh") -> str:
+    """Commands that set and export the ``AWS_...`` variables in ``shell``, values quoted:
+    ``export NAME=value`` (sh), ``set -gx NAME value`` (fish), ``$Env:NAME = 'value'``."""
+    lines = []
+    for name, value in _environment(credentials):
+        if shell == "fish":
+            lines.append(f"set -gx {name} {_fish_quote(value)}")
+        elif shell == "powershell":
+            lines.append(f"$Env:{name} = {_powershell_quote(value)}")
+        else:
+            lines.append(f"export {name}={shlex.quote(value)}")
+    return "\n".join(lines)
 
 
 # --- Errors -------------------------------------------------------------------------
@@ -503,6 +548,8 @@ def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
     """Run the command line; return the exit code (argparse exits 2 itself on bad syntax)."""
     parser = build_parser(prog)
     options = parser.parse_args(argv)
+    if options.shell is not None and options.format != "env":
+        parser.error("--shell applies to --env output only")
     try:
         with logging_silenced():
             credentials = asyncio.run(fetch_credentials(options))
@@ -516,6 +563,8 @@ def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
         return failure.code
     if options.format == "json":
         print(format_json(credentials))
-    else:
+    elif options.format == "dotenv":
         print(format_dotenv(credentials))
+    else:
+        print(format_env(credentials, options.shell or "sh"))
     return 0
