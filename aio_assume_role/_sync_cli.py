@@ -42,26 +42,29 @@ PROG = "python -m aio_assume_role.sync"
 _PREFIX = "Error when assuming role"  # aws-assume-role-lib's wording
 _NO_CREDENTIALS = "Unable to locate credentials"
 
-_DESCRIPTION = textwrap.dedent(
-    """\
-    Assume the given role and print out the resulting credentials.
 
-    For env var usage, export the output:
-    export $( <invocation here> )
+def _description() -> str:
+    return textwrap.dedent(
+        f"""\
+        Assume the given role and print out the resulting credentials.
 
-    As a credential_process (--json), in ~/.aws/config, with this Python's absolute path:
-    [profile my-assumed-role]
-    credential_process = /path/to/venv/bin/python -m aio_assume_role.sync ROLE_ARN --json
+        For env var usage, export the output:
+        export $( <invocation here> )
 
-    Exit codes: 2 bad arguments, 3 no parent credentials, 4 AssumeRole failed.
-    """
-)
+        As a credential_process (--json) in ~/.aws/config, by this Python's absolute
+        path: the AWS CLI and SDKs run it without your shell's PATH or virtualenv.
+        [profile my-assumed-role]
+        credential_process = {sys.executable} -m aio_assume_role.sync ROLE_ARN --json
+
+        Exit codes: 2 bad arguments, 3 no parent credentials, 4 AssumeRole failed.
+        """
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
-        description=_DESCRIPTION,
+        description=_description(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     output = parser.add_mutually_exclusive_group()

@@ -12,6 +12,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -48,38 +49,48 @@ def env(sts_server: StsServer) -> dict[str, str]:
 PYTHON = shlex.quote(sys.executable)
 COMMAND = f"{PYTHON} -m aio_assume_role {role_arn()}"
 
+
+def readme_forms() -> dict[str, str]:
+    """The README's table of shell forms: shell -> command, for ROLE_ARN."""
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    section = readme.split("## Command line", 1)[1].split("\n## ", 1)[0]
+    rows = re.findall(r"^\| ([^|`]+?) \| `(.*aio-assume-role ROLE_ARN.*)` \|$", section, re.M)
+    return {shell: command.replace("\\|", "|") for shell, command in rows}
+
+
+FORMS = readme_forms()
+
+
+def script(shell: str, command: str = COMMAND) -> str:
+    """The README's form for ``shell``, then a child process that shows the variables."""
+    form = FORMS[shell].replace("aio-assume-role ROLE_ARN", command)
+    return f'{form}; {"& " if shell == "PowerShell" else ""}{PYTHON} -c "{SHOW}"'
+
+
 SHELL_SCRIPTS = [
+    pytest.param(["bash", "-c", script("bash, zsh, sh, ksh")], marks=needs("bash"), id="bash"),
     pytest.param(
-        ["bash", "-c", f'eval "$({COMMAND})"; {PYTHON} -c "{SHOW}"'],
-        marks=needs("bash"),
-        id="bash eval",
-    ),
-    pytest.param(
-        ["sh", "-c", f'eval "$({COMMAND} --env --shell sh)"; {PYTHON} -c "{SHOW}"'],
+        ["sh", "-c", script("bash, zsh, sh, ksh", f"{COMMAND} --env --shell sh")],
         marks=needs("sh"),
-        id="sh eval",
+        id="sh",
     ),
+    pytest.param(["zsh", "-c", script("bash, zsh, sh, ksh")], marks=needs("zsh"), id="zsh"),
+    pytest.param(["ksh", "-c", script("bash, zsh, sh, ksh")], marks=needs("ksh"), id="ksh"),
+    pytest.param(["fish", "-c", script("fish")], marks=needs("fish"), id="fish"),
     pytest.param(
-        ["zsh", "-c", f'eval "$({COMMAND})"; {PYTHON} -c "{SHOW}"'],
-        marks=needs("zsh"),
-        id="zsh eval",
-    ),
-    pytest.param(
-        ["fish", "-c", f'{COMMAND} --shell fish | source; {PYTHON} -c "{SHOW}"'],
-        marks=needs("fish"),
-        id="fish source",
-    ),
-    pytest.param(
-        [
-            "pwsh",
-            "-NoProfile",
-            "-Command",
-            f'& {COMMAND} --shell powershell | Invoke-Expression; & {PYTHON} -c "{SHOW}"',
-        ],
+        ["pwsh", "-NoProfile", "-Command", script("PowerShell", f"& {COMMAND}")],
         marks=needs("pwsh"),
         id="powershell",
     ),
 ]
+
+
+def test_the_readme_documents_these_forms() -> None:
+    assert FORMS == {
+        "bash, zsh, sh, ksh": 'eval "$(aio-assume-role ROLE_ARN)"',
+        "fish": "aio-assume-role ROLE_ARN --shell fish | source",
+        "PowerShell": "aio-assume-role ROLE_ARN --shell powershell | Invoke-Expression",
+    }
 
 
 @pytest.mark.parametrize("argv", SHELL_SCRIPTS)
