@@ -41,6 +41,7 @@ from botocore.exceptions import (
     InvalidConfigError,
     NoCredentialsError,
     NoRegionError,
+    ParamValidationError,
     PartialCredentialsError,
     ProfileNotFound,
     ProxyConnectionError,
@@ -340,7 +341,8 @@ _DESCRIPTIONS: tuple[tuple[type[BaseException], str], ...] = (
     (ResponseParserError, "STS's response could not be parsed"),
     (KeyError, "STS's response lacks a required field"),
     (ValueError, "STS's response holds an invalid value"),
-    (BotoCoreError, "botocore failed"),
+    (ParamValidationError, "botocore rejected the AssumeRole parameters"),
+    (BotoCoreError, "botocore could not complete the AssumeRole call"),
 )
 
 
@@ -357,6 +359,11 @@ def classify_error(error: Exception, *, prefix: str, plain_prefix: str = "") -> 
         isinstance(error, _PARENT_CREDENTIAL_ERRORS) and not isinstance(error, AssumeRoleError)
     ):
         return Failure(EXIT_NO_PARENT_CREDENTIALS, str(error))
+    if isinstance(error, InvalidParameterError):  # aio-assume-role exits 2 before this
+        problems = "; ".join(f"{name}: {reason}" for name, reason in error.problems)
+        return Failure(
+            EXIT_ASSUME_ROLE_FAILED, f"{prefix}: Invalid assume_role parameter(s): {problems}"
+        )
     if isinstance(error, AssumeRoleError):  # ours: the message never holds a secret
         return Failure(EXIT_ASSUME_ROLE_FAILED, f"{prefix}: {error}")
     if isinstance(error, ClientError):

@@ -209,11 +209,14 @@ class TestSameExitCodes:
         self, env: dict[str, str], sts_server: StsServer
     ) -> None:
         """aws-assume-role-lib validates the values inside its AssumeRole error handling."""
-        results = run_both(role_arn(), "--DurationSeconds", "5", env=env)
+        argv = ["--DurationSeconds", "5", "--RoleSessionName", "has space"]
+        results = run_both(role_arn(), *argv, env=env)
         assert results[REFERENCE].returncode == 4
         line = assert_one_line_error(results[OURS], 4)
-        assert line.startswith("Error when assuming role: ")
-        assert "DurationSeconds" in line
+        assert line.startswith(
+            "Error when assuming role: Invalid assume_role parameter(s): DurationSeconds: "
+        )
+        assert "; RoleSessionName: " in line  # one line, each problem named
         assert sts_server.count() == 0
 
     def test_unreachable_endpoint_exits_4(self, env: dict[str, str]) -> None:
