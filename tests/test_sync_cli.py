@@ -12,10 +12,13 @@ import re
 import subprocess
 import sys
 
+import aws_assume_role_lib.aws_assume_role_lib
 import pytest
 from cli_support import Issued, assert_no_secret, assert_one_line_error, closed_port
 from moto_sts import StsServer
 from support import ACCOUNT_ID, role_arn
+
+from aio_assume_role import _sync_cli
 
 OURS = "aio_assume_role.sync"
 REFERENCE = "aws_assume_role_lib"
@@ -57,6 +60,22 @@ def run_both(*argv: str, env: dict[str, str]) -> dict[str, subprocess.CompletedP
         results[module] = subprocess.CompletedProcess(
             process.args, process.returncode, stdout, stderr
         )
+    return results
+
+
+def run_both_in_process(
+    capsys: pytest.CaptureFixture[str], *argv: str
+) -> dict[str, tuple[int, str, str]]:
+    """Both ``main()`` functions, for what argparse decides before any AWS call."""
+    mains = {OURS: _sync_cli.main, REFERENCE: aws_assume_role_lib.aws_assume_role_lib.main}
+    results = {}
+    for module, main in mains.items():
+        try:
+            code = main(list(argv))
+        except SystemExit as exit:
+            code = exit.code
+        out, err = capsys.readouterr()
+        results[module] = (int(code or 0), out, err)
     return results
 
 
@@ -134,16 +153,16 @@ class TestSameOutput:
         assert first["RoleSessionName"] == "parity"
         assert first["ExternalId"] == "ext"
 
-    def test_same_options(self, env: dict[str, str]) -> None:
-        results = run_both("--help", env=env)
+    def test_same_options(self, capsys: pytest.CaptureFixture[str]) -> None:
+        results = run_both_in_process(capsys, "--help")
         options = {
-            module: set(re.findall(r"(?<![\w-])--[A-Za-z][\w-]*", result.stdout))
-            for module, result in results.items()
+            module: set(re.findall(r"(?<![\w-])--[A-Za-z][\w-]*", out))
+            for module, (_, out, _) in results.items()
         }
-        assert [result.returncode for result in results.values()] == [0, 0]
+        assert [code for code, _, _ in results.values()] == [0, 0]
         assert options[OURS] - options[REFERENCE] == {"--region"}
         assert options[REFERENCE] <= options[OURS]
-        assert results[OURS].stdout.startswith("usage: python -m aio_assume_role.sync ")
+        assert results[OURS][1].startswith("usage: python -m aio_assume_role.sync ")
 
     def test_tags_and_token_code_are_sent(
         self, env: dict[str, str], sts_server: StsServer
@@ -200,10 +219,10 @@ class TestSameExitCodes:
             pytest.param([role_arn(), "--unknown"], id="unknown option"),
         ],
     )
-    def test_bad_syntax_exits_2(self, env: dict[str, str], argv: list[str]) -> None:
-        for result in run_both(*argv, env=env).values():
-            assert (result.returncode, result.stdout) == (2, "")
-            assert "usage: python -m " in result.stderr
+    def test_bad_syntax_exits_2(self, capsys: pytest.CaptureFixture[str], argv: list[str]) -> None:
+        for code, out, err in run_both_in_process(capsys, *argv).values():
+            assert (code, out) == (2, "")
+            assert "usage: python -m " in err
 
     def test_invalid_parameter_value_exits_4_as_there(
         self, env: dict[str, str], sts_server: StsServer
