@@ -177,3 +177,10 @@ def patch_boto3() -> None:
         "``assume_role`` through boto3's default session (see aio_assume_role.sync)."
     )
     boto3.assume_role = default_session_assume_role
+
+
+if __name__ == "__main__":
+    # ``python -m aio_assume_role.sync ROLE_ARN``, as ``python -m aws_assume_role_lib``.
+    from ._sync_cli import main
+
+    raise SystemExit(main())

@@ -76,13 +76,22 @@ class TestOutput:
         assert datetime.timedelta(minutes=58) < remaining <= datetime.timedelta(hours=1)
         assert sts_server.count() == 1
 
-    @pytest.mark.parametrize("flags", [(), ("--env",)], ids=["default", "--env"])
+    @pytest.mark.parametrize(
+        ("flags", "prefix"),
+        [((), "export "), (("--env",), "export "), (("--dotenv",), "")],
+        ids=["default", "--env", "--dotenv"],
+    )
     def test_env_lines(
-        self, sts_server: StsServer, capsys: pytest.CaptureFixture[str], flags: tuple[str, ...]
+        self,
+        sts_server: StsServer,
+        capsys: pytest.CaptureFixture[str],
+        flags: tuple[str, ...],
+        prefix: str,
     ) -> None:
         code, out, err = run_main(capsys, role_arn(), *flags)
         assert (code, err) == (0, "")
-        lines = dict(line.split("=", 1) for line in out.splitlines())
+        assert all(line.startswith(prefix) for line in out.splitlines())
+        lines = dict(line[len(prefix) :].split("=", 1) for line in out.splitlines())
         assert list(lines) == [
             "AWS_ACCESS_KEY_ID",
             "AWS_SECRET_ACCESS_KEY",
@@ -200,6 +209,10 @@ class TestBadArguments:
             pytest.param([role_arn(), "--TransitiveTagKeys", '{"a": 1}'], id="keys as object"),
             pytest.param([role_arn(), "--additional-kwargs", "[1]"], id="kwargs not object"),
             pytest.param([role_arn(), "--env", "--json"], id="two formats"),
+            pytest.param([role_arn(), "--json", "--dotenv"], id="json and dotenv"),
+            pytest.param([role_arn(), "--json", "--shell", "fish"], id="shell for json"),
+            pytest.param([role_arn(), "--dotenv", "--shell", "sh"], id="shell for dotenv"),
+            pytest.param([role_arn(), "--shell", "tcsh"], id="unknown shell"),
         ],
     )
     def test_argparse_errors_exit_2(
