@@ -107,7 +107,7 @@ def fetch_credentials(options: argparse.Namespace) -> dict[str, Any]:
         )
         credentials = child.get_credentials()
         frozen = credentials.get_frozen_credentials()
-    expiry = getattr(credentials, "_expiry_time", None)  # as aws-assume-role-lib reads it
+    expiry = getattr(credentials, "expiry_time", None)
     if not isinstance(expiry, datetime.datetime):
         expiry = None
     return credential_process_json(frozen.access_key, frozen.secret_key, frozen.token, expiry)
