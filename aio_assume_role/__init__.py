@@ -6,6 +6,7 @@ The boto3 counterpart lives in ``aio_assume_role.sync``.
 """
 
 from ._params import AUTOMATIC_ROLE_SESSION_NAME
+from ._refresh import RefreshEvent, RefreshListener, add_refresh_listener
 from .arns import get_assumed_role_session_arn, get_role_arn, is_role_arn
 from .cache import AsyncCredentialCache
 from .errors import (
@@ -15,6 +16,7 @@ from .errors import (
     MalformedResponseError,
     MFARefreshError,
     ParentCredentialsError,
+    RefreshError,
 )
 from .fanout import AccountResult, assume_role_in_accounts
 from .file_cache import AioJSONFileCache
@@ -37,7 +39,11 @@ __all__ = [
     "MFARefreshError",
     "MalformedResponseError",
     "ParentCredentialsError",
+    "RefreshError",
+    "RefreshEvent",
+    "RefreshListener",
     "SharedStsClients",
+    "add_refresh_listener",
     "assume_role",
     "assume_role_in_accounts",
     "generate_lambda_session_name",
