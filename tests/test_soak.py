@@ -29,6 +29,7 @@ from aiobotocore.session import AioSession
 from moto_sts import StsServer
 from support import FakeClock, role_arn
 
+from aio_assume_role import _clock
 from aio_assume_role.session import AssumedRoleSession, assume_role
 
 pytestmark = pytest.mark.slow
@@ -49,6 +50,14 @@ LAG_PROBE_SECONDS = 0.01
 def only_when_selected(request: pytest.FixtureRequest) -> None:
     if "slow" not in (request.config.getoption("markexpr") or ""):
         pytest.skip("soak test: run with -m slow")
+
+
+@pytest.fixture(autouse=True)
+def real_chance(dice: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Real jitter here (other tests pin it): each advance still lands every session in the
+    intended window, since the advisory point moves by at most 75 s of the 150 s between the
+    15-minute credentials' advisory (450 s left) and mandatory (300 s left) points."""
+    monkeypatch.setattr(_clock, "random_fraction", random.random)
 
 
 class Soak:
