@@ -9,19 +9,17 @@ happens on failure.
 
 from __future__ import annotations
 
-import datetime
-
 from aiobotocore.credentials import AioDeferredRefreshableCredentials
 from botocore.credentials import CredentialProvider, ReadOnlyCredentials
 
 from . import _clock
 from ._fetcher import AssumeRoleFetcher
-from ._refresh import FRESH, AsyncRefresher, RefreshState
+from ._refresh import AsyncRefresher, EngineDecides, RefreshState
 
 METHOD = "assume-role"
 
 
-class AssumedRoleCredentials(AioDeferredRefreshableCredentials):
+class AssumedRoleCredentials(EngineDecides, AioDeferredRefreshableCredentials):
     """Credentials for one assumed role: fetched on first use, refreshed before expiry.
 
     ``await get_frozen_credentials()`` (what aiobotocore's signer calls) returns
@@ -36,18 +34,6 @@ class AssumedRoleCredentials(AioDeferredRefreshableCredentials):
         self.fetcher = fetcher
         self._state = RefreshState(fetcher.role_arn, fetcher.duration_seconds)
         self._refresher = AsyncRefresher(self._state, fetcher.fetch_credentials)
-
-    @property
-    def expiry_time(self) -> datetime.datetime | None:
-        """When the current credentials expire (None before the first fetch)."""
-        return self._state.expiry
-
-    def refresh_needed(self, refresh_in: float | None = None) -> bool:
-        """Whether the credentials are due (or, with ``refresh_in`` seconds, expire within it)."""
-        now = _clock.now()
-        if refresh_in is None or self._state.expiry is None:
-            return self._state.phase(now) != FRESH
-        return (self._state.expiry - now).total_seconds() < refresh_in
 
     async def get_frozen_credentials(self) -> ReadOnlyCredentials:
         """The current keys, refreshed first if due (see the class docstring for errors)."""
@@ -69,12 +55,6 @@ class AssumedRoleCredentials(AioDeferredRefreshableCredentials):
         """The role's account id, once known (refreshed first if due)."""
         frozen = await self.get_frozen_credentials()
         return getattr(frozen, "account_id", None)
-
-    def __repr__(self) -> str:
-        return (
-            f"<{type(self).__name__} RoleArn={self.fetcher.role_arn!r} "
-            f"expiry_time={self._state.expiry}>"
-        )
 
 
 class AssumeRoleProvider(CredentialProvider):

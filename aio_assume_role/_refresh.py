@@ -51,6 +51,7 @@ from .errors import ExpiredCredentialsError, RefreshError
 
 __all__ = [
     "AsyncRefresher",
+    "EngineDecides",
     "RefreshEvent",
     "RefreshListener",
     "RefreshState",
@@ -265,6 +266,34 @@ class RefreshState:
             extra={"aio_assume_role_refresh": event},
         )
         _publish(event)
+
+
+class EngineDecides:
+    """What both credentials classes (async and sync) take from the engine's state.
+
+    Listed before botocore's class in the bases, so these win over its versions,
+    which read botocore's own refresh bookkeeping.
+    """
+
+    _state: RefreshState
+
+    @property
+    def expiry_time(self) -> datetime.datetime | None:
+        """When the current credentials expire (None before the first fetch)."""
+        return self._state.expiry
+
+    def refresh_needed(self, refresh_in: float | None = None) -> bool:
+        """Whether the credentials are due (or, with ``refresh_in`` seconds, expire within it)."""
+        now = _clock.now()
+        if refresh_in is None or self._state.expiry is None:
+            return self._state.phase(now) != FRESH
+        return (self._state.expiry - now).total_seconds() < refresh_in
+
+    def __repr__(self) -> str:
+        return (
+            f"<{type(self).__name__} RoleArn={self._state.role_arn!r} "
+            f"expiry_time={self._state.expiry}>"
+        )
 
 
 class _Flight:

@@ -9,7 +9,6 @@ botocore's synchronous one.
 
 from __future__ import annotations
 
-import datetime
 import inspect
 from collections.abc import Callable, Mapping
 from copy import deepcopy
@@ -26,7 +25,7 @@ from botocore.credentials import (
 from . import _clock
 from ._credentials import METHOD
 from ._fetcher import FetcherCommon
-from ._refresh import FRESH, RefreshState, ThreadedRefresher
+from ._refresh import EngineDecides, RefreshState, ThreadedRefresher
 from ._response import credential_metadata
 from .cache import MappingCache
 from .errors import InvalidParameterError
@@ -93,7 +92,7 @@ class SyncAssumeRoleFetcher(FetcherCommon, AssumeRoleCredentialFetcher):
         return self._fresh_cached(MappingCache(self._cache)._get(self._cache_key))
 
 
-class SyncAssumedRoleCredentials(DeferredRefreshableCredentials):
+class SyncAssumedRoleCredentials(EngineDecides, DeferredRefreshableCredentials):
     """botocore's deferred refreshable credentials, refreshed by this library's engine.
 
     Every public getter (``get_frozen_credentials()``, ``access_key``, ...) goes to
@@ -106,18 +105,6 @@ class SyncAssumedRoleCredentials(DeferredRefreshableCredentials):
         self.fetcher = fetcher
         self._state = RefreshState(fetcher.role_arn, fetcher.duration_seconds)
         self._refresher = ThreadedRefresher(self._state, fetcher.fetch_credentials)
-
-    @property
-    def expiry_time(self) -> datetime.datetime | None:
-        """When the current credentials expire (None before the first fetch)."""
-        return self._state.expiry
-
-    def refresh_needed(self, refresh_in: float | None = None) -> bool:
-        """Whether the credentials are due (or, with ``refresh_in`` seconds, expire within it)."""
-        now = _clock.now()
-        if refresh_in is None or self._state.expiry is None:
-            return self._state.phase(now) != FRESH
-        return (self._state.expiry - now).total_seconds() < refresh_in
 
     def get_frozen_credentials(self) -> ReadOnlyCredentials:
         """The current keys, refreshed first if due."""
@@ -142,12 +129,6 @@ class SyncAssumedRoleCredentials(DeferredRefreshableCredentials):
     def account_id(self) -> str | None:
         """The role's account id, once known (refreshed first if due)."""
         return getattr(self.get_frozen_credentials(), "account_id", None)
-
-    def __repr__(self) -> str:
-        return (
-            f"<{type(self).__name__} RoleArn={self.fetcher.role_arn!r} "
-            f"expiry_time={self._state.expiry}>"
-        )
 
 
 class SyncAssumeRoleProvider(CredentialProvider):
