@@ -35,6 +35,7 @@ import logging
 import threading
 import time
 from collections.abc import Awaitable, Callable
+from types import TracebackType
 from typing import Any
 
 from botocore.credentials import ReadOnlyCredentials
@@ -299,7 +300,7 @@ class EngineDecides:
 class _Flight:
     """One refresh in flight: where it runs, and its outcome once known."""
 
-    __slots__ = ("done", "outcome", "owner", "trigger")
+    __slots__ = ("done", "outcome", "owner", "traceback", "trigger")
 
     def __init__(self, owner: object, trigger: str) -> None:
         self.owner = owner  # the event loop (or trio token, or thread lock) it runs in
@@ -307,6 +308,8 @@ class _Flight:
         self.done = False
         # Credentials, or the exception for every waiter; None if abandoned (cancelled).
         self.outcome: ReadOnlyCredentials | BaseException | None = None
+        # The error's traceback as the fetch left it: each waiter re-raises from there.
+        self.traceback: TracebackType | None = None
 
 
 FetchAsync = Callable[[], Awaitable[Metadata]]
@@ -327,7 +330,7 @@ class _Refresher:
         if isinstance(result, BaseException):
             error = safe_error(result, self.state.role_arn)
             self.state.failed(error, trigger, started, now)
-            flight.outcome = error
+            flight.outcome, flight.traceback = error, error.__traceback__
             return
         try:
             flight.outcome = self.state.succeeded(result, trigger, started, now)
@@ -340,7 +343,9 @@ class _Refresher:
         """The flight's credentials; raises its error; None if it was abandoned."""
         outcome = flight.outcome
         if isinstance(outcome, BaseException):
-            raise outcome
+            # The one error object goes to every waiter; restarting from the fetch's
+            # traceback keeps it from growing by each waiter's frames (thousands).
+            raise outcome.with_traceback(flight.traceback)
         return outcome
 
 

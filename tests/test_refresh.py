@@ -90,3 +90,27 @@ async def test_chained_child_refresh_uses_the_parents_refreshed_credentials(
     # C's second AssumeRole was signed with B's *new* keys, fetched at refresh time.
     assert sts_server.signing_keys()[-1] == new_b
     assert sts_server.count() == 4
+
+
+def test_expiry_forms_parse_to_one_utc_time() -> None:
+    import datetime
+
+    from dateutil.tz import tzutc
+
+    from aio_assume_role._windows import parse_expiry
+
+    utc = datetime.timezone.utc
+    expected = datetime.datetime(2030, 1, 2, 3, 4, 5, tzinfo=utc)
+    forms = [
+        "2030-01-02T03:04:05Z",  # STS
+        "2030-01-02T03:04:05UTC",  # botocore's JSONFileCache
+        "2030-01-02T03:04:05+00:00",  # datetime.isoformat()
+        "2030-01-02T04:04:05+01:00",
+        "2030-01-02T03:04:05",  # naive: taken as UTC
+        "Wed, 02 Jan 2030 03:04:05 GMT",  # only dateutil reads this
+        datetime.datetime(2030, 1, 2, 3, 4, 5, tzinfo=tzutc()),  # botocore's parser
+    ]
+    for form in forms:
+        parsed = parse_expiry(form)
+        assert parsed == expected, form
+        assert parsed.tzinfo is utc, form  # cheap to compare with the clock's UTC times

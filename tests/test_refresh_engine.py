@@ -16,6 +16,7 @@ import logging
 import random
 import socket
 import threading
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -151,6 +152,10 @@ class TestOutage:
         )
         assert all(isinstance(outcome, EndpointConnectionError) for outcome in outcomes)
         assert len({id(outcome) for outcome in outcomes}) == 1  # the one fetch's error
+        # Re-raised to each waiter from the fetch's own traceback: it does not grow by
+        # every waiter's frames (a logged error would print thousands of them).
+        frames = len(traceback.extract_tb(outcomes[0].__traceback__))
+        assert frames < 60, frames
         assert attempts[0] == 3  # one fetch's attempts, not one set per caller
         # Callers arriving during the backoff fail at once, typed, with no attempt.
         with pytest.raises(RefreshError) as repeated:
