@@ -154,6 +154,9 @@ class RefreshState:
         self._retry_point: datetime.datetime | None = None  # no new attempt before
         self._failure: BaseException | None = None  # repeated to callers until then
         self._failure_code = ""
+        #: Until this time, callers are served ``frozen`` with no other check: the
+        #: advisory point; during an advisory refresh or its backoff, the end of that.
+        self.serve_until: datetime.datetime | None = None
 
     def phase(self, now: datetime.datetime) -> str:
         """Where the current credentials are: first-use, fresh, advisory, mandatory, expired."""
@@ -166,6 +169,14 @@ class RefreshState:
         if now < self.expiry:
             return MANDATORY
         return EXPIRED
+
+    def advisory_refresh_started(self) -> None:
+        """An advisory refresh runs: serve everyone without checks until the mandatory point."""
+        self.serve_until = self._mandatory_point
+
+    def refresh_abandoned(self) -> None:
+        """A refresh ended with no outcome (its loop shut down): check again at the next use."""
+        self.serve_until = None
 
     def backing_off(self, now: datetime.datetime) -> bool:
         """Whether a failed refresh said not to try again yet."""
@@ -206,6 +217,7 @@ class RefreshState:
             expiry, now, self.lifetime_seconds, _clock.random_fraction()
         )
         self._retry_point = self._failure = None
+        self.serve_until = self._advisory_point
         event = RefreshEvent(
             role_arn=self.role_arn,
             trigger=trigger,
@@ -242,12 +254,14 @@ class RefreshState:
                 now, self._mandatory_point, _clock.random_fraction()
             )
             self._failure = None
+            self.serve_until = self._retry_point
             consequence = "keeping the current credentials, valid until " + (
                 self.expiry.isoformat()
             )
         else:
             self._retry_point = mandatory_retry_point(now, _clock.random_fraction())
             self._failure, self._failure_code = error, code
+            self.serve_until = None
             consequence = "callers get this error"
         event = RefreshEvent(
             role_arn=self.role_arn,
@@ -371,6 +385,10 @@ class AsyncRefresher(_Refresher):
         """
         state = self.state
         now = _clock.now()
+        until = state.serve_until
+        if until is not None and now < until:  # fresh, or an advisory refresh in hand
+            assert state.frozen is not None
+            return state.frozen
         phase = state.phase(now)
         if phase == FRESH:
             assert state.frozen is not None
@@ -379,6 +397,7 @@ class AsyncRefresher(_Refresher):
             assert state.frozen is not None
             if not state.backing_off(now) and self._running_flight() is None:
                 self._launch(ADVISORY)
+                state.advisory_refresh_started()
             return state.frozen
         while True:
             repeated = state.repeated_failure(now)
@@ -406,7 +425,7 @@ class AsyncRefresher(_Refresher):
         if isinstance(owner, asyncio.AbstractEventLoop):
             task = self._wakeup = owner.create_task(self._run(flight))
             # Also when cancelled before it ever ran (its loop shut down at once).
-            task.add_done_callback(lambda _: _mark_done(flight))
+            task.add_done_callback(lambda _: self._finish(flight))
         else:
             import trio
 
@@ -440,12 +459,13 @@ class AsyncRefresher(_Refresher):
                 result = error
             self._settle(flight, flight.trigger, started, result)
         finally:
-            # Cancelled (its loop shut down) before settling: abandoned, outcome None.
+            self._finish(flight)
+
+    def _finish(self, flight: _Flight) -> None:
+        if not flight.done:
             flight.done = True
-
-
-def _mark_done(flight: _Flight) -> None:
-    flight.done = True
+            if flight.outcome is None:  # cancelled (its loop shut down) before settling
+                self.state.refresh_abandoned()
 
 
 def _current_owner() -> object:
@@ -482,6 +502,10 @@ class ThreadedRefresher(_Refresher):
         state = self.state
         while True:
             now = _clock.now()
+            until = state.serve_until
+            if until is not None and now < until:  # fresh, or an advisory refresh in hand
+                assert state.frozen is not None
+                return state.frozen
             phase = state.phase(now)
             if phase == FRESH:
                 assert state.frozen is not None
@@ -491,6 +515,7 @@ class ThreadedRefresher(_Refresher):
                 if not state.backing_off(now):
                     flight = self._claim(ADVISORY)
                     if flight is not None:
+                        state.advisory_refresh_started()
                         self._run(flight)
                 return state.frozen
             repeated = state.repeated_failure(now)
@@ -533,4 +558,6 @@ class ThreadedRefresher(_Refresher):
         finally:
             with self._finished:
                 flight.done = True
+                if flight.outcome is None:  # interrupted (KeyboardInterrupt) before settling
+                    self.state.refresh_abandoned()
                 self._finished.notify_all()

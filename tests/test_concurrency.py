@@ -143,7 +143,10 @@ async def test_advisory_callers_do_not_wait_for_a_refresh_in_flight(
     # The first caller to notice starts the refresh in the background and is served too.
     assert await asyncio.wait_for(frozen(child), 2) == old
     await gate.reached.wait()
-    # Held mid-AssumeRole; everyone else is served the still-valid credentials at once.
+    # Held mid-AssumeRole; everyone else is served the still-valid credentials at once,
+    # without even a check until the mandatory point.
+    state = child._assumed_role_credentials._state
+    assert state.serve_until == state._mandatory_point
     others = await asyncio.wait_for(asyncio.gather(*(frozen(child) for _ in range(50))), 2)
     assert set(others) == {old}
     gate.open()

@@ -209,6 +209,8 @@ class TestEventLoops:
         old = asyncio.run(first_loop())
         flight = child._assumed_role_credentials._refresher._flight
         assert flight.done and flight.outcome is None  # abandoned, nothing applied
+        state = child._assumed_role_credentials._state
+        assert state.serve_until is None  # the next use checks again (and refreshes)
 
         async def second_loop() -> ReadOnlyCredentials:
             clock.advance(MANDATORY - ADVISORY)
