@@ -142,7 +142,7 @@ def assume_role(
     if credentials is None:
         raise ParentCredentialsError(role_arn=RoleArn)
 
-    fetcher = SyncAssumeRoleFetcher(parent.create_client, credentials, RoleArn, args, cache=cache)
+    fetcher = SyncAssumeRoleFetcher(parent, RoleArn, args, cache=cache)
     child_botocore = botocore.session.Session()
     child_botocore.register_component(
         "credential_provider",
