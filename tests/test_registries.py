@@ -93,7 +93,50 @@ async def test_a_creation_that_fails_at_once_is_not_kept(
                 await child.prefetch_credentials()
             assert shared.client_count == 0
             parent.create_client = original  # type: ignore[method-assign]
-            await child.prefetch_credentials()  # the next refresh tries again, and succeeds
+            # The next refresh (another child's: this one's is in backoff) tries again.
+            await assume_role(parent, role_arn("Other")).prefetch_credentials()
             assert shared.client_count == 1
     finally:
         loop.set_task_factory(None)
+
+
+async def test_a_creation_task_already_failed_when_returned_is_not_kept(
+    parent: AioSession, sts_server: StsServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # What an eager task factory does, on any Python: the creation's first step runs
+    # inside ensure_future(), and its failure is there before the entry would be.
+    import aio_assume_role.sts_clients as sts_clients
+
+    original_ensure_future = asyncio.ensure_future
+
+    def eager_creation(coro: Any, **kwargs: Any) -> Any:
+        if getattr(coro, "__qualname__", "") != "SharedStsClients._create":
+            return original_ensure_future(coro, **kwargs)
+        future = asyncio.get_running_loop().create_future()
+        try:
+            coro.send(None)
+        except StopIteration as done:
+            future.set_result(done.value)
+        except Exception as error:
+            future.set_exception(error)
+        else:  # pragma: no cover - the wrapped create_client fails before any await
+            raise AssertionError("the creation suspended")
+        return future
+
+    original_create_client = parent.create_client
+
+    def failing(*args: Any, **kwargs: Any) -> Any:
+        raise ValueError("no client now")
+
+    async with SharedStsClients(parent) as shared:
+        monkeypatch.setattr(sts_clients.asyncio, "ensure_future", eager_creation)
+        parent.create_client = failing  # type: ignore[method-assign]
+        child = assume_role(parent, role_arn())
+        with pytest.raises(ValueError, match="no client now"):
+            await child.prefetch_credentials()
+        assert shared.client_count == 0
+        monkeypatch.setattr(sts_clients.asyncio, "ensure_future", original_ensure_future)
+        parent.create_client = original_create_client  # type: ignore[method-assign]
+        # The next refresh (another child's: this one's is in backoff) tries again.
+        await assume_role(parent, role_arn("Other")).prefetch_credentials()
+        assert shared.client_count == 1
