@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import inspect
+import json
 import logging
+import os
+import time
 from collections.abc import Mapping
+from copy import deepcopy
+from hashlib import sha1
 from typing import Any
 
 from aiobotocore.session import AioSession
-from botocore.credentials import BaseAssumeRoleCredentialFetcher
+from botocore.utils import ArnParser
 
 from . import _clock
 from ._keyed_lock import KeyedLock
@@ -27,42 +32,71 @@ logger = logging.getLogger("aio_assume_role")
 _SHARED_FETCHES = KeyedLock()
 
 
-class FetcherCommon(BaseAssumeRoleCredentialFetcher):
-    """What the async and the sync fetcher add to botocore's: read-only accessors,
-    the cache-entry check (expiry on ``_clock``, malformed entries are a miss) and a
-    secret-free repr."""
+def generated_session_name() -> str:
+    """botocore's generated session name (``BaseAssumeRoleCredentialFetcher``), to the second."""
+    return f"botocore-session-{int(time.time())}"
+
+
+def assume_role_cache_key(assume_kwargs: Mapping[str, Any], *, generated_name: bool) -> str:
+    """The cache key botocore and the AWS CLI give an AssumeRole request.
+
+    The same algorithm as botocore's ``BaseAssumeRoleCredentialFetcher._create_cache_key``
+    (and ``CachedCredentialFetcher._make_file_safe``), computed here so that no
+    fetcher needs botocore's sync class: a generated session name is left out, an
+    inline policy is parsed (so its keys get sorted), and the sha1 of the sorted JSON
+    is made file-safe. ``tests/test_compat.py`` checks it against botocore's.
+    """
+    args = deepcopy(dict(assume_kwargs))
+    if generated_name:
+        del args["RoleSessionName"]
+    if "Policy" in args:
+        args["Policy"] = json.loads(args["Policy"])
+    digest = sha1(json.dumps(args, sort_keys=True).encode("utf-8")).hexdigest()
+    return digest.replace(":", "_").replace(os.sep, "_").replace("/", "_")
+
+
+class FetcherCommon:
+    """What the async and the sync fetcher share: the request as botocore would send
+    it (generated session name, cache key), read-only accessors, the cache-entry check
+    (expiry on ``_clock``, malformed entries are a miss) and a secret-free repr."""
 
     duration_seconds: int
 
-    def _take_request(
-        self, role_arn: str, args: Mapping[str, Any]
-    ) -> tuple[dict[str, Any], float]:
-        """Record the MFA code and lifetime; return botocore's ``extra_args`` and cache window.
+    def __init__(self, role_arn: str, args: Mapping[str, Any], *, cache: Any) -> None:
+        """Record the request: TokenCode (left out of the request and its cache key),
+        lifetime, session name (given, or generated as botocore does), cache key.
 
-        TokenCode is left out of ``extra_args`` (and so of the cache key). A cached
-        response counts as fresh while it has more left than the advisory refresh
-        window, so credentials served from the cache are never due at once.
+        A cached response counts as fresh while it has more left than the advisory
+        refresh window, so credentials served from the cache are never due at once.
         """
         extra_args, token_code = split_token_code(args)
         self._token_codes = TokenCodes(token_code, role_arn=role_arn)
         self.duration_seconds = requested_lifetime(args)
-        advisory_window, _ = refresh_windows(self.duration_seconds)
-        return extra_args, advisory_window
+        self._expiry_window_seconds, _ = refresh_windows(self.duration_seconds)
+        self._role_arn = role_arn
+        self._assume_kwargs: dict[str, Any] = deepcopy(dict(extra_args))
+        self._assume_kwargs["RoleArn"] = role_arn
+        generated = not self._assume_kwargs.get("RoleSessionName")
+        if generated:
+            self._assume_kwargs["RoleSessionName"] = generated_session_name()
+        self._role_session_name: str = self._assume_kwargs["RoleSessionName"]
+        self._cache_key = assume_role_cache_key(self._assume_kwargs, generated_name=generated)
+        self._cache = cache
 
     @property
     def role_arn(self) -> str:
         """The ARN of the role this fetcher assumes."""
-        return self._role_arn  # type: ignore[no-any-return]
+        return self._role_arn
 
     @property
     def role_session_name(self) -> str:
         """The session name sent to STS (given, or generated once)."""
-        return self._role_session_name  # type: ignore[no-any-return]
+        return self._role_session_name
 
     @property
     def cache_key(self) -> str:
         """botocore's cache key for this request (the file name in a JSON file cache)."""
-        return self._cache_key  # type: ignore[no-any-return]
+        return self._cache_key
 
     def _fresh_cached(self, response: object) -> dict[str, Any] | None:
         """Credential metadata from a cache entry, if complete and not about to expire.
@@ -101,11 +135,16 @@ class FetcherCommon(BaseAssumeRoleCredentialFetcher):
         )
 
     def _add_account_id_to_response(self, response: dict[str, Any]) -> None:
-        # Both paths call this right after AssumeRole returns (botocore's sync
-        # _get_credentials too), before the response is cached or read: a malformed
-        # one raises MalformedResponseError here and goes no further.
+        # Both paths call this right after AssumeRole returns, before the response is
+        # cached or read: a malformed one raises MalformedResponseError here and goes
+        # no further. Then, as botocore does, the account id from the assumed role's
+        # ARN is added to the credentials (and so to the cache entry).
         credential_metadata(response, role_arn=self._role_arn)
-        super()._add_account_id_to_response(response)
+        arn = response.get("AssumedRoleUser", {}).get("Arn")
+        if ArnParser.is_arn(arn):
+            response["Credentials"]["AccountId"] = ArnParser().parse_arn(arn)["account"]
+        else:
+            logger.debug("Unable to extract the account id from the assumed role's ARN")
 
     def __repr__(self) -> str:
         return (
@@ -117,12 +156,11 @@ class FetcherCommon(BaseAssumeRoleCredentialFetcher):
 class AssumeRoleFetcher(FetcherCommon):
     """Fetches credentials for one role: from the cache if fresh, else by AssumeRole.
 
-    Subclasses botocore's base fetcher for what must stay identical to botocore
-    and the AWS CLI: the generated session name and the cache key. The I/O is our
-    own, because aiobotocore's ``AioAssumeRoleCredentialFetcher`` reads and writes
-    the cache synchronously (a file cache would block the event loop), builds a new
-    STS client per fetch from frozen source credentials, and prompts on stdin for
-    MFA codes.
+    The generated session name and the cache key are botocore's and the AWS CLI's
+    (``FetcherCommon``). The I/O is our own, because aiobotocore's
+    ``AioAssumeRoleCredentialFetcher`` reads and writes the cache synchronously (a
+    file cache would block the event loop), builds a new STS client per fetch from
+    frozen source credentials, and prompts on stdin for MFA codes.
     """
 
     def __init__(
@@ -135,17 +173,11 @@ class AssumeRoleFetcher(FetcherCommon):
         cache_identity: object,
         check_chaining: bool = False,
     ) -> None:
+        super().__init__(role_arn, args, cache=cache)
         self._check_chaining = check_chaining
-        extra_args, advisory_window = self._take_request(role_arn, args)
         self._parent = parent
         self._cache_identity = cache_identity
-        super().__init__(
-            client_creator=None,
-            role_arn=role_arn,
-            extra_args=extra_args,
-            cache=cache,
-            expiry_window_seconds=advisory_window,
-        )
+        self._cache: AsyncCredentialCache = cache
 
     async def fetch_credentials(self) -> dict[str, Any]:
         """Return credential metadata for the refresh engine (``source``: cache or sts)."""

@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import weakref
 from collections.abc import AsyncIterator, Hashable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
+
+_Locks = dict[Hashable, tuple[AbstractAsyncContextManager[Any], int]]
+
+# Every KeyedLock, so that a forked child can drop the locks its parent's loops held.
+_INSTANCES: weakref.WeakSet[KeyedLock] = weakref.WeakSet()
 
 
 class KeyedLock:
@@ -16,36 +23,54 @@ class KeyedLock:
     """
 
     def __init__(self) -> None:
-        self._locks: dict[Hashable, tuple[AbstractAsyncContextManager[Any], int]] = {}
+        # Keyed by the loop itself, weakly (an id() could be reused by a new loop),
+        # then by key: an asyncio.Lock belongs to the loop that first waits on it.
+        self._locks: weakref.WeakKeyDictionary[object, _Locks] = weakref.WeakKeyDictionary()
+        _INSTANCES.add(self)
 
     @asynccontextmanager
     async def hold(self, key: Hashable) -> AsyncIterator[None]:
-        # Keyed by loop too: an asyncio.Lock belongs to the loop that first waits on it.
-        loop_id, new_lock = _running_loop()
-        full_key = (loop_id, key)
-        lock, users = self._locks.get(full_key, (None, 0))
+        loop, new_lock = _running_loop()
+        locks = self._locks.get(loop)
+        if locks is None:
+            locks = self._locks[loop] = {}
+        lock, users = locks.get(key, (None, 0))
         if lock is None:
             lock = new_lock()
-        self._locks[full_key] = (lock, users + 1)
+        locks[key] = (lock, users + 1)
         try:
             async with lock:
                 yield
         finally:
-            lock, users = self._locks[full_key]
+            lock, users = locks[key]
             if users == 1:
-                del self._locks[full_key]
+                del locks[key]
+                if not locks and self._locks.get(loop) is locks:
+                    del self._locks[loop]
             else:
-                self._locks[full_key] = (lock, users - 1)
+                locks[key] = (lock, users - 1)
 
     def __len__(self) -> int:
-        return len(self._locks)
+        return sum(len(locks) for locks in self._locks.values())
+
+    def _forget(self) -> None:
+        self._locks.clear()
 
 
-def _running_loop() -> tuple[int, Any]:
-    """An id for the running event loop, and the lock class that works on it."""
+def _running_loop() -> tuple[object, Any]:
+    """The running event loop (an object to key by), and the lock class that works on it."""
     try:
-        return id(asyncio.get_running_loop()), asyncio.Lock
+        return asyncio.get_running_loop(), asyncio.Lock
     except RuntimeError:  # not asyncio: anyio is there, since aiobotocore needs it then
         import anyio.lowlevel
 
-        return id(anyio.lowlevel.current_token().native_token), anyio.Lock
+        return anyio.lowlevel.current_token().native_token, anyio.Lock
+
+
+def _forget_after_fork() -> None:
+    # The parent's loops do not run in a forked child; their locks mean nothing there.
+    for instance in list(_INSTANCES):
+        instance._forget()
+
+
+os.register_at_fork(after_in_child=_forget_after_fork)

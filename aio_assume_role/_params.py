@@ -165,7 +165,9 @@ def validate_assume_role_args(
 
     shape = _assume_role_request_shape()
     report = botocore.validate.ParamValidator().validate(request, shape)
-    model_problems = [_describe(error, request) for error in report._errors]
+    from ._compat import validation_errors  # the report's errors: a botocore internal
+
+    model_problems = [_describe(error, request) for error in validation_errors(report)]
     _check_maxima_and_patterns(request, shape, "", model_problems)
     for name, reason in model_problems:
         if reason is None or (name == "RoleArn" and arn_problem is not None):

@@ -22,6 +22,7 @@ from typing import Any
 import boto3
 
 from . import sync
+from ._compat import botocore_session
 from .cli import (
     EXIT_NO_PARENT_CREDENTIALS,
     Failure,
@@ -99,7 +100,7 @@ def _failure(error: Exception) -> Failure:
 def fetch_credentials(options: argparse.Namespace) -> dict[str, Any]:
     """Assume the role described by parsed ``options``; return credential_process JSON."""
     session = boto3.Session(profile_name=options.profile, region_name=options.region)
-    with credential_process_guard(session._session):
+    with credential_process_guard(botocore_session(session)):
         if not session.get_credentials():
             raise Failure(EXIT_NO_PARENT_CREDENTIALS, _NO_CREDENTIALS)
         child = sync.assume_role(

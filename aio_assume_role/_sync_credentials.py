@@ -10,14 +10,17 @@ botocore's synchronous one.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Mapping
+import logging
+import os
+import threading
+import weakref
+from collections.abc import Mapping
 from copy import deepcopy
 from typing import Any
 
+import botocore.session
 from botocore.credentials import (
-    AssumeRoleCredentialFetcher,
     CredentialProvider,
-    Credentials,
     DeferredRefreshableCredentials,
     ReadOnlyCredentials,
 )
@@ -30,29 +33,51 @@ from ._response import credential_metadata
 from .cache import MappingCache
 from .errors import InvalidParameterError
 
+logger = logging.getLogger("aio_assume_role")
 
-class SyncAssumeRoleFetcher(FetcherCommon, AssumeRoleCredentialFetcher):
-    """botocore's AssumeRole fetcher (sync cache I/O, a client per fetch signed with the
-    parent's credentials as they are then), using a given TokenCode instead of a prompt."""
+# A botocore session is not thread-safe for create_client (it builds and caches
+# components, loaders and the credentials on first use): refreshes in several
+# threads of children of one parent create their STS clients one at a time.
+# Keyed weakly by the parent session itself.
+_CREATION_LOCKS: weakref.WeakKeyDictionary[botocore.session.Session, threading.Lock] = (
+    weakref.WeakKeyDictionary()
+)
+_CREATION_LOCKS_GUARD = threading.Lock()
+
+
+def _creation_lock(parent: botocore.session.Session) -> threading.Lock:
+    with _CREATION_LOCKS_GUARD:
+        lock = _CREATION_LOCKS.get(parent)
+        if lock is None:
+            lock = _CREATION_LOCKS[parent] = threading.Lock()
+        return lock
+
+
+def _forget_locks_after_fork() -> None:
+    # A lock held by a thread of the parent process would never be released here.
+    global _CREATION_LOCKS_GUARD
+    _CREATION_LOCKS_GUARD = threading.Lock()
+    _CREATION_LOCKS.clear()
+
+
+os.register_at_fork(after_in_child=_forget_locks_after_fork)
+
+
+class SyncAssumeRoleFetcher(FetcherCommon):
+    """AssumeRole through a botocore session, with sync cache I/O: a client per fetch,
+    signed with the parent's credentials as they are then (re-read at each fetch), and
+    a given TokenCode (or a provider's fresh one) instead of botocore's prompt."""
 
     def __init__(
         self,
-        client_creator: Callable[..., Any],
-        source_credentials: Credentials,
+        parent: botocore.session.Session,
         role_arn: str,
         args: Mapping[str, Any],
         *,
         cache: Any,
     ) -> None:
-        extra_args, advisory_window = self._take_request(role_arn, args)
-        super().__init__(
-            client_creator,
-            source_credentials,
-            role_arn,
-            extra_args=extra_args,
-            cache=cache,
-            expiry_window_seconds=advisory_window,
-        )
+        super().__init__(role_arn, args, cache=cache if cache is not None else {})
+        self._parent = parent
 
     def _assume_role_kwargs(self) -> dict[str, Any]:
         # botocore's prompts on stdin (getpass) whenever SerialNumber is set, ignoring
@@ -82,8 +107,20 @@ class SyncAssumeRoleFetcher(FetcherCommon, AssumeRoleCredentialFetcher):
         return credential_metadata(response, role_arn=self.role_arn, source="sts")
 
     def _get_credentials(self) -> dict[str, Any]:
-        response: dict[str, Any] = super()._get_credentials()
-        self._token_codes.succeeded()
+        kwargs = self._assume_role_kwargs()
+        logger.debug(
+            "Calling AssumeRole for %s as session %s", self._role_arn, self._role_session_name
+        )
+        # No explicit keys: the client gets the parent's credentials as they are now
+        # (replaced, or refreshed, since assume_role() or the last refresh).
+        with _creation_lock(self._parent):
+            client = self._parent.create_client("sts")
+        try:
+            response: dict[str, Any] = client.assume_role(**kwargs)
+        finally:
+            client.close()
+        self._add_account_id_to_response(response)  # checks its shape first
+        self._token_codes.succeeded()  # only now: a malformed answer is a failed call
         return response
 
     def _load_from_cache(self) -> dict[str, Any] | None:

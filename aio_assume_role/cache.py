@@ -17,6 +17,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from botocore.utils import JSONFileCache
 
+from ._compat import json_file_cache_dir
 from .file_cache import AioJSONFileCache
 
 __all__ = [
@@ -107,8 +108,8 @@ def cache_identity(cache: object, adapted: AsyncCredentialCache) -> Hashable:
     """
     if isinstance(cache, AioJSONFileCache):
         return ("dir", os.path.realpath(cache.dir_path))
-    if isinstance(cache, JSONFileCache):
-        return ("dir", os.path.realpath(cache._working_dir))
+    if isinstance(cache, JSONFileCache) and (working_dir := json_file_cache_dir(cache)):
+        return ("dir", os.path.realpath(working_dir))
     return ("object", id(cache if cache is not None else adapted))
 
 

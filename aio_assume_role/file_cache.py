@@ -20,6 +20,7 @@ is, with a WARNING if other users can write to it.
 from __future__ import annotations
 
 import asyncio
+import datetime
 import errno
 import json
 import logging
@@ -32,11 +33,25 @@ from contextlib import suppress
 from typing import Any, TypeVar
 
 import aiofiles.os
-from botocore.credentials import _serialize_if_needed
 
 __all__ = ["AioJSONFileCache"]
 
 logger = logging.getLogger("aio_assume_role")
+
+
+def _serialize_if_needed(value: Any, iso: bool = False) -> Any:
+    """JSON for datetimes as botocore's ``JSONFileCache`` writes them.
+
+    The same code as botocore's private ``botocore.credentials._serialize_if_needed``
+    (``tests/test_compat.py`` checks its source has not changed), kept here so that
+    files stay byte-identical to botocore's without importing a private name.
+    """
+    if isinstance(value, datetime.datetime):
+        if iso:
+            return value.isoformat()
+        return value.strftime("%Y-%m-%dT%H:%M:%S%Z")
+    return value
+
 
 # botocore's fetchers give hex sha1 keys (after _make_file_safe); this allows those
 # and other plain names, but no separator, no leading dot and no "..", so a key can

@@ -10,6 +10,7 @@ from aiobotocore.credentials import AioCredentialResolver
 from aiobotocore.session import AioSession
 from botocore.configprovider import ConfigValueStore, create_botocore_default_config_mapping
 
+from ._compat import LazyConfigStoreSession, resolved_credentials
 from ._credentials import AssumedRoleCredentials, AssumeRoleProvider
 from ._emitter import builtin_event_hooks
 from ._fetcher import AssumeRoleFetcher
@@ -27,7 +28,7 @@ from .cache import as_async_cache, cache_identity
 __all__ = ["AssumedRoleSession", "assume_role"]
 
 
-class AssumedRoleSession(AioSession):
+class AssumedRoleSession(LazyConfigStoreSession):
     """An ``AioSession`` whose credentials come from assuming a role, refreshed as needed.
 
     ``assume_role_parent_session`` is the session the role is assumed through.
@@ -37,7 +38,10 @@ class AssumedRoleSession(AioSession):
         # Set first: botocore's __init__ may build the config store (session initializers).
         self._config_store_setups: list[Callable[[ConfigValueStore], None]] | None = []
         # Builtin handlers from a shared template: a fresh registration costs ~10 ms.
-        super().__init__(event_hooks=builtin_event_hooks(), include_builtin_handlers=False)
+        hooks = builtin_event_hooks()
+        super().__init__(event_hooks=hooks, include_builtin_handlers=hooks is None)
+        if not self.config_store_is_lazy:  # built by botocore already: set up from now on
+            self._config_store_setups = None
         # The parent's loader: parsed models (MBs) are shared, not reloaded per child client.
         self.register_component("data_loader", parent.get_component("data_loader"))
         self.assume_role_parent_session = parent
@@ -46,12 +50,10 @@ class AssumedRoleSession(AioSession):
             "credential_provider", AioCredentialResolver([AssumeRoleProvider(credentials)])
         )
 
-    def _register_config_store(self) -> None:
-        # Built on first use: ~250 provider objects that a session used only for its
-        # credentials (as in a fan-out) never needs, and that cost CPU and GC time.
-        self._components.lazy_register_component("config_store", self._build_config_store)
-
     def _build_config_store(self) -> ConfigValueStore:
+        # Built on first use where botocore allows (``LazyConfigStoreSession``): ~250
+        # provider objects that a session used only for its credentials (as in a
+        # fan-out) never needs, and that cost CPU and GC time.
         store = ConfigValueStore(mapping=create_botocore_default_config_mapping(self))
         setups, self._config_store_setups = self._config_store_setups, None
         for setup in setups or ():
@@ -140,7 +142,9 @@ def assume_role(
         additional_kwargs=additional_kwargs,
     )
     if validate:
-        validate_assume_role_args(RoleArn, args, chained=is_chained(session, session._credentials))
+        validate_assume_role_args(
+            RoleArn, args, chained=is_chained(session, resolved_credentials(session))
+        )
 
     async_cache = as_async_cache(cache)
     fetcher = AssumeRoleFetcher(

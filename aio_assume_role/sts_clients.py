@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import weakref
 from collections.abc import Hashable
 from types import TracebackType
 from typing import Any
@@ -27,9 +29,12 @@ __all__ = ["SharedStsClients"]
 
 logger = logging.getLogger("aio_assume_role")
 
-# id(session) -> the open owners registered for it, most recently opened last. An
-# owner holds its session until it closes, so the id cannot be reused meanwhile.
-_REGISTRY: dict[int, list[SharedStsClients]] = {}
+# session -> the open owners registered for it, most recently opened last. Keyed by
+# the session itself, weakly: an entry can never be found through a reused id(), and
+# goes with its session.
+_REGISTRY: weakref.WeakKeyDictionary[AioSession, list[SharedStsClients]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 class _Entry:
@@ -95,7 +100,7 @@ class SharedStsClients:
             raise RuntimeError("a SharedStsClients can be entered only once; create a new one")
         self._loop = asyncio.get_running_loop()
         self._state = "open"
-        _REGISTRY.setdefault(id(self._parent), []).append(self)
+        _REGISTRY.setdefault(self._parent, []).append(self)
         return self
 
     async def __aexit__(
@@ -135,11 +140,11 @@ class SharedStsClients:
         return f"<{type(self).__name__} {self._state} clients={len(self._entries)}>"
 
     def _unregister(self) -> None:
-        owners = _REGISTRY.get(id(self._parent), [])
+        owners = _REGISTRY.get(self._parent, [])
         if self in owners:
             owners.remove(self)
         if not owners:
-            _REGISTRY.pop(id(self._parent), None)
+            _REGISTRY.pop(self._parent, None)
 
     async def _checkout(self, session: AioSession) -> Any | None:
         """The shared client for ``session``, counted in-flight; None if not usable."""
@@ -160,7 +165,11 @@ class SharedStsClients:
         if entry is None:
             task = asyncio.ensure_future(self._create(key, session))
             task.add_done_callback(_retrieve_exception)
-            entry = self._entries[key] = _Entry(task, (session, credentials, default_config))
+            entry = _Entry(task, (session, credentials, default_config))
+            # An eager task factory (Python 3.12+) may have run the creation to its
+            # failure already, before there was an entry for _create to remove.
+            if not (task.done() and (task.cancelled() or task.exception() is not None)):
+                self._entries[key] = entry
         self._in_flight += 1
         self._idle.clear()
         try:
@@ -214,15 +223,31 @@ class BurstStsClients(SharedStsClients):
         """Close, if no refresh is using or waiting for the client any more."""
         if self._in_flight or self._state != "open":
             return
-        key = (id(self._loop), id(self._parent))
-        if _BURSTS.get(key) is self:
-            del _BURSTS[key]
+        loop = self._loop
+        bursts = _BURSTS.get(loop) if loop is not None else None
+        if loop is not None and bursts is not None and bursts.get(self._parent) is self:
+            del bursts[self._parent]
+            if not bursts:
+                _BURSTS.pop(loop, None)
         # Shielded: a caller cancelled meanwhile must not leave the client half closed.
         await asyncio.shield(self.aclose())
 
 
-# (id(loop), id(session)) -> the burst in progress for refreshes signed by that session.
-_BURSTS: dict[tuple[int, int], BurstStsClients] = {}
+# loop -> session -> the burst in progress for refreshes signed by that session, keyed
+# weakly by the objects themselves (never by an id() that a new object may reuse).
+_BURSTS: weakref.WeakKeyDictionary[
+    asyncio.AbstractEventLoop, weakref.WeakKeyDictionary[AioSession, BurstStsClients]
+] = weakref.WeakKeyDictionary()
+
+
+def _forget_after_fork() -> None:
+    # A forked child must never use the parent process's clients: their pooled
+    # connections are the parent's sockets. Its refreshes start from nothing.
+    _REGISTRY.clear()
+    _BURSTS.clear()
+
+
+os.register_at_fork(after_in_child=_forget_after_fork)
 
 
 def burst_clients(session: AioSession) -> BurstStsClients | None:
@@ -231,10 +256,12 @@ def burst_clients(session: AioSession) -> BurstStsClients | None:
         loop = asyncio.get_running_loop()
     except RuntimeError:  # not asyncio (trio, through anyio): a client per call
         return None
-    key = (id(loop), id(session))
-    burst = _BURSTS.get(key)
+    bursts = _BURSTS.get(loop)
+    if bursts is None:
+        bursts = _BURSTS[loop] = weakref.WeakKeyDictionary()
+    burst = bursts.get(session)
     if burst is None or burst.closed:
-        burst = _BURSTS[key] = BurstStsClients(session, loop)
+        burst = bursts[session] = BurstStsClients(session, loop)
     return burst
 
 
@@ -250,7 +277,11 @@ def active_shared_clients(session: AioSession) -> SharedStsClients | None:
         return None
     current: object = session
     while current is not None:
-        for owner in reversed(_REGISTRY.get(id(current), ())):
+        try:
+            owners = list(_REGISTRY.get(current, ()))
+        except TypeError:  # not weak-referenceable, so never registered
+            owners = []
+        for owner in reversed(owners):
             if owner._loop is loop and owner._state == "open":
                 return owner
         current = getattr(current, "assume_role_parent_session", None)

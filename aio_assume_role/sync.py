@@ -135,14 +135,16 @@ def assume_role(
         SourceIdentity=SourceIdentity,
         additional_kwargs=additional_kwargs,
     )
-    parent = session._session
+    from ._compat import botocore_session
+
+    parent = botocore_session(session)
     credentials = parent.get_credentials()
     if validate:
         validate_assume_role_args(RoleArn, args, chained=is_chained(session, credentials))
     if credentials is None:
         raise ParentCredentialsError(role_arn=RoleArn)
 
-    fetcher = SyncAssumeRoleFetcher(parent.create_client, credentials, RoleArn, args, cache=cache)
+    fetcher = SyncAssumeRoleFetcher(parent, RoleArn, args, cache=cache)
     child_botocore = botocore.session.Session()
     child_botocore.register_component(
         "credential_provider",
@@ -165,7 +167,9 @@ def patch_boto3() -> None:
     boto3.Session.assume_role = assume_role
 
     def default_session_assume_role(RoleArn: str, **kwargs: Any) -> boto3.Session:
-        return assume_role(boto3._get_default_session(), RoleArn, **kwargs)
+        if boto3.DEFAULT_SESSION is None:  # as boto3.client() does
+            boto3.setup_default_session()
+        return assume_role(boto3.DEFAULT_SESSION, RoleArn, **kwargs)
 
     default_session_assume_role.__name__ = assume_role.__name__
     signature = inspect.signature(assume_role)

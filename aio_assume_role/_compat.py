@@ -1,0 +1,181 @@
+"""Every use of a private name of botocore, aiobotocore or boto3, in one place.
+
+Each function or class here says what internal it relies on and falls back to a
+correct (if slower) behaviour when that internal is missing: features are detected
+with ``getattr``/``hasattr``, never by comparing version numbers. ``tests/test_compat.py``
+holds a drift test for each (behavioural, or the hash of the upstream source that a
+function here mirrors). No other module of the package touches an underscore name
+of those packages (``tests/test_compat.py`` checks that too).
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import types
+from collections.abc import Callable
+from typing import Any
+
+from aiobotocore.hooks import AioHierarchicalEmitter
+from aiobotocore.session import AioSession
+from botocore.configprovider import ConfigValueStore
+from botocore.hooks import EventAliaser
+
+# --- Event emitters ---------------------------------------------------------------
+
+# The tables a botocore ``HierarchicalEmitter`` keeps its handlers in (set in its
+# ``__init__``, copied by its ``__copy__``). A child session's emitter reads the
+# shared template's tables until its first own (un)registration.
+EMITTER_TABLES = ("_handlers", "_unique_id_handlers", "_lookup_cache")
+
+
+def emitter_tables_shareable() -> bool:
+    """Whether a fresh ``AioHierarchicalEmitter`` has the tables ``CopyOnWriteEmitter`` shares."""
+    emitter = AioHierarchicalEmitter()
+    return all(hasattr(emitter, name) for name in EMITTER_TABLES)
+
+
+class CopyOnWriteEmitter(AioHierarchicalEmitter):
+    """Reads the template's handlers until its first own (un)registration.
+
+    Relies on ``EMITTER_TABLES`` being all an emitter's registration state (botocore
+    has no copy-on-write emitter); only the four public mutators are intercepted,
+    the emitting logic is aiobotocore's. Build it only if ``emitter_tables_shareable()``.
+    """
+
+    def __init__(self, template: AioHierarchicalEmitter | None = None) -> None:
+        super().__init__()
+        self._shared = template is not None
+        if template is not None:
+            # Read-only while shared; the lookup cache holds the same answers for all.
+            for name in EMITTER_TABLES:
+                setattr(self, name, getattr(template, name))
+
+    def _own(self) -> None:
+        if self._shared:
+            for name in EMITTER_TABLES[:2]:
+                setattr(self, name, copy.copy(getattr(self, name)))
+            self._lookup_cache: dict[str, Any] = {}
+            self._shared = False
+
+    def register(self, *args: Any, **kwargs: Any) -> None:
+        self._own()
+        super().register(*args, **kwargs)
+
+    def register_first(self, *args: Any, **kwargs: Any) -> None:
+        self._own()
+        super().register_first(*args, **kwargs)
+
+    def register_last(self, *args: Any, **kwargs: Any) -> None:
+        self._own()
+        super().register_last(*args, **kwargs)
+
+    def unregister(self, *args: Any, **kwargs: Any) -> None:
+        self._own()
+        super().unregister(*args, **kwargs)
+
+    def __copy__(self) -> CopyOnWriteEmitter:
+        new: CopyOnWriteEmitter = super().__copy__()
+        new._shared = False  # botocore's __copy__ gave it its own handlers already
+        return new
+
+
+@functools.lru_cache(maxsize=1)
+def builtin_handlers_template() -> AioHierarchicalEmitter | None:
+    """An emitter with botocore's builtin handlers registered once, or None.
+
+    Runs ``AioSession._register_builtin_handlers(self, events)`` (which reads only
+    ``self._events`` and ``self.register``) against a bare emitter: a real session
+    would also run the user's session initializers, which each child runs itself.
+    None if that method or the emitter tables are missing: sessions then register
+    the builtin handlers themselves (``include_builtin_handlers=True``).
+    """
+    register = getattr(AioSession, "_register_builtin_handlers", None)
+    if register is None or not emitter_tables_shareable():
+        return None
+    emitter = AioHierarchicalEmitter()
+    events = EventAliaser(emitter)
+    holder = types.SimpleNamespace(_events=events, register=events.register)
+    register(holder, events)
+    return emitter
+
+
+# --- The config store -------------------------------------------------------------
+
+
+def lazy_registration(session: object) -> Callable[[str, Callable[[], Any]], None] | None:
+    """The session's ``_components.lazy_register_component``, or None if either is gone."""
+    return getattr(getattr(session, "_components", None), "lazy_register_component", None)
+
+
+class LazyConfigStoreSession(AioSession):
+    """An ``AioSession`` whose config store is built on first use, where botocore allows.
+
+    Relies on botocore's ``Session.__init__`` calling ``self._register_config_store()``
+    and on ``ComponentLocator.lazy_register_component`` (``self._components``). If the
+    locator has no lazy registration, botocore's own (eager) registration runs; if
+    botocore no longer calls the hook, it builds the store itself. Either way
+    ``config_store_is_lazy`` is False and the store already exists after ``__init__``.
+    """
+
+    config_store_is_lazy = False
+
+    def _build_config_store(self) -> ConfigValueStore:
+        raise NotImplementedError
+
+    def _register_config_store(self) -> None:
+        lazy = lazy_registration(self)
+        if lazy is None:
+            super()._register_config_store()
+            return
+        lazy("config_store", self._build_config_store)
+        self.config_store_is_lazy = True
+
+
+# --- Small reads ------------------------------------------------------------------
+
+
+def resolved_credentials(session: object) -> object | None:
+    """The credentials a botocore session has resolved already (``_credentials``), no I/O.
+
+    None when not resolved yet, or if the attribute is gone: callers then know less
+    (whether the parent is an assumed role is found out at the first refresh).
+    """
+    return getattr(session, "_credentials", None)
+
+
+def json_file_cache_dir(cache: object) -> str | None:
+    """The directory of botocore's ``JSONFileCache`` (its ``_working_dir``), if known.
+
+    None if the attribute is gone: the cache is then identified by the object only
+    (sessions sharing one directory through separate objects fetch separately).
+    """
+    working_dir = getattr(cache, "_working_dir", None)
+    return working_dir if isinstance(working_dir, str) else None
+
+
+def validation_errors(report: object) -> list[tuple[str, str, dict[str, Any]]]:
+    """The (kind, name, details) tuples of botocore's ``ValidationErrors`` (``_errors``).
+
+    If that attribute is gone but the report has errors, one generic problem for the
+    whole input, so that an invalid request is still refused.
+    """
+    errors = getattr(report, "_errors", None)
+    if isinstance(errors, list):
+        return errors
+    has_errors = getattr(report, "has_errors", None)
+    if has_errors is not None and has_errors():
+        return [("invalid input", "", {})]
+    return []
+
+
+def botocore_session(session: Any) -> Any:
+    """The botocore session under a boto3 ``Session`` (``_session``; boto3 has no public
+    accessor). Without it there is no correct fallback: raise saying so."""
+    inner = getattr(session, "_session", None)
+    if inner is None:
+        raise TypeError(
+            "this boto3 Session has no botocore session (_session); "
+            "aio_assume_role.sync does not support this boto3 version"
+        )
+    return inner

@@ -1,0 +1,384 @@
+"""``aio_assume_role._compat``: drift tests for each botocore/aiobotocore/boto3 internal,
+the fallbacks used when one is missing, and the rule that no other module touches one.
+
+Drift tests are behavioural (our result compared with botocore's own), not hashes of
+upstream source: they hold on every botocore the package supports, oldest included.
+"""
+
+from __future__ import annotations
+
+import ast
+import datetime
+import inspect
+import json
+import re
+import types
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import botocore.credentials
+import botocore.session
+import botocore.validate
+import pytest
+from aiobotocore.session import AioSession, get_session
+from botocore.utils import JSONFileCache
+from moto_sts import StsServer
+from support import role_arn
+
+import aio_assume_role
+from aio_assume_role import _compat, _emitter
+from aio_assume_role._fetcher import FetcherCommon, assume_role_cache_key
+from aio_assume_role._params import normalize_assume_role_args
+from aio_assume_role.cache import as_async_cache, cache_identity
+from aio_assume_role.errors import InvalidParameterError
+from aio_assume_role.file_cache import _serialize_if_needed
+from aio_assume_role.session import AssumedRoleSession, assume_role
+
+# --- Cache key and session name: botocore's rules, computed by us -------------------
+
+REQUESTS: list[dict[str, Any]] = [
+    {},
+    {"RoleSessionName": "s1"},
+    {"RoleSessionName": "s1", "ExternalId": "e:1/x"},
+    {"DurationSeconds": 1800, "SourceIdentity": "alice"},
+    {"Policy": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*"}]}},
+    {"PolicyArns": ["arn:aws:iam::aws:policy/ReadOnlyAccess"], "Tags": {"b": "2", "a": "1"}},
+    {"TransitiveTagKeys": ["a"], "Tags": [{"Key": "a", "Value": "1"}], "RoleSessionName": "t1"},
+    {"SerialNumber": "arn:aws:iam::123456789012:mfa/alice", "TokenCode": "123456"},
+]
+
+
+def botocore_cache_key(role: str, request: dict[str, Any]) -> str:
+    args = normalize_assume_role_args(**request)
+    args.pop("TokenCode", None)  # never part of the key (ours, or botocore's prompt)
+    fetcher = botocore.credentials.AssumeRoleCredentialFetcher(
+        client_creator=None, source_credentials=None, role_arn=role, extra_args=args
+    )
+    return str(fetcher._cache_key)
+
+
+@pytest.mark.parametrize("request_args", REQUESTS, ids=range(len(REQUESTS)))
+def test_cache_key_is_botocores_on_both_paths(request_args: dict[str, Any]) -> None:
+    import aio_assume_role.sync
+
+    expected = botocore_cache_key(role_arn(), request_args)
+    child = assume_role(get_session(), role_arn(), **request_args)
+    assert child._assumed_role_credentials.fetcher.cache_key == expected
+    sync_child = aio_assume_role.sync.assume_role(
+        boto3.Session(aws_access_key_id="AKIAIOSFODNN7EXAMPLE", aws_secret_access_key="x"),
+        role_arn(),
+        **request_args,
+    )
+    credentials = sync_child._session.get_credentials()
+    assert credentials.fetcher.cache_key == expected
+
+
+def test_generated_session_name_is_botocores() -> None:
+    ours = FetcherCommon(role_arn(), {}, cache={})
+    theirs = botocore.credentials.AssumeRoleCredentialFetcher(None, None, role_arn())
+    pattern = re.compile(r"botocore-session-(\d+)")
+    ours_match = pattern.fullmatch(ours.role_session_name)
+    theirs_match = pattern.fullmatch(theirs._role_session_name)
+    assert ours_match and theirs_match
+    assert abs(int(ours_match[1]) - int(theirs_match[1])) <= 1
+    assert ours._assume_kwargs["RoleSessionName"] == ours.role_session_name
+
+
+def test_cache_key_is_file_safe_like_botocores() -> None:
+    fetcher = botocore.credentials.CachedCredentialFetcher.__new__(
+        botocore.credentials.CachedCredentialFetcher
+    )
+    key = assume_role_cache_key({"RoleArn": "a", "RoleSessionName": "s"}, generated_name=False)
+    assert key == fetcher._make_file_safe(key)
+    assert re.fullmatch(r"[0-9a-f]{40}", key)
+
+
+def test_account_id_is_added_like_botocore() -> None:
+    response = {
+        "Credentials": {
+            "AccessKeyId": "AKIAIOSFODNN7EXAMPLE",
+            "SecretAccessKey": "x",
+            "SessionToken": "t",
+            "Expiration": datetime.datetime(2030, 1, 1, tzinfo=datetime.timezone.utc),
+        },
+        "AssumedRoleUser": {"Arn": "arn:aws:sts::123456789012:assumed-role/R/s", "Id": "A:s"},
+    }
+    theirs = json.loads(json.dumps(response, default=str))
+    botocore.credentials.BaseAssumeRoleCredentialFetcher(
+        None, role_arn()
+    )._add_account_id_to_response(theirs)
+    FetcherCommon(role_arn(), {}, cache={})._add_account_id_to_response(response)
+    assert response["Credentials"]["AccountId"] == theirs["Credentials"]["AccountId"]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        datetime.datetime(2031, 2, 3, 4, 5, 6),
+        datetime.datetime(2031, 2, 3, 4, 5, 6, tzinfo=datetime.timezone.utc),
+        "plain",
+    ],
+)
+@pytest.mark.parametrize("iso", [False, True])
+def test_cache_json_serialization_is_botocores(value: object, iso: bool) -> None:
+    theirs = getattr(botocore.credentials, "_serialize_if_needed", None)
+    if theirs is None:
+        pytest.skip("botocore no longer has _serialize_if_needed; our copy stands alone")
+    assert _serialize_if_needed(value, iso=iso) == theirs(value, iso=iso)
+
+
+# --- Builtin handlers template ------------------------------------------------------
+
+EVENTS = [
+    "creating-client-class.sts",
+    "before-parameter-build.sts.AssumeRole",
+    "choose-signer.sts.AssumeRole",
+    "before-sign.sts.AssumeRole",
+    "needs-retry.sts.AssumeRole",
+    "after-call.s3.GetObject",
+    "before-call.s3.PutObject",
+]
+
+
+def handler_names(emitter: Any, event: str) -> list[str]:
+    return [
+        getattr(handler, "__qualname__", repr(handler))
+        for handler in emitter._handlers.prefix_search(event)
+    ]
+
+
+def test_template_has_the_handlers_a_session_registers() -> None:
+    template = _compat.builtin_handlers_template()
+    assert template is not None
+    fresh = get_session().get_component("event_emitter")._emitter
+    for event in EVENTS:
+        assert handler_names(template, event) == handler_names(fresh, event), event
+
+
+@pytest.fixture
+def no_template() -> Iterator[None]:
+    _compat.builtin_handlers_template.cache_clear()
+    yield
+    _compat.builtin_handlers_template.cache_clear()
+
+
+async def signs_and_resolves_region(parent: AioSession) -> None:
+    parent.set_config_variable("region", "eu-west-2")
+    child = assume_role(parent, role_arn())
+    async with child.create_client("sts") as sts:
+        identity = await sts.get_caller_identity()
+    assert ":assumed-role/MyRole/" in identity["Arn"]
+    assert child.get_config_variable("region") == "eu-west-2"
+    parent.set_config_variable("region", "ap-south-1")
+    assert child.get_config_variable("region") == "ap-south-1"  # followed live
+
+
+@pytest.mark.usefixtures("no_template")
+async def test_without_register_builtin_handlers_sessions_register_their_own(
+    parent: AioSession, sts_server: StsServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_compat, "AioSession", types.SimpleNamespace())
+    assert _emitter.builtin_event_hooks() is None
+    await signs_and_resolves_region(parent)
+
+
+@pytest.mark.usefixtures("no_template")
+async def test_without_the_emitter_tables_sessions_register_their_own(
+    parent: AioSession, sts_server: StsServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_compat, "EMITTER_TABLES", (*_compat.EMITTER_TABLES, "_gone"))
+    assert _emitter.builtin_event_hooks() is None
+    await signs_and_resolves_region(parent)
+
+
+async def test_with_the_template_children_sign_and_resolve_their_region(
+    parent: AioSession, sts_server: StsServer
+) -> None:
+    assert _emitter.builtin_event_hooks() is not None
+    await signs_and_resolves_region(parent)
+
+
+# --- Lazily built config store ------------------------------------------------------
+
+
+def test_config_store_is_lazy_where_botocore_allows() -> None:
+    child = assume_role(get_session(), role_arn())
+    assert child.config_store_is_lazy
+
+
+async def test_without_lazy_registration_the_store_is_built_at_once(
+    parent: AioSession, sts_server: StsServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_compat, "lazy_registration", lambda session: None)
+    assert not assume_role(get_session(), role_arn()).config_store_is_lazy
+    await signs_and_resolves_region(parent)
+
+
+async def test_if_botocore_stops_calling_the_hook_the_store_is_botocores(
+    parent: AioSession, sts_server: StsServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delattr(_compat.LazyConfigStoreSession, "_register_config_store")
+    child = assume_role(get_session(), role_arn())
+    assert isinstance(child, AssumedRoleSession)
+    assert not child.config_store_is_lazy
+    await signs_and_resolves_region(parent)
+
+
+# --- Small reads ----------------------------------------------------------------------
+
+
+def test_resolved_credentials_reads_botocores_attribute() -> None:
+    session = botocore.session.Session()
+    assert _compat.resolved_credentials(session) is None
+    credentials = session.get_credentials()
+    assert credentials is not None
+    assert _compat.resolved_credentials(session) is credentials
+    assert _compat.resolved_credentials(object()) is None  # the fallback: not known
+
+
+def test_json_file_cache_dir_reads_botocores_attribute(tmp_path: Path) -> None:
+    cache = JSONFileCache(str(tmp_path))
+    assert _compat.json_file_cache_dir(cache) == str(tmp_path)
+    assert cache_identity(cache, as_async_cache(cache)) == ("dir", str(tmp_path.resolve()))
+
+
+def test_without_the_working_dir_a_file_cache_is_identified_by_the_object(
+    tmp_path: Path,
+) -> None:
+    cache = JSONFileCache(str(tmp_path))
+    del cache._working_dir
+    assert _compat.json_file_cache_dir(cache) is None
+    assert cache_identity(cache, as_async_cache(cache)) == ("object", id(cache))
+
+
+def test_validation_errors_reads_botocores_report() -> None:
+    report = botocore.validate.ValidationErrors()
+    report.report("Name", "invalid length", param="x", min_allowed=2)
+    assert _compat.validation_errors(report) == [
+        ("invalid length", "Name", {"param": "x", "min_allowed": 2})
+    ]
+
+
+def test_without_the_report_list_an_invalid_request_is_still_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    original = botocore.validate.ParamValidator.validate
+
+    def without_errors_list(self: Any, params: Any, shape: Any) -> Any:
+        report = original(self, params, shape)
+        errors = report._errors
+        del report._errors
+        report.has_errors = lambda: bool(errors)
+        return report
+
+    monkeypatch.setattr(botocore.validate.ParamValidator, "validate", without_errors_list)
+    with pytest.raises(InvalidParameterError):
+        assume_role(get_session(), role_arn(), DurationSeconds="soon")  # type: ignore[arg-type]
+    assume_role(get_session(), role_arn(), DurationSeconds=900)
+
+
+def test_botocore_session_of_a_boto3_session() -> None:
+    session = boto3.Session()
+    assert isinstance(_compat.botocore_session(session), botocore.session.Session)
+    with pytest.raises(TypeError, match="_session"):
+        _compat.botocore_session(object())
+
+
+# --- The rule: only _compat touches another package's private names ------------------
+
+EXTERNAL = ("botocore", "aiobotocore", "boto3")
+PACKAGE = Path(aio_assume_role.__file__).parent
+
+
+def _modules() -> list[Path]:
+    return sorted(path for path in PACKAGE.glob("*.py") if path.name != "_compat.py")
+
+
+def _own_private_names() -> set[str]:
+    """Underscore names the package defines: modules, functions, classes, attributes."""
+    names = {path.stem for path in PACKAGE.glob("*.py")}
+    for path in PACKAGE.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                names.add(node.name)
+            elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                names.add(node.id)
+            elif (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.ctx, ast.Store)
+                and isinstance(node.value, ast.Name)
+                and node.value.id == "self"
+            ):
+                names.add(node.attr)
+    return {name for name in names if name.startswith("_")}
+
+
+def _external_private_names() -> set[str]:
+    """Every ``_name`` token in the sources of botocore, aiobotocore and boto3."""
+    import importlib
+
+    names: set[str] = set()
+    for package in EXTERNAL:
+        root = Path(importlib.import_module(package).__file__).parent  # type: ignore[arg-type]
+        for path in root.rglob("*.py"):
+            names.update(re.findall(r"\b(_[A-Za-z]\w*)", path.read_text(errors="ignore")))
+    return {name for name in names if not name.startswith("__")}
+
+
+def _external_classes_in_mro(module: types.ModuleType, class_name: str) -> list[type]:
+    cls = getattr(module, class_name, None)
+    if not isinstance(cls, type):
+        return []
+    return [k for k in cls.__mro__ if k.__module__.split(".")[0] in EXTERNAL]
+
+
+def _violations() -> list[str]:
+    import importlib
+
+    own = _own_private_names()
+    external = _external_private_names()
+    found: list[str] = []
+    for path in _modules():
+        module = importlib.import_module(f"aio_assume_role.{path.stem}")
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] in EXTERNAL:
+                for alias in node.names:
+                    if alias.name.startswith("_"):
+                        found.append(f"{path.name}:{node.lineno} imports {alias.name}")
+        for cls_node in [n for n in ast.walk(tree) if isinstance(n, ast.ClassDef)]:
+            bases = _external_classes_in_mro(module, cls_node.name)
+            sources = " ".join(inspect.getsource(base) for base in bases)
+            for node in ast.walk(cls_node):
+                if (
+                    isinstance(node, ast.Attribute)
+                    and isinstance(node.value, ast.Name)
+                    and node.value.id in ("self", "cls")
+                    and node.attr.startswith("_")
+                    and not node.attr.startswith("__")
+                    and re.search(rf"\b{re.escape(node.attr)}\b", sources)
+                ):
+                    found.append(f"{path.name}:{node.lineno} self.{node.attr} (inherited)")
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Attribute)
+                and node.attr.startswith("_")
+                and not node.attr.startswith("__")
+                and not (isinstance(node.value, ast.Name) and node.value.id in ("self", "cls"))
+                and (
+                    node.attr not in own
+                    or (node.attr in external and node.attr not in OWN_ALLOWED)
+                )
+            ):
+                found.append(f"{path.name}:{node.lineno} .{node.attr}")
+    return found
+
+
+# Our own private names that botocore happens to use too, reached on our own objects.
+OWN_ALLOWED = {"_state", "_loop", "_checkout", "_checkin", "_get", "_set"}
+
+
+def test_only_compat_touches_private_names_of_botocore_aiobotocore_boto3() -> None:
+    assert _violations() == []
