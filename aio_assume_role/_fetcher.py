@@ -5,20 +5,22 @@ from __future__ import annotations
 import inspect
 import logging
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aiobotocore.session import AioSession
 from botocore.credentials import BaseAssumeRoleCredentialFetcher
 
 from . import _clock
 from ._keyed_lock import KeyedLock
 from ._params import check_chained_duration
 from ._response import credential_metadata
-from ._sts import sts_client
 from ._token_code import TokenCodes, split_token_code
 from ._windows import refresh_windows, requested_lifetime
-from .cache import AsyncCredentialCache
 from .errors import MalformedResponseError, ParentCredentialsError
+
+if TYPE_CHECKING:  # aiobotocore stays unimported on the sync path, which shares FetcherCommon
+    from aiobotocore.session import AioSession
+
+    from .cache import AsyncCredentialCache
 
 logger = logging.getLogger("aio_assume_role")
 
@@ -193,6 +195,8 @@ class AssumeRoleFetcher(FetcherCommon):
         logger.debug(
             "Calling AssumeRole for %s as session %s", self._role_arn, self._role_session_name
         )
+        from ._sts import sts_client  # imports aiobotocore: not on the sync path
+
         async with sts_client(self._parent) as sts:
             response: dict[str, Any] = await sts.assume_role(**kwargs)
         self._add_account_id_to_response(response)  # checks its shape first

@@ -10,6 +10,7 @@ from aiobotocore.credentials import AioCredentialResolver
 from aiobotocore.session import AioSession
 from botocore.configprovider import ConfigValueStore, create_botocore_default_config_mapping
 
+from ._cache_adapters import as_async_cache, cache_identity
 from ._credentials import AssumedRoleCredentials, AssumeRoleProvider
 from ._emitter import builtin_event_hooks
 from ._fetcher import AssumeRoleFetcher
@@ -18,11 +19,11 @@ from ._params import (
     check_session,
     is_chained,
     normalize_assume_role_args,
+    request_parameters,
     validate_assume_role_args,
     validate_options,
 )
 from ._region import apply_region_mode
-from .cache import as_async_cache, cache_identity
 
 __all__ = ["AssumedRoleSession", "assume_role"]
 
@@ -127,17 +128,7 @@ def assume_role(
     )
     validate_options(region_name=region_name, cache=cache, additional_kwargs=additional_kwargs)
     args = normalize_assume_role_args(
-        RoleSessionName=RoleSessionName,
-        PolicyArns=PolicyArns,
-        Policy=Policy,
-        DurationSeconds=DurationSeconds,
-        Tags=Tags,
-        TransitiveTagKeys=TransitiveTagKeys,
-        ExternalId=ExternalId,
-        SerialNumber=SerialNumber,
-        TokenCode=TokenCode,
-        SourceIdentity=SourceIdentity,
-        additional_kwargs=additional_kwargs,
+        **request_parameters(locals()), additional_kwargs=additional_kwargs
     )
     if validate:
         validate_assume_role_args(RoleArn, args, chained=is_chained(session, session._credentials))

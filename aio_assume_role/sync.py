@@ -23,12 +23,14 @@ except ImportError as error:  # pragma: no cover - depends on the environment
 import botocore.credentials
 import botocore.session
 
+from ._cache_adapters import is_mapping_like
 from ._params import (
     AUTOMATIC_ROLE_SESSION_NAME,
     TokenCodeProvider,
     check_session,
     is_chained,
     normalize_assume_role_args,
+    request_parameters,
     validate_assume_role_args,
     validate_options,
 )
@@ -39,7 +41,6 @@ from ._sync_credentials import (
     SyncAssumeRoleProvider,
 )
 from .arns import get_assumed_role_session_arn, get_role_arn
-from .cache import _is_mapping_like
 from .errors import InvalidParameterError, ParentCredentialsError
 from .naming import generate_lambda_session_name
 
@@ -108,7 +109,7 @@ def assume_role(
         additional_kwargs=additional_kwargs,
         cache_example="JSONFileCache(path)",
     )
-    if cache is not None and not _is_mapping_like(cache):
+    if cache is not None and not is_mapping_like(cache):
         raise InvalidParameterError(
             [
                 (
@@ -123,17 +124,7 @@ def assume_role(
             [("TokenCode", "is an async function; on the sync path it must return a str")]
         )
     args = normalize_assume_role_args(
-        RoleSessionName=RoleSessionName,
-        PolicyArns=PolicyArns,
-        Policy=Policy,
-        DurationSeconds=DurationSeconds,
-        Tags=Tags,
-        TransitiveTagKeys=TransitiveTagKeys,
-        ExternalId=ExternalId,
-        SerialNumber=SerialNumber,
-        TokenCode=TokenCode,
-        SourceIdentity=SourceIdentity,
-        additional_kwargs=additional_kwargs,
+        **request_parameters(locals()), additional_kwargs=additional_kwargs
     )
     parent = session._session
     credentials = parent.get_credentials()
