@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from aiobotocore.credentials import AioCredentialResolver
 from aiobotocore.session import AioSession
-from botocore.configprovider import ConfigValueStore, create_botocore_default_config_mapping
 
 from ._cache_adapters import as_async_cache, cache_identity
+from ._child_session import LightChildSession
 from ._credentials import AssumedRoleCredentials, AssumeRoleProvider
 from ._emitter import builtin_event_hooks
 from ._fetcher import AssumeRoleFetcher
@@ -28,43 +28,19 @@ from ._region import apply_region_mode
 __all__ = ["AssumedRoleSession", "assume_role"]
 
 
-class AssumedRoleSession(AioSession):
+class AssumedRoleSession(LightChildSession, AioSession):
     """An ``AioSession`` whose credentials come from assuming a role, refreshed as needed.
 
     ``assume_role_parent_session`` is the session the role is assumed through.
     """
 
     def __init__(self, parent: AioSession, credentials: AssumedRoleCredentials) -> None:
-        # Set first: botocore's __init__ may build the config store (session initializers).
-        self._config_store_setups: list[Callable[[ConfigValueStore], None]] | None = []
-        # Builtin handlers from a shared template: a fresh registration costs ~10 ms.
-        super().__init__(event_hooks=builtin_event_hooks(), include_builtin_handlers=False)
-        # The parent's loader: parsed models (MBs) are shared, not reloaded per child client.
-        self.register_component("data_loader", parent.get_component("data_loader"))
+        super().__init__(parent, builtin_event_hooks())
         self.assume_role_parent_session = parent
         self._assumed_role_credentials = credentials
         self.register_component(
             "credential_provider", AioCredentialResolver([AssumeRoleProvider(credentials)])
         )
-
-    def _register_config_store(self) -> None:
-        # Built on first use: ~250 provider objects that a session used only for its
-        # credentials (as in a fan-out) never needs, and that cost CPU and GC time.
-        self._components.lazy_register_component("config_store", self._build_config_store)
-
-    def _build_config_store(self) -> ConfigValueStore:
-        store = ConfigValueStore(mapping=create_botocore_default_config_mapping(self))
-        setups, self._config_store_setups = self._config_store_setups, None
-        for setup in setups or ():
-            setup(store)
-        return store
-
-    def _defer_config_store_setup(self, setup: Callable[[ConfigValueStore], None]) -> None:
-        """Run ``setup(config_store)`` when the config store is built (now, if it is)."""
-        if self._config_store_setups is None:
-            setup(self.get_component("config_store"))
-        else:
-            self._config_store_setups.append(setup)
 
     @property
     def role_arn(self) -> str:

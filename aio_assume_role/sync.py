@@ -21,9 +21,10 @@ except ImportError as error:  # pragma: no cover - depends on the environment
         "aio_assume_role.sync needs boto3: pip install 'aio-assume-role[boto3]'"
     ) from error
 import botocore.credentials
-import botocore.session
 
 from ._cache_adapters import is_mapping_like
+from ._child_session import LightChildSession
+from ._emitter import sync_builtin_event_hooks
 from ._params import (
     AUTOMATIC_ROLE_SESSION_NAME,
     TokenCodeProvider,
@@ -64,6 +65,22 @@ class JSONFileCache(botocore.credentials.JSONFileCache):
 
     def __init__(self, dir_path: str | os.PathLike[str]) -> None:
         super().__init__(working_dir=os.fspath(dir_path))
+
+
+class _ChildSession(boto3.Session):
+    """A ``boto3.Session`` on a ``LightChildSession``: what boto3 would set up per
+    session is already there (its default handlers are in the emitter template, its
+    data path in the parent's loader, which the child shares)."""
+
+    def _setup_loader(self) -> None:
+        # boto3 appends its data path to the loader: the parent's, shared, has it.
+        self._loader = self._session.get_component("data_loader")
+
+    def _register_default_handlers(self) -> None:
+        pass  # in the template of sync_builtin_event_hooks(boto3_defaults=True)
+
+    def __repr__(self) -> str:
+        return f"Session(region_name={self.region_name!r})"  # boto3.Session's
 
 
 def assume_role(
@@ -134,7 +151,7 @@ def assume_role(
         raise ParentCredentialsError(role_arn=RoleArn)
 
     fetcher = SyncAssumeRoleFetcher(parent.create_client, credentials, RoleArn, args, cache=cache)
-    child_botocore = botocore.session.Session()
+    child_botocore = LightChildSession(parent, sync_builtin_event_hooks(boto3_defaults=True))
     child_botocore.register_component(
         "credential_provider",
         botocore.credentials.CredentialResolver(
@@ -142,7 +159,7 @@ def assume_role(
         ),
     )
     apply_region_mode(parent, child_botocore, region_name)
-    child = boto3.Session(botocore_session=child_botocore)
+    child = _ChildSession(botocore_session=child_botocore)
     child.assume_role_parent_session = session
     return child
 

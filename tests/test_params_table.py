@@ -35,7 +35,7 @@ def test_the_command_line_has_an_option_per_table_entry() -> None:
     for name, spec in REQUEST_PARAMETER_SPECS.items():
         assert options[name].option_strings == [f"--{name}"]
         assert options[name].metavar == spec.metavar
-    assert cli.ASSUME_ROLE_OPTIONS == (*REQUEST_PARAMETERS, "additional_kwargs")
+    assert (*REQUEST_PARAMETERS, "additional_kwargs") == cli.ASSUME_ROLE_OPTIONS
     namespace = parser.parse_args(["arn:aws:iam::123456789012:role/R"])
     assert set(cli.assume_role_kwargs(namespace)) == {*REQUEST_PARAMETERS, "additional_kwargs"}
 
