@@ -63,6 +63,8 @@ EXIT_ASSUME_ROLE_FAILED = 4
 
 _PREFIX = "AssumeRole failed"
 
+#: The environment variable holding the profiles whose credential_process is running
+#: (a JSON list): a credential_process that leads back to its own profile stops.
 CREDENTIAL_PROCESS_MARKER = "AIO_ASSUME_ROLE_CREDENTIAL_PROCESS_PROFILES"
 """Environment variable: the profiles that enclosing runs of the command are resolving
 (a JSON list), so that a credential_process that leads back to one of them stops."""

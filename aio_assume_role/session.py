@@ -31,7 +31,16 @@ __all__ = ["AssumedRoleSession", "assume_role"]
 class AssumedRoleSession(LightChildSession, AioSession):
     """An ``AioSession`` whose credentials come from assuming a role, refreshed as needed.
 
-    ``assume_role_parent_session`` is the session the role is assumed through.
+    Returned by ``assume_role()``; use it as any ``AioSession`` (``create_client``,
+    ``get_credentials``, ...: see ``help(aiobotocore.session.AioSession)``). It adds:
+
+    - ``assume_role_parent_session``: the session the role is assumed through;
+    - ``role_arn``: the ARN of the assumed role;
+    - ``await prefetch_credentials()``: assume the role now, to surface errors early.
+
+    Unlike a plain ``AioSession``, it starts from a shared template of botocore's
+    builtin event handlers, shares its parent's loader and builds its config store
+    on first use, so thousands of them are cheap.
     """
 
     def __init__(self, parent: AioSession, credentials: AssumedRoleCredentials) -> None:
@@ -51,7 +60,8 @@ class AssumedRoleSession(LightChildSession, AioSession):
         """Assume the role now if not done yet, and return when the credentials expire.
 
         Use it to surface errors (no parent credentials, AccessDenied) at start-up
-        rather than on the first API call.
+        rather than on the first API call. Raises what first use raises (see
+        ``assume_role``).
         """
         credentials = self._assumed_role_credentials
         await credentials.get_frozen_credentials()
@@ -95,6 +105,16 @@ def assume_role(
     ``validate`` checks the parameters against the STS model now. ``cache`` is an
     async cache (``AioJSONFileCache``), botocore's ``JSONFileCache`` or any dict-like.
     ``additional_kwargs`` passes AssumeRole parameters this signature does not name.
+
+    Raises ``InvalidParameterError`` (also a botocore ``ParamValidationError``) here,
+    naming every invalid argument. At first use, and at each refresh (README,
+    "Refresh, retries and failures"), the credentials raise: botocore's
+    ``ClientError`` (AccessDenied; throttling or 5xx after retries),
+    ``EndpointConnectionError`` (STS unreachable), ``ParentCredentialsError`` (the
+    parent has none), ``MFARefreshError`` (a fixed ``TokenCode`` already used),
+    ``ExpiredCredentialsError`` (issued already expired by the local clock),
+    ``MalformedResponseError`` (an answer without usable credentials), or
+    ``RefreshError`` (caused by one of those) in the seconds after a failure.
     """
     check_session(
         session,

@@ -110,6 +110,13 @@ def assume_role(
     resolved now (``ParentCredentialsError`` if it has none); AssumeRole is called on
     first use and again before expiry, with the parent's credentials as they are then.
     The parent is available as ``assume_role_parent_session`` on the returned session.
+
+    Raises ``InvalidParameterError`` (also a botocore ``ParamValidationError``) or
+    ``ParentCredentialsError`` (also a ``NoCredentialsError``) here. At first use and
+    at each refresh, the credentials raise what the async path's do (botocore's
+    ``ClientError`` and ``EndpointConnectionError``, ``MFARefreshError``,
+    ``ExpiredCredentialsError``, ``MalformedResponseError``, ``RefreshError``: the
+    README's "Refresh, retries and failures").
     """
     check_session(
         session,
