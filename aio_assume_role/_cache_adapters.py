@@ -6,7 +6,6 @@ aiofiles import here, so the sync path can use ``MappingCache`` and the checks.
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import os
 from collections.abc import Hashable, Mapping, Sequence
@@ -64,9 +63,13 @@ class ThreadedMappingCache(MappingCache):
     # botocore's JSONFileCache opens, reads, writes and fsyncs files synchronously;
     # called inline, every cache read and write would stall the whole event loop.
     async def get(self, key: str) -> dict[str, Any] | None:
+        import asyncio  # here: the sync path imports this module, and should not load asyncio
+
         return await asyncio.to_thread(self._get, key)
 
     async def set(self, key: str, value: Mapping[str, Any]) -> None:
+        import asyncio
+
         await asyncio.to_thread(self._set, key, value)
 
 

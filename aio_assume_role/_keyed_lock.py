@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Hashable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
@@ -43,6 +42,8 @@ class KeyedLock:
 
 def _running_loop() -> tuple[int, Any]:
     """An id for the running event loop, and the lock class that works on it."""
+    import asyncio  # here: the sync path imports this module, and should not load asyncio
+
     try:
         return id(asyncio.get_running_loop()), asyncio.Lock
     except RuntimeError:  # not asyncio: anyio is there, since aiobotocore needs it then

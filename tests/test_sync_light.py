@@ -15,7 +15,7 @@ from aio_assume_role.sync import assume_role
 def test_importing_the_sync_path_loads_no_aiobotocore_or_aiohttp() -> None:
     code = (
         "import sys, aio_assume_role.sync; "
-        "print([m for m in ('aiobotocore', 'aiohttp', 'aiofiles') if m in sys.modules])"
+        "print([m for m in ('aiobotocore', 'aiohttp', 'aiofiles', 'asyncio') if m in sys.modules])"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
