@@ -3,29 +3,65 @@
 ``assume_role(session, RoleArn, ...)`` returns an ``AioSession`` whose credentials
 call AssumeRole through ``session`` on first use and again before they expire.
 The boto3 counterpart lives in ``aio_assume_role.sync``.
+
+The names below are imported on first access (PEP 562), so that
+``import aio_assume_role.sync`` does not load aiobotocore and aiohttp.
 """
 
-from ._params import AUTOMATIC_ROLE_SESSION_NAME
-from ._refresh import RefreshEvent, RefreshListener, add_refresh_listener
-from .arns import get_assumed_role_session_arn, get_role_arn, is_role_arn
-from .cache import AsyncCredentialCache
-from .errors import (
-    AssumeRoleError,
-    ExpiredCredentialsError,
-    InvalidParameterError,
-    MalformedResponseError,
-    MFARefreshError,
-    ParentCredentialsError,
-    RefreshError,
-)
-from .fanout import AccountResult, assume_role_in_accounts
-from .file_cache import AioJSONFileCache
-from .naming import generate_lambda_session_name
-from .patch import patch_aiobotocore
-from .session import AssumedRoleSession, assume_role
-from .sts_clients import SharedStsClients
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._params import AUTOMATIC_ROLE_SESSION_NAME
+    from ._refresh import RefreshEvent, RefreshListener, add_refresh_listener
+    from .arns import get_assumed_role_session_arn, get_role_arn, is_role_arn
+    from .cache import AsyncCredentialCache
+    from .errors import (
+        AssumeRoleError,
+        ExpiredCredentialsError,
+        InvalidParameterError,
+        MalformedResponseError,
+        MFARefreshError,
+        ParentCredentialsError,
+        RefreshError,
+    )
+    from .fanout import AccountResult, assume_role_in_accounts
+    from .file_cache import AioJSONFileCache
+    from .naming import generate_lambda_session_name
+    from .patch import patch_aiobotocore
+    from .session import AssumedRoleSession, assume_role
+    from .sts_clients import SharedStsClients
 
 __version__ = "0.1.0"
+
+# Each exported name, and the submodule that defines it.
+_EXPORTS = {
+    "AUTOMATIC_ROLE_SESSION_NAME": "._params",
+    "AccountResult": ".fanout",
+    "AioJSONFileCache": ".file_cache",
+    "AssumeRoleError": ".errors",
+    "AssumedRoleSession": ".session",
+    "AsyncCredentialCache": ".cache",
+    "ExpiredCredentialsError": ".errors",
+    "InvalidParameterError": ".errors",
+    "MFARefreshError": ".errors",
+    "MalformedResponseError": ".errors",
+    "ParentCredentialsError": ".errors",
+    "RefreshError": ".errors",
+    "RefreshEvent": "._refresh",
+    "RefreshListener": "._refresh",
+    "SharedStsClients": ".sts_clients",
+    "add_refresh_listener": "._refresh",
+    "assume_role": ".session",
+    "assume_role_in_accounts": ".fanout",
+    "generate_lambda_session_name": ".naming",
+    "get_assumed_role_session_arn": ".arns",
+    "get_role_arn": ".arns",
+    "is_role_arn": ".arns",
+    "patch_aiobotocore": ".patch",
+}
 
 __all__ = [
     "AUTOMATIC_ROLE_SESSION_NAME",
@@ -52,3 +88,16 @@ __all__ = [
     "is_role_arn",
     "patch_aiobotocore",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -14,12 +14,17 @@ import copy
 import functools
 import types
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aiobotocore.hooks import AioHierarchicalEmitter
-from aiobotocore.session import AioSession
+import botocore.session
 from botocore.configprovider import ConfigValueStore
-from botocore.hooks import EventAliaser
+from botocore.hooks import EventAliaser, HierarchicalEmitter
+
+if TYPE_CHECKING:  # aiobotocore and boto3 are imported where used: the sync path loads
+    import boto3  # no aiobotocore, and the async path does not need boto3
+
+# Imported by the sync path too: only botocore at module level. The aiobotocore and
+# boto3 pieces are functions that import them when called.
 
 # --- Event emitters ---------------------------------------------------------------
 
@@ -30,20 +35,22 @@ EMITTER_TABLES = ("_handlers", "_unique_id_handlers", "_lookup_cache")
 
 
 def emitter_tables_shareable() -> bool:
-    """Whether a fresh ``AioHierarchicalEmitter`` has the tables ``CopyOnWriteEmitter`` shares."""
-    emitter = AioHierarchicalEmitter()
+    """Whether a fresh ``HierarchicalEmitter`` has the tables ``CopyOnWriteEmitter`` shares."""
+    emitter = HierarchicalEmitter()
     return all(hasattr(emitter, name) for name in EMITTER_TABLES)
 
 
-class CopyOnWriteEmitter(AioHierarchicalEmitter):
+class CopyOnWriteEmitter(HierarchicalEmitter):
     """Reads the template's handlers until its first own (un)registration.
 
     Relies on ``EMITTER_TABLES`` being all an emitter's registration state (botocore
     has no copy-on-write emitter); only the four public mutators are intercepted,
-    the emitting logic is aiobotocore's. Build it only if ``emitter_tables_shareable()``.
+    the emitting logic is botocore's (or, mixed with ``AioHierarchicalEmitter`` in
+    ``aio_copy_on_write_emitter_class()``, aiobotocore's). Build it only if
+    ``emitter_tables_shareable()``.
     """
 
-    def __init__(self, template: AioHierarchicalEmitter | None = None) -> None:
+    def __init__(self, template: HierarchicalEmitter | None = None) -> None:
         super().__init__()
         self._shared = template is not None
         if template is not None:
@@ -80,23 +87,71 @@ class CopyOnWriteEmitter(AioHierarchicalEmitter):
         return new
 
 
-@functools.lru_cache(maxsize=1)
-def builtin_handlers_template() -> AioHierarchicalEmitter | None:
+@functools.cache
+def aio_copy_on_write_emitter_class() -> type[CopyOnWriteEmitter]:
+    """``CopyOnWriteEmitter`` with aiobotocore's emitting logic (imports aiobotocore)."""
+    from aiobotocore.hooks import AioHierarchicalEmitter
+
+    class AioCopyOnWriteEmitter(CopyOnWriteEmitter, AioHierarchicalEmitter):
+        pass
+
+    return AioCopyOnWriteEmitter
+
+
+def builtin_handlers_registration(flavor: str) -> Callable[[Any, Any], None] | None:
+    """The ``_register_builtin_handlers`` of ``AioSession`` (flavor ``"aio"``, which
+    imports aiobotocore) or of botocore's ``Session``; None if it is gone."""
+    if flavor == "aio":
+        from aiobotocore.session import AioSession
+
+        return getattr(AioSession, "_register_builtin_handlers", None)
+    return getattr(botocore.session.Session, "_register_builtin_handlers", None)
+
+
+def boto3_default_handlers_registration() -> Callable[[Any], None] | None:
+    """``boto3.Session._register_default_handlers`` (imports boto3), or None if it is gone."""
+    import boto3.session
+
+    return getattr(boto3.session.Session, "_register_default_handlers", None)
+
+
+@functools.cache
+def builtin_handlers_template(flavor: str = "aio") -> HierarchicalEmitter | None:
     """An emitter with botocore's builtin handlers registered once, or None.
 
-    Runs ``AioSession._register_builtin_handlers(self, events)`` (which reads only
-    ``self._events`` and ``self.register``) against a bare emitter: a real session
-    would also run the user's session initializers, which each child runs itself.
-    None if that method or the emitter tables are missing: sessions then register
-    the builtin handlers themselves (``include_builtin_handlers=True``).
+    ``flavor``: ``"aio"`` (an ``AioHierarchicalEmitter``, aiobotocore's handlers),
+    ``"botocore"``, or ``"boto3"`` (botocore's, then those ``boto3.Session()``
+    registers on its session). Runs ``Session._register_builtin_handlers(self,
+    events)`` (which reads only ``self._events`` and ``self.register``) against a
+    bare emitter: a real session would also run the user's session initializers,
+    which each child runs itself. For boto3, ``boto3.Session._register_default_handlers
+    (self)`` (which reads ``self._session.register`` and ``self.events``). None if a
+    method or the emitter tables are missing: sessions then register the handlers
+    themselves (``include_builtin_handlers=True``; boto3's, by its ``__init__``).
     """
-    register = getattr(AioSession, "_register_builtin_handlers", None)
+    register = builtin_handlers_registration(flavor)
     if register is None or not emitter_tables_shareable():
         return None
-    emitter = AioHierarchicalEmitter()
+    emitter: HierarchicalEmitter
+    if flavor == "aio":
+        from aiobotocore.hooks import AioHierarchicalEmitter
+
+        emitter = AioHierarchicalEmitter()
+    else:
+        emitter = HierarchicalEmitter()
     events = EventAliaser(emitter)
     holder = types.SimpleNamespace(_events=events, register=events.register)
     register(holder, events)
+    if flavor == "boto3":
+        register_defaults = boto3_default_handlers_registration()
+        if register_defaults is None:
+            return None
+        # ``events``: the emitter EC2's delete_tags docstring is generated with (boto3
+        # binds each session's own); the template's, with the same builtin handlers.
+        boto3_holder = types.SimpleNamespace(
+            _session=types.SimpleNamespace(register=events.register), events=events
+        )
+        register_defaults(boto3_holder)
     return emitter
 
 
@@ -108,11 +163,13 @@ def lazy_registration(session: object) -> Callable[[str, Callable[[], Any]], Non
     return getattr(getattr(session, "_components", None), "lazy_register_component", None)
 
 
-class LazyConfigStoreSession(AioSession):
-    """An ``AioSession`` whose config store is built on first use, where botocore allows.
+class LazyConfigStoreSession(botocore.session.Session):
+    """A botocore session whose config store is built on first use, where botocore allows.
 
-    Relies on botocore's ``Session.__init__`` calling ``self._register_config_store()``
-    and on ``ComponentLocator.lazy_register_component`` (``self._components``). If the
+    Base of ``_child_session.LightChildSession`` (both paths' children; mixed with
+    ``AioSession`` on the async one). Relies on botocore's ``Session.__init__``
+    calling ``self._register_config_store()`` and on
+    ``ComponentLocator.lazy_register_component`` (``self._components``). If the
     locator has no lazy registration, botocore's own (eager) registration runs; if
     botocore no longer calls the hook, it builds the store itself. Either way
     ``config_store_is_lazy`` is False and the store already exists after ``__init__``.
@@ -130,6 +187,44 @@ class LazyConfigStoreSession(AioSession):
             return
         lazy("config_store", self._build_config_store)
         self.config_store_is_lazy = True
+
+
+# --- boto3 sessions ---------------------------------------------------------------
+
+
+@functools.cache
+def boto3_child_session_class() -> type[boto3.Session]:
+    """A ``boto3.Session`` on a light child botocore session (imports boto3).
+
+    Overrides two hooks of boto3's ``Session.__init__``: ``_setup_loader`` (boto3
+    appends its data path to the loader; the child shares its parent's, which has
+    it) and ``_register_default_handlers`` (already in the ``"boto3"`` template).
+    Each falls back to boto3's own when the child's emitter is not from that
+    template (``shares_boto3_defaults`` False), or sets ``_loader`` as boto3 does.
+    """
+    import boto3
+
+    class Boto3ChildSession(boto3.Session):
+        shares_boto3_defaults = False
+
+        def __init__(self, *args: Any, shares_boto3_defaults: bool = False, **kwargs: Any):
+            self.shares_boto3_defaults = shares_boto3_defaults
+            super().__init__(*args, **kwargs)
+
+        def _setup_loader(self) -> None:
+            if not self.shares_boto3_defaults:
+                super()._setup_loader()
+                return
+            self._loader = self._session.get_component("data_loader")
+
+        def _register_default_handlers(self) -> None:
+            if not self.shares_boto3_defaults:
+                super()._register_default_handlers()
+
+        def __repr__(self) -> str:
+            return f"Session(region_name={self.region_name!r})"  # boto3.Session's
+
+    return Boto3ChildSession
 
 
 # --- Small reads ------------------------------------------------------------------

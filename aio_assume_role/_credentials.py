@@ -14,9 +14,8 @@ from botocore.credentials import CredentialProvider, ReadOnlyCredentials
 
 from . import _clock
 from ._fetcher import AssumeRoleFetcher
+from ._params import CREDENTIALS_METHOD as METHOD
 from ._refresh import AsyncRefresher, EngineDecides, RefreshState
-
-METHOD = "assume-role"
 
 
 class AssumedRoleCredentials(EngineDecides, AioDeferredRefreshableCredentials):

@@ -10,20 +10,22 @@ import time
 from collections.abc import Mapping
 from copy import deepcopy
 from hashlib import sha1
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aiobotocore.session import AioSession
 from botocore.utils import ArnParser
 
 from . import _clock
 from ._keyed_lock import KeyedLock
 from ._params import check_chained_duration
 from ._response import credential_metadata
-from ._sts import sts_client
 from ._token_code import TokenCodes, split_token_code
 from ._windows import refresh_windows, requested_lifetime
-from .cache import AsyncCredentialCache
 from .errors import MalformedResponseError, ParentCredentialsError
+
+if TYPE_CHECKING:  # aiobotocore stays unimported on the sync path, which shares FetcherCommon
+    from aiobotocore.session import AioSession
+
+    from .cache import AsyncCredentialCache
 
 logger = logging.getLogger("aio_assume_role")
 
@@ -225,6 +227,8 @@ class AssumeRoleFetcher(FetcherCommon):
         logger.debug(
             "Calling AssumeRole for %s as session %s", self._role_arn, self._role_session_name
         )
+        from ._sts import sts_client  # imports aiobotocore: not on the sync path
+
         async with sts_client(self._parent) as sts:
             response: dict[str, Any] = await sts.assume_role(**kwargs)
         self._add_account_id_to_response(response)  # checks its shape first

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import weakref
 from collections.abc import AsyncIterator, Hashable
@@ -59,6 +58,8 @@ class KeyedLock:
 
 def _running_loop() -> tuple[object, Any]:
     """The running event loop (an object to key by), and the lock class that works on it."""
+    import asyncio  # here: the sync path imports this module, and should not load asyncio
+
     try:
         return asyncio.get_running_loop(), asyncio.Lock
     except RuntimeError:  # not asyncio: anyio is there, since aiobotocore needs it then

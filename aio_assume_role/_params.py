@@ -14,11 +14,13 @@ parameter and never echo a string value.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime
 import functools
 import json
 import os
 import re
+import types
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeAlias
 
@@ -26,17 +28,22 @@ import botocore.loaders
 import botocore.model
 import botocore.validate
 
+from ._compat import validation_errors  # the report's errors: a botocore internal
 from .arns import role_arn_problem
 from .errors import InvalidParameterError
 
 __all__ = [
     "AUTOMATIC_ROLE_SESSION_NAME",
     "CHAINED_ROLE_MAX_DURATION_SECONDS",
+    "REQUEST_PARAMETERS",
+    "REQUEST_PARAMETER_SPECS",
+    "RequestParameter",
     "TokenCodeProvider",
     "check_chained_duration",
     "check_session",
     "is_chained",
     "normalize_assume_role_args",
+    "request_parameters",
     "validate_assume_role_args",
 ]
 
@@ -44,6 +51,10 @@ __all__ = [
 #: is given (it would otherwise be used as the session name). Contains characters
 #: that are invalid in a session name, so it can never be a real one.
 AUTOMATIC_ROLE_SESSION_NAME = "AUTOMATIC_ROLE_SESSION_NAME_!#$%^&*()"
+
+#: The ``method`` of this library's credentials (botocore's name for assumed-role ones).
+#: Here, not with the credentials classes, so the sync path can read it without aiobotocore.
+CREDENTIALS_METHOD = "assume-role"
 
 #: AWS caps role-chained sessions (assumed with assumed-role credentials) at one hour.
 CHAINED_ROLE_MAX_DURATION_SECONDS = 3600
@@ -54,39 +65,95 @@ MAX_POLICY_ARNS = 10
 #: A callable that returns a fresh MFA code, sync or async; allows MFA sessions to refresh.
 TokenCodeProvider: TypeAlias = Callable[[], "str | Awaitable[str]"]
 
-#: The AssumeRole parameters ``assume_role`` takes by name, in aws-assume-role-lib's order.
-REQUEST_PARAMETERS = (
-    "RoleSessionName",
-    "PolicyArns",
-    "Policy",
-    "DurationSeconds",
-    "Tags",
-    "TransitiveTagKeys",
-    "ExternalId",
-    "SerialNumber",
-    "TokenCode",
-    "SourceIdentity",
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _policy_arns(value: Any) -> Any:
+    # ARN strings become {"arn": ...} descriptors; other types are left for validation.
+    if value and isinstance(value, (list, tuple)):
+        return [{"arn": item} if isinstance(item, str) else item for item in value]
+    return value
+
+
+def _policy(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        # An unserializable mapping is left as it is, for validation to report.
+        with contextlib.suppress(TypeError, ValueError):
+            return json.dumps(value)
+    return value
+
+
+def _duration(value: Any) -> Any:
+    if isinstance(value, datetime.timedelta):
+        return int(value.total_seconds())
+    return value
+
+
+def _tags(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return [{"Key": key, "Value": item} for key, item in value.items()]
+    return value
+
+
+@dataclasses.dataclass(frozen=True)
+class RequestParameter:
+    """One AssumeRole parameter ``assume_role`` takes by name.
+
+    ``normalize`` turns an accepted value into the API's (and passes anything else
+    through, for validation to report); ``cli`` is the command line's value kind
+    (``cli.py`` maps it to a parser), ``metavar`` and ``help``.
+    """
+
+    normalize: Callable[[Any], Any] = _same
+    cli: str = "str"
+    metavar: str | None = None
+    help: str | None = None
+
+
+#: The AssumeRole parameters ``assume_role`` takes by name, in aws-assume-role-lib's
+#: order: the one table the normalization, both front ends' calls and the command line
+#: read. Adding a parameter is an entry here plus the two explicit public signatures
+#: (``session.assume_role``, ``sync.assume_role``; tests/test_params.py checks them).
+REQUEST_PARAMETER_SPECS: Mapping[str, RequestParameter] = types.MappingProxyType(
+    {
+        "RoleSessionName": RequestParameter(metavar="NAME"),
+        "PolicyArns": RequestParameter(_policy_arns, "arns", "ARNS", "Arn1,Arn2 or JSON"),
+        "Policy": RequestParameter(_policy, "json", "JSON", "a JSON object"),
+        "DurationSeconds": RequestParameter(_duration, "int", "N"),
+        "Tags": RequestParameter(_tags, "tags", "TAGS", "K=V,K2=V2 or JSON"),
+        "TransitiveTagKeys": RequestParameter(
+            cli="list", metavar="KEYS", help="K1,K2 or a JSON list"
+        ),
+        "ExternalId": RequestParameter(metavar="ID"),
+        "SerialNumber": RequestParameter(metavar="MFA_ARN"),
+        "TokenCode": RequestParameter(metavar="CODE"),
+        "SourceIdentity": RequestParameter(metavar="IDENTITY"),
+    }
 )
+
+#: The names of ``REQUEST_PARAMETER_SPECS``, in order.
+REQUEST_PARAMETERS = tuple(REQUEST_PARAMETER_SPECS)
 
 # Stands in for a session name that will be generated, or a code a provider will give.
 _PLACEHOLDERS = {"RoleSessionName": "ToBeGenerated", "TokenCode": "000000"}
 
 
+def request_parameters(arguments: Mapping[str, Any]) -> dict[str, Any]:
+    """The AssumeRole parameters among a front end's arguments (its ``locals()``).
+
+    A front end whose signature lacks a parameter of the table fails here (KeyError).
+    """
+    return {name: arguments[name] for name in REQUEST_PARAMETERS}
+
+
 def normalize_assume_role_args(
-    *,
-    RoleSessionName: str | None = None,
-    PolicyArns: Sequence[str | Mapping[str, str]] | None = None,
-    Policy: str | Mapping[str, Any] | None = None,
-    DurationSeconds: int | datetime.timedelta | None = None,
-    Tags: Sequence[Mapping[str, str]] | Mapping[str, str] | None = None,
-    TransitiveTagKeys: Sequence[str] | None = None,
-    ExternalId: str | None = None,
-    SerialNumber: str | None = None,
-    TokenCode: str | TokenCodeProvider | None = None,
-    SourceIdentity: str | None = None,
-    additional_kwargs: Mapping[str, Any] | None = None,
+    *, additional_kwargs: Mapping[str, Any] | None = None, **named: Any
 ) -> dict[str, Any]:
     """Return the AssumeRole parameters (all but ``RoleArn``) with aws-assume-role-lib's rules.
+
+    ``named`` are parameters of ``REQUEST_PARAMETERS`` (None meaning not given):
 
     - no RoleSessionName but a SourceIdentity: the SourceIdentity is the session name;
     - ``AUTOMATIC_ROLE_SESSION_NAME``: no name, so one is generated at fetch time;
@@ -96,45 +163,22 @@ def normalize_assume_role_args(
     - Tags given as a mapping ``{key: value}`` become ``[{"Key": key, "Value": value}]``;
     - ``additional_kwargs`` go in first, so named parameters win over them.
 
-    Values of the wrong type are passed through for validation to report.
+    Values of the wrong type are passed through for validation to report. Raises
+    ``TypeError`` for a name that is not in the table (a programming error).
     """
-    if not RoleSessionName and SourceIdentity:
-        RoleSessionName = SourceIdentity
-    elif RoleSessionName == AUTOMATIC_ROLE_SESSION_NAME:
-        RoleSessionName = None
+    unknown = sorted(set(named) - set(REQUEST_PARAMETER_SPECS))
+    if unknown:
+        raise TypeError(f"not an assume_role parameter: {', '.join(unknown)}")
+    if not named.get("RoleSessionName") and named.get("SourceIdentity"):
+        named["RoleSessionName"] = named["SourceIdentity"]
+    elif named.get("RoleSessionName") == AUTOMATIC_ROLE_SESSION_NAME:
+        named["RoleSessionName"] = None
 
-    policy_arns: Any = PolicyArns
-    if PolicyArns and isinstance(PolicyArns, (list, tuple)):
-        policy_arns = [{"arn": value} if isinstance(value, str) else value for value in PolicyArns]
-
-    policy: Any = Policy
-    if isinstance(Policy, Mapping):
-        # An unserializable mapping is left as it is, for validation to report.
-        with contextlib.suppress(TypeError, ValueError):
-            policy = json.dumps(Policy)
-
-    tags: Any = Tags
-    if isinstance(Tags, Mapping):
-        tags = [{"Key": key, "Value": value} for key, value in Tags.items()]
-
-    duration: Any = DurationSeconds
-    if isinstance(DurationSeconds, datetime.timedelta):
-        duration = int(DurationSeconds.total_seconds())
-
-    named = {
-        "RoleSessionName": RoleSessionName,
-        "PolicyArns": policy_arns,
-        "Policy": policy,
-        "DurationSeconds": duration,
-        "Tags": tags,
-        "TransitiveTagKeys": TransitiveTagKeys,
-        "ExternalId": ExternalId,
-        "SerialNumber": SerialNumber,
-        "TokenCode": TokenCode,
-        "SourceIdentity": SourceIdentity,
-    }
     args: dict[str, Any] = dict(additional_kwargs or {})
-    args.update((name, value) for name, value in named.items() if value is not None)
+    for name, spec in REQUEST_PARAMETER_SPECS.items():
+        value = named.get(name)
+        if value is not None:
+            args[name] = spec.normalize(value)
     return args
 
 
@@ -165,8 +209,6 @@ def validate_assume_role_args(
 
     shape = _assume_role_request_shape()
     report = botocore.validate.ParamValidator().validate(request, shape)
-    from ._compat import validation_errors  # the report's errors: a botocore internal
-
     model_problems = [_describe(error, request) for error in validation_errors(report)]
     _check_maxima_and_patterns(request, shape, "", model_problems)
     for name, reason in model_problems:
@@ -188,7 +230,7 @@ def is_chained(session: object, credentials: object) -> bool:
     credentials come from an assume-role provider (a profile with ``role_arn``).
     """
     return hasattr(session, "assume_role_parent_session") or (
-        getattr(credentials, "method", None) == "assume-role"
+        getattr(credentials, "method", None) == CREDENTIALS_METHOD
     )
 
 
@@ -431,7 +473,7 @@ def validate_options(
 
 
 def _cache_problem(cache: object, example: str) -> str | None:
-    from .cache import is_supported_cache
+    from ._cache_adapters import is_supported_cache
 
     if isinstance(cache, type):
         # A class has the methods an instance has (as unbound functions), so it

@@ -28,7 +28,6 @@ traceback or a secret) and one ``RefreshEvent`` to the listeners registered with
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import datetime
 import logging
@@ -420,6 +419,8 @@ class AsyncRefresher(_Refresher):
         return flight
 
     def _launch(self, trigger: str) -> _Flight:
+        import asyncio  # imported in functions: the sync path does not load asyncio
+
         owner = _current_owner()
         flight = self._flight = _Flight(owner, trigger)
         if isinstance(owner, asyncio.AbstractEventLoop):
@@ -441,6 +442,8 @@ class AsyncRefresher(_Refresher):
         return flight
 
     async def _wait(self, flight: _Flight) -> None:
+        import asyncio
+
         wakeup = self._wakeup
         if isinstance(wakeup, asyncio.Task):
             # Shielded: a cancelled waiter must not cancel the refresh others wait for.
@@ -470,6 +473,8 @@ class AsyncRefresher(_Refresher):
 
 def _current_owner() -> object:
     """The running asyncio loop, else the running trio run's token."""
+    import asyncio
+
     try:
         return asyncio.get_running_loop()
     except RuntimeError:

@@ -26,11 +26,11 @@ from botocore.credentials import (
 )
 
 from . import _clock
-from ._credentials import METHOD
+from ._cache_adapters import MappingCache
 from ._fetcher import FetcherCommon
+from ._params import CREDENTIALS_METHOD as METHOD
 from ._refresh import EngineDecides, RefreshState, ThreadedRefresher
 from ._response import credential_metadata
-from .cache import MappingCache
 from .errors import InvalidParameterError
 
 logger = logging.getLogger("aio_assume_role")

@@ -15,13 +15,9 @@ import re
 
 from .errors import InvalidParameterError
 
-__all__ = [
-    "account_id_problem",
-    "get_assumed_role_session_arn",
-    "get_role_arn",
-    "is_role_arn",
-    "role_arn_problem",
-]
+# account_id_problem and role_arn_problem are the library's own checks (importable,
+# but not part of the public API).
+__all__ = ["get_assumed_role_session_arn", "get_role_arn", "is_role_arn"]
 
 _PARTITION = re.compile(r"aws(?:-[a-z]+)*", re.ASCII)
 # IAM's characters for role names and paths (a path adds "/").

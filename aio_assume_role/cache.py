@@ -1,4 +1,4 @@
-"""The async credential-cache protocol the fetcher awaits, and adapters onto it.
+"""The async credential-cache protocol the fetcher awaits.
 
 A cache maps a key (botocore's AssumeRole cache key) to the raw AssumeRole
 response. Anything with async ``get``/``set`` (such as ``AioJSONFileCache``) is
@@ -8,26 +8,22 @@ dict-like object (``__getitem__``/``__setitem__``/``__contains__``) is called in
 
 from __future__ import annotations
 
-import asyncio
-import inspect
-import os
-from collections.abc import Hashable, Mapping, Sequence
-from copy import deepcopy
+from collections.abc import Mapping
 from typing import Any, Protocol, runtime_checkable
 
-from botocore.utils import JSONFileCache
-
-from ._compat import json_file_cache_dir
+# The adapters onto the protocol are internal (aio_assume_role._cache_adapters);
+# importable from here as before.
+from ._cache_adapters import (  # noqa: F401
+    MappingCache,
+    ThreadedMappingCache,
+    _is_mapping_like,
+    as_async_cache,
+    cache_identity,
+    is_supported_cache,
+)
 from .file_cache import AioJSONFileCache
 
-__all__ = [
-    "AioJSONFileCache",
-    "AsyncCredentialCache",
-    "MappingCache",
-    "ThreadedMappingCache",
-    "as_async_cache",
-    "is_supported_cache",
-]
+__all__ = ["AioJSONFileCache", "AsyncCredentialCache"]
 
 
 @runtime_checkable
@@ -39,92 +35,3 @@ class AsyncCredentialCache(Protocol):
 
     async def set(self, key: str, value: Mapping[str, Any]) -> None:
         """Store a value."""
-
-
-class MappingCache:
-    """Adapts a dict-like cache to the async protocol, with botocore's copy semantics.
-
-    Calls run inline on the event loop: right for in-memory dicts.
-    """
-
-    def __init__(self, mapping: Any) -> None:
-        self.mapping = mapping
-
-    async def get(self, key: str) -> dict[str, Any] | None:
-        return self._get(key)
-
-    async def set(self, key: str, value: Mapping[str, Any]) -> None:
-        self._set(key, value)
-
-    def _get(self, key: str) -> dict[str, Any] | None:
-        try:
-            if key in self.mapping:
-                return deepcopy(self.mapping[key])  # type: ignore[no-any-return]
-        except KeyError:  # botocore's JSONFileCache: a corrupt or unreadable file
-            pass
-        return None
-
-    def _set(self, key: str, value: Mapping[str, Any]) -> None:
-        self.mapping[key] = deepcopy(dict(value))
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({type(self.mapping).__name__})"
-
-
-class ThreadedMappingCache(MappingCache):
-    """Adapts a dict-like cache that does blocking I/O: each call runs in a worker thread."""
-
-    # botocore's JSONFileCache opens, reads, writes and fsyncs files synchronously;
-    # called inline, every cache read and write would stall the whole event loop.
-    async def get(self, key: str) -> dict[str, Any] | None:
-        return await asyncio.to_thread(self._get, key)
-
-    async def set(self, key: str, value: Mapping[str, Any]) -> None:
-        await asyncio.to_thread(self._set, key, value)
-
-
-def _is_async_cache(cache: object) -> bool:
-    return all(inspect.iscoroutinefunction(getattr(cache, name, None)) for name in ("get", "set"))
-
-
-def _is_mapping_like(cache: object) -> bool:
-    # A list or a string has item access too, but keys would be indices.
-    if isinstance(cache, (Sequence, str, bytes)):
-        return False
-    return all(hasattr(cache, name) for name in ("__getitem__", "__setitem__", "__contains__"))
-
-
-def is_supported_cache(cache: object) -> bool:
-    """Whether ``cache`` can be passed as ``assume_role(cache=...)``."""
-    return cache is None or _is_async_cache(cache) or _is_mapping_like(cache)
-
-
-def cache_identity(cache: object, adapted: AsyncCredentialCache) -> Hashable:
-    """What decides that two sessions share a cache, and so share fetches of a key.
-
-    File caches (ours or botocore's) are the same cache when they use the same
-    directory; any other cache object only shares with itself; no cache (a private
-    dict) shares with nobody.
-    """
-    if isinstance(cache, AioJSONFileCache):
-        return ("dir", os.path.realpath(cache.dir_path))
-    if isinstance(cache, JSONFileCache) and (working_dir := json_file_cache_dir(cache)):
-        return ("dir", os.path.realpath(working_dir))
-    return ("object", id(cache if cache is not None else adapted))
-
-
-def as_async_cache(cache: object) -> AsyncCredentialCache:
-    """Return ``cache`` as an async cache; ``None`` gives a fresh private dict.
-
-    Async caches are used as they are, botocore's ``JSONFileCache`` (and subclasses,
-    such as aws-assume-role-lib's) runs in worker threads, other dict-likes inline.
-    """
-    if cache is None:
-        return MappingCache({})
-    if _is_async_cache(cache):
-        return cache  # type: ignore[return-value]
-    if isinstance(cache, JSONFileCache):
-        return ThreadedMappingCache(cache)
-    if _is_mapping_like(cache):
-        return MappingCache(cache)
-    raise TypeError(f"unsupported cache type {type(cache).__name__}")

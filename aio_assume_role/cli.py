@@ -22,7 +22,7 @@ import shlex
 import socket
 import sys
 import textwrap
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit
@@ -51,6 +51,7 @@ from botocore.exceptions import (
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
 from botocore.parsers import ResponseParserError
 
+from ._params import REQUEST_PARAMETER_SPECS, REQUEST_PARAMETERS
 from .errors import AssumeRoleError, InvalidParameterError, ParentCredentialsError
 from .session import assume_role
 
@@ -62,6 +63,8 @@ EXIT_ASSUME_ROLE_FAILED = 4
 
 _PREFIX = "AssumeRole failed"
 
+#: The environment variable holding the profiles whose credential_process is running
+#: (a JSON list): a credential_process that leads back to its own profile stops.
 CREDENTIAL_PROCESS_MARKER = "AIO_ASSUME_ROLE_CREDENTIAL_PROCESS_PROFILES"
 """Environment variable: the profiles that enclosing runs of the command are resolving
 (a JSON list), so that a credential_process that leads back to one of them stops."""
@@ -146,19 +149,20 @@ def _tags(text: str) -> list[dict[str, Any]]:
     return [{"Key": key, "Value": item} for key, item in pairs]
 
 
-ASSUME_ROLE_OPTIONS = (
-    "RoleSessionName",
-    "PolicyArns",
-    "Policy",
-    "DurationSeconds",
-    "Tags",
-    "TransitiveTagKeys",
-    "ExternalId",
-    "SerialNumber",
-    "TokenCode",
-    "SourceIdentity",
-    "additional_kwargs",
-)
+#: The AssumeRole parameters' options, named as in the library (``_params``' table).
+ASSUME_ROLE_OPTIONS = (*REQUEST_PARAMETERS, "additional_kwargs")
+
+
+def _option_types() -> dict[str, Callable[[str], Any]]:
+    """The parser of each value kind of ``_params.REQUEST_PARAMETER_SPECS``."""
+    return {
+        "str": str,
+        "int": int,
+        "arns": _policy_arns,
+        "json": _json_object,
+        "tags": _tags,
+        "list": _string_list,
+    }
 
 
 def add_assume_role_arguments(parser: argparse.ArgumentParser) -> None:
@@ -169,20 +173,11 @@ def add_assume_role_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--region", help="the region of the STS endpoint (default: the profile's or AWS_REGION)"
     )
-    parser.add_argument("--RoleSessionName", metavar="NAME")
-    parser.add_argument(
-        "--PolicyArns", type=_policy_arns, metavar="ARNS", help="Arn1,Arn2 or JSON"
-    )
-    parser.add_argument("--Policy", type=_json_object, metavar="JSON", help="a JSON object")
-    parser.add_argument("--DurationSeconds", type=int, metavar="N")
-    parser.add_argument("--Tags", type=_tags, metavar="TAGS", help="K=V,K2=V2 or JSON")
-    parser.add_argument(
-        "--TransitiveTagKeys", type=_string_list, metavar="KEYS", help="K1,K2 or a JSON list"
-    )
-    parser.add_argument("--ExternalId", metavar="ID")
-    parser.add_argument("--SerialNumber", metavar="MFA_ARN")
-    parser.add_argument("--TokenCode", metavar="CODE")
-    parser.add_argument("--SourceIdentity", metavar="IDENTITY")
+    types = _option_types()
+    for name, spec in REQUEST_PARAMETER_SPECS.items():
+        parser.add_argument(
+            f"--{name}", type=types[spec.cli], metavar=spec.metavar, help=spec.help
+        )
     parser.add_argument(
         "--additional-kwargs",
         dest="additional_kwargs",

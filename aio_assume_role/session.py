@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from aiobotocore.credentials import AioCredentialResolver
 from aiobotocore.session import AioSession
-from botocore.configprovider import ConfigValueStore, create_botocore_default_config_mapping
 
-from ._compat import LazyConfigStoreSession, resolved_credentials
+from ._cache_adapters import as_async_cache, cache_identity
+from ._child_session import LightChildSession
+from ._compat import resolved_credentials
 from ._credentials import AssumedRoleCredentials, AssumeRoleProvider
 from ._emitter import builtin_event_hooks
 from ._fetcher import AssumeRoleFetcher
@@ -19,53 +20,37 @@ from ._params import (
     check_session,
     is_chained,
     normalize_assume_role_args,
+    request_parameters,
     validate_assume_role_args,
     validate_options,
 )
 from ._region import apply_region_mode
-from .cache import as_async_cache, cache_identity
 
 __all__ = ["AssumedRoleSession", "assume_role"]
 
 
-class AssumedRoleSession(LazyConfigStoreSession):
+class AssumedRoleSession(LightChildSession, AioSession):
     """An ``AioSession`` whose credentials come from assuming a role, refreshed as needed.
 
-    ``assume_role_parent_session`` is the session the role is assumed through.
+    Returned by ``assume_role()``; use it as any ``AioSession`` (``create_client``,
+    ``get_credentials``, ...: see ``help(aiobotocore.session.AioSession)``). It adds:
+
+    - ``assume_role_parent_session``: the session the role is assumed through;
+    - ``role_arn``: the ARN of the assumed role;
+    - ``await prefetch_credentials()``: assume the role now, to surface errors early.
+
+    Unlike a plain ``AioSession``, it starts from a shared template of botocore's
+    builtin event handlers, shares its parent's loader and builds its config store
+    on first use, so thousands of them are cheap.
     """
 
     def __init__(self, parent: AioSession, credentials: AssumedRoleCredentials) -> None:
-        # Set first: botocore's __init__ may build the config store (session initializers).
-        self._config_store_setups: list[Callable[[ConfigValueStore], None]] | None = []
-        # Builtin handlers from a shared template: a fresh registration costs ~10 ms.
-        hooks = builtin_event_hooks()
-        super().__init__(event_hooks=hooks, include_builtin_handlers=hooks is None)
-        if not self.config_store_is_lazy:  # built by botocore already: set up from now on
-            self._config_store_setups = None
-        # The parent's loader: parsed models (MBs) are shared, not reloaded per child client.
-        self.register_component("data_loader", parent.get_component("data_loader"))
+        super().__init__(parent, builtin_event_hooks())
         self.assume_role_parent_session = parent
         self._assumed_role_credentials = credentials
         self.register_component(
             "credential_provider", AioCredentialResolver([AssumeRoleProvider(credentials)])
         )
-
-    def _build_config_store(self) -> ConfigValueStore:
-        # Built on first use where botocore allows (``LazyConfigStoreSession``): ~250
-        # provider objects that a session used only for its credentials (as in a
-        # fan-out) never needs, and that cost CPU and GC time.
-        store = ConfigValueStore(mapping=create_botocore_default_config_mapping(self))
-        setups, self._config_store_setups = self._config_store_setups, None
-        for setup in setups or ():
-            setup(store)
-        return store
-
-    def _defer_config_store_setup(self, setup: Callable[[ConfigValueStore], None]) -> None:
-        """Run ``setup(config_store)`` when the config store is built (now, if it is)."""
-        if self._config_store_setups is None:
-            setup(self.get_component("config_store"))
-        else:
-            self._config_store_setups.append(setup)
 
     @property
     def role_arn(self) -> str:
@@ -76,7 +61,8 @@ class AssumedRoleSession(LazyConfigStoreSession):
         """Assume the role now if not done yet, and return when the credentials expire.
 
         Use it to surface errors (no parent credentials, AccessDenied) at start-up
-        rather than on the first API call.
+        rather than on the first API call. Raises what first use raises (see
+        ``assume_role``).
         """
         credentials = self._assumed_role_credentials
         await credentials.get_frozen_credentials()
@@ -120,6 +106,16 @@ def assume_role(
     ``validate`` checks the parameters against the STS model now. ``cache`` is an
     async cache (``AioJSONFileCache``), botocore's ``JSONFileCache`` or any dict-like.
     ``additional_kwargs`` passes AssumeRole parameters this signature does not name.
+
+    Raises ``InvalidParameterError`` (also a botocore ``ParamValidationError``) here,
+    naming every invalid argument. At first use, and at each refresh (README,
+    "Refresh, retries and failures"), the credentials raise: botocore's
+    ``ClientError`` (AccessDenied; throttling or 5xx after retries),
+    ``EndpointConnectionError`` (STS unreachable), ``ParentCredentialsError`` (the
+    parent has none), ``MFARefreshError`` (a fixed ``TokenCode`` already used),
+    ``ExpiredCredentialsError`` (issued already expired by the local clock),
+    ``MalformedResponseError`` (an answer without usable credentials), or
+    ``RefreshError`` (caused by one of those) in the seconds after a failure.
     """
     check_session(
         session,
@@ -129,17 +125,7 @@ def assume_role(
     )
     validate_options(region_name=region_name, cache=cache, additional_kwargs=additional_kwargs)
     args = normalize_assume_role_args(
-        RoleSessionName=RoleSessionName,
-        PolicyArns=PolicyArns,
-        Policy=Policy,
-        DurationSeconds=DurationSeconds,
-        Tags=Tags,
-        TransitiveTagKeys=TransitiveTagKeys,
-        ExternalId=ExternalId,
-        SerialNumber=SerialNumber,
-        TokenCode=TokenCode,
-        SourceIdentity=SourceIdentity,
-        additional_kwargs=additional_kwargs,
+        **request_parameters(locals()), additional_kwargs=additional_kwargs
     )
     if validate:
         validate_assume_role_args(

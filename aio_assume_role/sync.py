@@ -21,14 +21,18 @@ except ImportError as error:  # pragma: no cover - depends on the environment
         "aio_assume_role.sync needs boto3: pip install 'aio-assume-role[boto3]'"
     ) from error
 import botocore.credentials
-import botocore.session
 
+from ._cache_adapters import is_mapping_like
+from ._child_session import LightChildSession
+from ._compat import boto3_child_session_class, botocore_session
+from ._emitter import sync_builtin_event_hooks
 from ._params import (
     AUTOMATIC_ROLE_SESSION_NAME,
     TokenCodeProvider,
     check_session,
     is_chained,
     normalize_assume_role_args,
+    request_parameters,
     validate_assume_role_args,
     validate_options,
 )
@@ -39,7 +43,6 @@ from ._sync_credentials import (
     SyncAssumeRoleProvider,
 )
 from .arns import get_assumed_role_session_arn, get_role_arn
-from .cache import _is_mapping_like
 from .errors import InvalidParameterError, ParentCredentialsError
 from .naming import generate_lambda_session_name
 
@@ -92,6 +95,13 @@ def assume_role(
     resolved now (``ParentCredentialsError`` if it has none); AssumeRole is called on
     first use and again before expiry, with the parent's credentials as they are then.
     The parent is available as ``assume_role_parent_session`` on the returned session.
+
+    Raises ``InvalidParameterError`` (also a botocore ``ParamValidationError``) or
+    ``ParentCredentialsError`` (also a ``NoCredentialsError``) here. At first use and
+    at each refresh, the credentials raise what the async path's do (botocore's
+    ``ClientError`` and ``EndpointConnectionError``, ``MFARefreshError``,
+    ``ExpiredCredentialsError``, ``MalformedResponseError``, ``RefreshError``: the
+    README's "Refresh, retries and failures").
     """
     check_session(
         session,
@@ -108,7 +118,7 @@ def assume_role(
         additional_kwargs=additional_kwargs,
         cache_example="JSONFileCache(path)",
     )
-    if cache is not None and not _is_mapping_like(cache):
+    if cache is not None and not is_mapping_like(cache):
         raise InvalidParameterError(
             [
                 (
@@ -123,20 +133,8 @@ def assume_role(
             [("TokenCode", "is an async function; on the sync path it must return a str")]
         )
     args = normalize_assume_role_args(
-        RoleSessionName=RoleSessionName,
-        PolicyArns=PolicyArns,
-        Policy=Policy,
-        DurationSeconds=DurationSeconds,
-        Tags=Tags,
-        TransitiveTagKeys=TransitiveTagKeys,
-        ExternalId=ExternalId,
-        SerialNumber=SerialNumber,
-        TokenCode=TokenCode,
-        SourceIdentity=SourceIdentity,
-        additional_kwargs=additional_kwargs,
+        **request_parameters(locals()), additional_kwargs=additional_kwargs
     )
-    from ._compat import botocore_session
-
     parent = botocore_session(session)
     credentials = parent.get_credentials()
     if validate:
@@ -145,7 +143,11 @@ def assume_role(
         raise ParentCredentialsError(role_arn=RoleArn)
 
     fetcher = SyncAssumeRoleFetcher(parent, RoleArn, args, cache=cache)
-    child_botocore = botocore.session.Session()
+    hooks = sync_builtin_event_hooks(boto3_defaults=True)
+    shares_boto3_defaults = hooks is not None
+    if hooks is None:  # no boto3 template here: botocore's, and boto3 registers its own
+        hooks = sync_builtin_event_hooks()
+    child_botocore = LightChildSession(parent, hooks)
     child_botocore.register_component(
         "credential_provider",
         botocore.credentials.CredentialResolver(
@@ -153,7 +155,9 @@ def assume_role(
         ),
     )
     apply_region_mode(parent, child_botocore, region_name)
-    child = boto3.Session(botocore_session=child_botocore)
+    child = boto3_child_session_class()(
+        botocore_session=child_botocore, shares_boto3_defaults=shares_boto3_defaults
+    )
     child.assume_role_parent_session = session
     return child
 

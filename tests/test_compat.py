@@ -157,6 +157,17 @@ def test_template_has_the_handlers_a_session_registers() -> None:
         assert handler_names(template, event) == handler_names(fresh, event), event
 
 
+def test_sync_templates_have_the_handlers_a_session_registers() -> None:
+    botocore_template = _compat.builtin_handlers_template("botocore")
+    boto3_template = _compat.builtin_handlers_template("boto3")
+    assert botocore_template is not None and boto3_template is not None
+    fresh = botocore.session.Session().get_component("event_emitter")._emitter
+    fresh_boto3 = boto3.Session()._session.get_component("event_emitter")._emitter
+    for event in [*EVENTS, "creating-resource-class.s3.Object", "creating-client-class.s3"]:
+        assert handler_names(botocore_template, event) == handler_names(fresh, event), event
+        assert handler_names(boto3_template, event) == handler_names(fresh_boto3, event), event
+
+
 @pytest.fixture
 def no_template() -> Iterator[None]:
     _compat.builtin_handlers_template.cache_clear()
@@ -179,8 +190,9 @@ async def signs_and_resolves_region(parent: AioSession) -> None:
 async def test_without_register_builtin_handlers_sessions_register_their_own(
     parent: AioSession, sts_server: StsServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(_compat, "AioSession", types.SimpleNamespace())
+    monkeypatch.setattr(_compat, "builtin_handlers_registration", lambda flavor: None)
     assert _emitter.builtin_event_hooks() is None
+    assert _emitter.sync_builtin_event_hooks(boto3_defaults=True) is None
     await signs_and_resolves_region(parent)
 
 
@@ -190,6 +202,7 @@ async def test_without_the_emitter_tables_sessions_register_their_own(
 ) -> None:
     monkeypatch.setattr(_compat, "EMITTER_TABLES", (*_compat.EMITTER_TABLES, "_gone"))
     assert _emitter.builtin_event_hooks() is None
+    assert _emitter.sync_builtin_event_hooks() is None
     await signs_and_resolves_region(parent)
 
 
@@ -224,6 +237,60 @@ async def test_if_botocore_stops_calling_the_hook_the_store_is_botocores(
     assert isinstance(child, AssumedRoleSession)
     assert not child.config_store_is_lazy
     await signs_and_resolves_region(parent)
+
+
+# --- The boto3 path's children: the same templates and lazy store, same fallbacks ----
+
+
+def sync_child_signs_and_resolves_region() -> boto3.Session:
+    import aio_assume_role.sync
+
+    parent = boto3.Session(region_name="eu-west-2")
+    child = aio_assume_role.sync.assume_role(parent, role_arn())
+    identity = child.client("sts").get_caller_identity()
+    assert ":assumed-role/MyRole/" in identity["Arn"]
+    assert child.region_name == "eu-west-2"
+    assert child.resource("s3").meta.client is not None  # boto3's resource handlers work
+    return child
+
+
+@pytest.mark.usefixtures("sts_server")
+def test_sync_children_share_the_templates_and_the_parents_loader() -> None:
+    child = sync_child_signs_and_resolves_region()
+    assert child.shares_boto3_defaults  # type: ignore[attr-defined]
+    inner = _compat.botocore_session(child)
+    assert inner.config_store_is_lazy
+    parent_loader = child.assume_role_parent_session._session.get_component("data_loader")
+    assert inner.get_component("data_loader") is parent_loader
+    assert parent_loader.search_paths.count(parent_loader.search_paths[-1]) == 1
+
+
+@pytest.mark.usefixtures("sts_server", "no_template")
+def test_without_boto3_default_handlers_registration_boto3_registers_its_own(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(_compat, "boto3_default_handlers_registration", lambda: None)
+    assert _emitter.sync_builtin_event_hooks(boto3_defaults=True) is None
+    assert _emitter.sync_builtin_event_hooks() is not None
+    child = sync_child_signs_and_resolves_region()
+    assert not child.shares_boto3_defaults  # type: ignore[attr-defined]
+
+
+@pytest.mark.usefixtures("sts_server", "no_template")
+def test_without_any_sync_template_sync_children_register_their_own(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(_compat, "builtin_handlers_registration", lambda flavor: None)
+    sync_child_signs_and_resolves_region()
+
+
+@pytest.mark.usefixtures("sts_server")
+def test_without_lazy_registration_sync_children_build_the_store_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(_compat, "lazy_registration", lambda session: None)
+    child = sync_child_signs_and_resolves_region()
+    assert not _compat.botocore_session(child).config_store_is_lazy
 
 
 # --- Small reads ----------------------------------------------------------------------
