@@ -67,6 +67,10 @@ ADVISORY = "advisory"
 MANDATORY = "mandatory"
 EXPIRED = "expired"
 
+# What RefreshState.plan() tells a caller to do, besides waiting.
+SERVE = "serve"
+START_AND_SERVE = "start-and-serve"
+
 Metadata = dict[str, Any]
 
 
@@ -168,6 +172,20 @@ class RefreshState:
         if now < self.expiry:
             return MANDATORY
         return EXPIRED
+
+    def plan(self, now: datetime.datetime) -> str:
+        """What a caller does now: ``SERVE``, ``START_AND_SERVE`` (an advisory refresh
+        is due and none is known to run), or the phase whose refresh it must wait for
+        (first-use, mandatory, expired)."""
+        until = self.serve_until
+        if until is not None and now < until:  # fresh, or an advisory refresh in hand
+            return SERVE
+        phase = self.phase(now)
+        if phase == FRESH or (phase == ADVISORY and self.backing_off(now)):
+            return SERVE
+        if phase == ADVISORY:
+            return START_AND_SERVE
+        return phase
 
     def advisory_refresh_started(self) -> None:
         """An advisory refresh runs: serve everyone without checks until the mandatory point."""
@@ -384,17 +402,10 @@ class AsyncRefresher(_Refresher):
         """
         state = self.state
         now = _clock.now()
-        until = state.serve_until
-        if until is not None and now < until:  # fresh, or an advisory refresh in hand
+        phase = state.plan(now)
+        if phase in (SERVE, START_AND_SERVE):
             assert state.frozen is not None
-            return state.frozen
-        phase = state.phase(now)
-        if phase == FRESH:
-            assert state.frozen is not None
-            return state.frozen
-        if phase == ADVISORY:
-            assert state.frozen is not None
-            if not state.backing_off(now) and self._running_flight() is None:
+            if phase == START_AND_SERVE and self._running_flight() is None:
                 self._launch(ADVISORY)
                 state.advisory_refresh_started()
             return state.frozen
@@ -408,8 +419,8 @@ class AsyncRefresher(_Refresher):
             if credentials is not None:
                 return credentials
             now = _clock.now()  # abandoned (its loop shut down): start over
-            phase = state.phase(now)
-            if phase in (FRESH, ADVISORY):
+            phase = state.plan(now)
+            if phase in (SERVE, START_AND_SERVE):
                 return await self.frozen_credentials()
 
     def _running_flight(self) -> _Flight | None:
@@ -507,21 +518,13 @@ class ThreadedRefresher(_Refresher):
         state = self.state
         while True:
             now = _clock.now()
-            until = state.serve_until
-            if until is not None and now < until:  # fresh, or an advisory refresh in hand
+            phase = state.plan(now)
+            if phase in (SERVE, START_AND_SERVE):
                 assert state.frozen is not None
-                return state.frozen
-            phase = state.phase(now)
-            if phase == FRESH:
-                assert state.frozen is not None
-                return state.frozen
-            if phase == ADVISORY:
-                assert state.frozen is not None
-                if not state.backing_off(now):
-                    flight = self._claim(ADVISORY)
-                    if flight is not None:
-                        state.advisory_refresh_started()
-                        self._run(flight)
+                flight = self._claim(ADVISORY) if phase == START_AND_SERVE else None
+                if flight is not None:
+                    state.advisory_refresh_started()
+                    self._run(flight)
                 return state.frozen
             repeated = state.repeated_failure(now)
             if repeated is not None:
