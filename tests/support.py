@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import types
+from collections.abc import Awaitable, Callable
 from typing import Any
+
+import pytest
 
 ACCOUNT_ID = "123456789012"
 DUMMY_ACCESS_KEY = "AKIAIOSFODNN7EXAMPLE"
@@ -66,3 +70,27 @@ class RefreshLog:
 def _resolve(waiter: asyncio.Future[None]) -> None:
     if not waiter.done():
         waiter.set_result(None)
+
+
+def patch_retry_sleep(
+    monkeypatch: pytest.MonkeyPatch, sleep: Callable[[float], Awaitable[None]]
+) -> None:
+    """Replace the sleep between botocore's retry attempts on the async path with ``sleep``.
+
+    aiobotocore 3.9 and later sleep through ``AioEndpoint._sleep``; earlier 3.x releases
+    call ``asyncio.sleep`` from ``aiobotocore.endpoint`` directly, so there that module's
+    ``asyncio`` is swapped for one whose ``sleep`` is ``sleep`` (nothing else changes).
+    """
+    import aiobotocore.endpoint
+
+    if hasattr(aiobotocore.endpoint.AioEndpoint, "_sleep"):
+
+        async def method(self: Any, seconds: float) -> None:
+            await sleep(seconds)
+
+        monkeypatch.setattr(aiobotocore.endpoint.AioEndpoint, "_sleep", method)
+        return
+    shim = types.ModuleType("asyncio")
+    shim.__dict__.update(vars(asyncio))
+    shim.__dict__["sleep"] = sleep
+    monkeypatch.setattr(aiobotocore.endpoint, "asyncio", shim)

@@ -22,12 +22,11 @@ from typing import Any
 
 import pytest
 from aiobotocore.config import AioConfig
-from aiobotocore.endpoint import AioEndpoint
 from aiobotocore.session import AioSession, get_session
 from botocore.credentials import ReadOnlyCredentials
 from botocore.exceptions import ClientError, EndpointConnectionError
 from moto_sts import StsServer
-from support import Dice, FakeClock, RefreshLog, role_arn
+from support import Dice, FakeClock, RefreshLog, patch_retry_sleep, role_arn
 
 from aio_assume_role import _clock
 from aio_assume_role._refresh import RefreshState, add_refresh_listener
@@ -59,10 +58,10 @@ def count_attempts(session: AioSession) -> list[int]:
 def no_retry_sleep(monkeypatch: pytest.MonkeyPatch) -> None:
     """botocore's retry delays are recorded as nothing: retries happen at once."""
 
-    async def skip(self: AioEndpoint, seconds: float) -> None:
+    async def skip(seconds: float) -> None:
         return None
 
-    monkeypatch.setattr(AioEndpoint, "_sleep", skip)
+    patch_retry_sleep(monkeypatch, skip)
 
 
 @pytest.fixture
