@@ -14,10 +14,15 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ._params import AUTOMATIC_ROLE_SESSION_NAME
     from ._refresh import RefreshEvent, RefreshListener, add_refresh_listener
-    from .arns import get_assumed_role_session_arn, get_role_arn, is_role_arn
-    from .cache import AsyncCredentialCache
+    from ._request import AUTOMATIC_ROLE_SESSION_NAME
+    from .arns import (
+        generate_lambda_session_name,
+        get_assumed_role_session_arn,
+        get_role_arn,
+        is_role_arn,
+    )
+    from .cache import AioJSONFileCache, AsyncCredentialCache
     from .errors import (
         AssumeRoleError,
         ExpiredCredentialsError,
@@ -28,19 +33,16 @@ if TYPE_CHECKING:
         RefreshError,
     )
     from .fanout import AccountResult, assume_role_in_accounts
-    from .file_cache import AioJSONFileCache
-    from .naming import generate_lambda_session_name
-    from .patch import patch_aiobotocore
-    from .session import AssumedRoleSession, assume_role
+    from .session import AssumedRoleSession, assume_role, patch_aiobotocore
     from .sts_clients import SharedStsClients
 
 __version__ = "0.1.0"
 
 # Each exported name, and the submodule that defines it.
 _EXPORTS = {
-    "AUTOMATIC_ROLE_SESSION_NAME": "._params",
+    "AUTOMATIC_ROLE_SESSION_NAME": "._request",
     "AccountResult": ".fanout",
-    "AioJSONFileCache": ".file_cache",
+    "AioJSONFileCache": ".cache",
     "AssumeRoleError": ".errors",
     "AssumedRoleSession": ".session",
     "AsyncCredentialCache": ".cache",
@@ -56,11 +58,11 @@ _EXPORTS = {
     "add_refresh_listener": "._refresh",
     "assume_role": ".session",
     "assume_role_in_accounts": ".fanout",
-    "generate_lambda_session_name": ".naming",
+    "generate_lambda_session_name": ".arns",
     "get_assumed_role_session_arn": ".arns",
     "get_role_arn": ".arns",
     "is_role_arn": ".arns",
-    "patch_aiobotocore": ".patch",
+    "patch_aiobotocore": ".session",
 }
 
 __all__ = [

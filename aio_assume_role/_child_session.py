@@ -1,21 +1,31 @@
 """What makes a child session cheap, on both paths (aiobotocore's and boto3's).
 
 A child starts from a shared template of botocore's builtin event handlers
-(``_emitter``), uses its parent's loader (parsed models, MBs, are shared rather
+(``builtin_event_hooks``), uses its parent's loader (parsed models, MBs, are shared rather
 than reloaded per child client), and builds its config store (~250 provider
 objects) only on first use, where botocore allows (``_compat.LazyConfigStoreSession``):
-a session used only for its credentials never needs it.
+a session used only for its credentials never needs it. The four region modes of
+``assume_role(region_name=...)`` are applied here too, for both paths.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
+import botocore.configprovider
 import botocore.session
 from botocore.configprovider import ConfigValueStore, create_botocore_default_config_mapping
 from botocore.hooks import HierarchicalEmitter
 
-from ._compat import LazyConfigStoreSession
+from ._compat import (
+    CopyOnWriteEmitter,
+    LazyConfigStoreSession,
+    aio_copy_on_write_emitter_class,
+    builtin_handlers_template,
+)
+
+__all__ = []
 
 
 class LightChildSession(LazyConfigStoreSession):
@@ -48,3 +58,95 @@ class LightChildSession(LazyConfigStoreSession):
             setup(self.get_component("config_store"))
         else:
             self._config_store_setups.append(setup)
+
+
+# --- the shared template of botocore's builtin event handlers ---
+
+if TYPE_CHECKING:
+    from aiobotocore.hooks import AioHierarchicalEmitter
+    from botocore.hooks import HierarchicalEmitter
+
+
+def builtin_event_hooks() -> AioHierarchicalEmitter | None:
+    """A new emitter with botocore's builtin handlers, for ``AioSession(event_hooks=...)``.
+
+    None if the shared template cannot be built on this botocore (see ``_compat``):
+    the session then registers the builtin handlers itself, as botocore does.
+    """
+    template = builtin_handlers_template("aio")
+    if template is None:
+        return None
+    return aio_copy_on_write_emitter_class()(template)
+
+
+def sync_builtin_event_hooks(*, boto3_defaults: bool = False) -> HierarchicalEmitter | None:
+    """A new emitter with botocore's builtin handlers, for ``Session(event_hooks=...)``.
+
+    ``boto3_defaults`` adds the handlers ``boto3.Session()`` registers on its session.
+    None if that template cannot be built on this botocore/boto3 (see ``_compat``).
+    """
+    template = builtin_handlers_template("boto3" if boto3_defaults else "botocore")
+    return CopyOnWriteEmitter(template) if template is not None else None
+
+
+# --- region modes: follow the parent, copy it, implicit, or a given region ---
+
+
+class _ParentConfigProvider(botocore.configprovider.BaseProvider):
+    """Reads a config variable from the parent session at every lookup."""
+
+    def __init__(self, name: str, parent: botocore.session.Session) -> None:
+        self.name = name
+        self.parent = parent
+
+    def provide(self) -> Any:
+        return self.parent.get_config_variable(self.name)
+
+
+def apply_region_mode(
+    parent: botocore.session.Session,
+    child: botocore.session.Session,
+    region_name: str | bool | None,
+) -> None:
+    """Configure ``child``'s region from ``region_name``.
+
+    None: follow the parent's region live (unless set on the child itself);
+    True: fix the parent's current region; False: the child's own implicit
+    config (environment, config file); a string: that region.
+    """
+    if region_name is None:
+        try:
+            chain = botocore.configprovider.ChainProvider(
+                [
+                    botocore.configprovider.InstanceVarProvider("region", child),
+                    _ParentConfigProvider("region", parent),
+                ]
+            )
+            _configure_config_store(
+                child, lambda store: store.set_config_provider("region", chain)
+            )
+        except Exception as error:  # pragma: no cover - guards against botocore API drift
+            raise RuntimeError(
+                "Unexpected breakage of botocore's config API. Set region_name=True to use "
+                "the parent session's region or region_name=False for the implicit region."
+            ) from error
+        return
+    if region_name is True:
+        region_name = parent.get_config_variable("region")
+    elif region_name is False:
+        return
+    if region_name:
+        child.set_config_variable("region", region_name)
+
+
+def _configure_config_store(
+    session: botocore.session.Session,
+    setup: Callable[[botocore.configprovider.ConfigValueStore], None],
+) -> None:
+    # A session that builds its config store on first use (AssumedRoleSession) runs
+    # the setup then; any other session's store is set up now.
+    defer = getattr(session, "_defer_config_store_setup", None)
+    if defer is not None:
+        defer(setup)
+    else:
+        setup(session.get_component("config_store"))

@@ -40,7 +40,7 @@ from typing import Any
 from botocore.credentials import ReadOnlyCredentials
 
 from . import _clock
-from ._redact import credential_responses_redacted, safe_error
+from ._response import credential_responses_redacted, safe_error
 from ._windows import (
     advisory_retry_point,
     mandatory_retry_point,

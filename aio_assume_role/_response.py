@@ -1,23 +1,30 @@
-"""Checking the shape of an AssumeRole response, fresh from STS or from a cache (pure).
+"""What STS sends back: shape checks, redaction, dict-like cache entries (pure).
 
 Both come from outside: a middlebox may answer 200 with a partial body, and a cache
 directory is shared with other tools and other processes. Before a response is
 cached or its credentials are handed to botocore's signer, every field the signer
 and the refresh logic read must be there with the right type; otherwise
 ``MalformedResponseError`` names the role and the field, never a value.
+``safe_error`` is the one point where an exception leaving a fetch is made safe
+to show (``MalformedResponseError`` in place of one that quotes a response).
 """
 
 from __future__ import annotations
 
 import datetime
+import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from copy import deepcopy
 from typing import Any
 
 from ._windows import parse_expiry
-from .errors import MalformedResponseError
+from .errors import AssumeRoleError, MalformedResponseError
 
 __all__ = ["credential_metadata"]
+
 
 # ISO-8601 date and time with a zone: what STS sends, what botocore's JSONFileCache
 # (and so the AWS CLI) writes ("...T04:05:06UTC"), and what datetime.isoformat() gives.
@@ -100,3 +107,98 @@ def _zoned_time(value: object) -> datetime.datetime | None:
 def _type_name(value: object) -> str:
     # The type only: the value may be a secret.
     return type(value).__name__
+
+
+# --- redaction: the one point every error leaving a fetch passes through ---
+
+PLACEHOLDER = "<AssumeRole response with credentials, redacted by aio_assume_role>"
+
+_FETCHING: ContextVar[bool] = ContextVar("aio_assume_role_fetching", default=False)
+_PARSER_LOGGER = "botocore.parsers"  # aiobotocore's parsers log through it too
+
+
+class _RedactCredentialResponses(logging.Filter):
+    """Replaces a response body that carries credentials, during our fetches only."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if _FETCHING.get() and record.args and _carries_secret(record.args):
+            record.args = (PLACEHOLDER,)
+        return True
+
+
+def _carries_secret(args: object) -> bool:
+    for value in args if isinstance(args, tuple) else (args,):
+        if isinstance(value, str) and "SecretAccessKey" in value:
+            return True
+        if isinstance(value, bytes) and b"SecretAccessKey" in value:
+            return True
+    return False
+
+
+_FILTER = _RedactCredentialResponses()
+
+
+@contextmanager
+def credential_responses_redacted() -> Iterator[None]:
+    """Within this block (this task or thread only), AssumeRole bodies are not logged."""
+    # Added on each use (a no-op once present) so a logging reconfiguration cannot drop it.
+    logging.getLogger(_PARSER_LOGGER).addFilter(_FILTER)
+    token = _FETCHING.set(True)
+    try:
+        yield
+    finally:
+        _FETCHING.reset(token)
+
+
+# What a credential looks like in a body or a message: the XML or JSON field names.
+_SECRET_MARKERS = ("SecretAccessKey", "SessionToken", "secret_key")
+
+
+def _text_of(error: BaseException) -> str:
+    parts = [str(error), *(repr(arg) for arg in error.args)]
+    parts.extend(repr(value) for value in vars(error).values() if isinstance(value, (str, bytes)))
+    return "\n".join(parts)
+
+
+def safe_error(error: BaseException, role_arn: str) -> BaseException:
+    """``error``, or a ``MalformedResponseError`` in its place if its text may hold a secret.
+
+    The replacement has no cause and no context: the original (and the body it
+    quotes) is dropped, not chained. The library's own errors pass unchanged.
+    """
+    if isinstance(error, AssumeRoleError):
+        return error
+    chain: BaseException | None = error
+    while chain is not None:
+        text = _text_of(chain)
+        if any(marker in text for marker in _SECRET_MARKERS):
+            replacement = MalformedResponseError(
+                role_arn=role_arn,
+                field="the response",
+                problem=(
+                    f"could not be read ({type(error).__name__}; its text is withheld "
+                    "because it quotes the response, which may hold credentials)"
+                ),
+            )
+            replacement.__suppress_context__ = True
+            return replacement
+        chain = chain.__cause__ or chain.__context__
+    return error
+
+
+# --- a dict-like cache's entries: copied in and out, as botocore does ---
+
+
+def read_cached_response(mapping: Any, key: str) -> dict[str, Any] | None:
+    """A copy of ``mapping[key]``, or None if absent (or unreadable: a KeyError)."""
+    try:
+        if key in mapping:
+            return deepcopy(mapping[key])  # type: ignore[no-any-return]
+    except KeyError:  # botocore's JSONFileCache: a corrupt or unreadable file
+        pass
+    return None
+
+
+def store_response(mapping: Any, key: str, value: Mapping[str, Any]) -> None:
+    """Store a copy of ``value`` as ``mapping[key]`` (later changes to it don't leak in)."""
+    mapping[key] = deepcopy(dict(value))

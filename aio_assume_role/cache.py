@@ -1,4 +1,4 @@
-"""The async credential-cache protocol the fetcher awaits.
+"""Credential caches: the async protocol, ``AioJSONFileCache``, and adapters onto it.
 
 A cache maps a key (botocore's AssumeRole cache key) to the raw AssumeRole
 response. Anything with async ``get``/``set`` (such as ``AioJSONFileCache``) is
@@ -8,21 +8,28 @@ dict-like object (``__getitem__``/``__setitem__``/``__contains__``) is called in
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, Protocol, runtime_checkable
+import asyncio
+import datetime
+import errno
+import json
+import logging
+import os
+import re
+import secrets
+import stat
+from collections.abc import Callable, Hashable, Mapping
+from contextlib import suppress
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
-# The adapters onto the protocol are internal (aio_assume_role._cache_adapters);
-# importable from here as before.
-from ._cache_adapters import (  # noqa: F401
-    MappingCache,
-    ThreadedMappingCache,
-    _is_mapping_like,
-    as_async_cache,
-    cache_identity,
-    is_supported_cache,
-)
-from .file_cache import AioJSONFileCache
+import aiofiles.os
+from botocore.utils import JSONFileCache
 
+from ._compat import json_file_cache_dir
+from ._request import is_async_cache, is_mapping_like
+from ._response import read_cached_response, store_response
+
+# The adapters below (MappingCache, ThreadedMappingCache, as_async_cache,
+# cache_identity) are the library's own: importable, not part of the public API.
 __all__ = ["AioJSONFileCache", "AsyncCredentialCache"]
 
 
@@ -35,3 +42,360 @@ class AsyncCredentialCache(Protocol):
 
     async def set(self, key: str, value: Mapping[str, Any]) -> None:
         """Store a value."""
+
+
+logger = logging.getLogger("aio_assume_role")
+
+
+def _serialize_if_needed(value: Any, iso: bool = False) -> Any:
+    """JSON for datetimes as botocore's ``JSONFileCache`` writes them.
+
+    The same code as botocore's private ``botocore.credentials._serialize_if_needed``
+    (``tests/test_compat.py`` checks its source has not changed), kept here so that
+    files stay byte-identical to botocore's without importing a private name.
+    """
+    if isinstance(value, datetime.datetime):
+        if iso:
+            return value.isoformat()
+        return value.strftime("%Y-%m-%dT%H:%M:%S%Z")
+    return value
+
+
+# botocore's fetchers give hex sha1 keys (after _make_file_safe); this allows those
+# and other plain names, but no separator, no leading dot and no "..", so a key can
+# never name a file outside the directory. 250 + len(".json") = 255, the name limit.
+_SAFE_KEY = re.compile(r"(?!.*\.\.)[A-Za-z0-9_=-][A-Za-z0-9_.=-]{0,249}")
+
+_T = TypeVar("_T")
+
+#: Entries larger than this are a miss: an AssumeRole response is a few KiB.
+MAX_ENTRY_BYTES = 1024 * 1024
+
+# Flags the platform may lack are 0 there (O_NOFOLLOW then falls back to an lstat).
+_O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_COMMON_FLAGS = getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0) | _O_NOFOLLOW
+_READ_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | _COMMON_FLAGS
+_CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _COMMON_FLAGS
+
+
+class _Miss(Exception):
+    """An entry that is there but must not be used; ``str()`` says why (never its content)."""
+
+
+def _foreign(owner_uid: int) -> bool:
+    """Whether a file's owner is someone other than this process's user or root (who
+    can replace anything anyway), as OpenSSH judges its own files. False where the
+    platform has no user ids."""
+    geteuid = getattr(os, "geteuid", None)
+    return geteuid is not None and owner_uid not in (geteuid(), 0)
+
+
+def _kind(mode: int) -> str:
+    for test, name in (
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+    ):
+        if test(mode):
+            return name
+    return "another kind of file"
+
+
+def _read_entry(path: str) -> bytes | None:
+    """The whole content of the entry at ``path``; None if there is none.
+
+    Raises ``_Miss`` for an entry that exists but is not to be read: a symbolic
+    link, anything but a regular file, a file over ``MAX_ENTRY_BYTES``, a file
+    owned by another user, or one that cannot be read. Never blocks on a FIFO.
+    """
+    if not _O_NOFOLLOW and os.path.islink(path):
+        raise _Miss("a symbolic link, not followed")
+    try:
+        fd = os.open(path, _READ_FLAGS)
+    except FileNotFoundError:
+        return None
+    except OSError as error:
+        if error.errno == errno.ELOOP:  # O_NOFOLLOW met a link (dangling or not)
+            raise _Miss("a symbolic link, not followed") from None
+        raise _Miss(f"unreadable ({type(error).__name__})") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise _Miss(f"not a regular file ({_kind(info.st_mode)})")
+        if _foreign(info.st_uid):
+            raise _Miss("owned by another user (it could hold someone else's credentials)")
+        if info.st_size > MAX_ENTRY_BYTES:
+            raise _Miss("larger than 1 MiB")
+        chunks = []
+        left = MAX_ENTRY_BYTES + 1  # one more: a file growing past the cap is caught too
+        while left > 0:
+            chunk = os.read(fd, min(left, 256 * 1024))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+        if left <= 0:
+            raise _Miss("larger than 1 MiB")
+        return b"".join(chunks)
+    except OSError as error:
+        raise _Miss(f"unreadable ({type(error).__name__})") from None
+    finally:
+        os.close(fd)
+
+
+def _make_private_dirs(path: str) -> None:
+    """Create ``path`` and each missing parent with mode 0700 (``os.makedirs`` gives
+    the parents it creates 0777 less the umask). Existing ones are left as they are."""
+    if os.path.isdir(path):
+        return
+    parent = os.path.dirname(path)
+    if parent and parent != path:
+        _make_private_dirs(parent)
+    try:
+        os.mkdir(path, 0o700)
+    except FileExistsError:
+        if not os.path.isdir(path):
+            raise
+
+
+def _write_entry(directory: str, path: str, temp_path: str, content: bytes) -> None:
+    """Write ``content`` to ``path`` atomically: a new 0600 temp file, fsync, rename."""
+    _make_private_dirs(directory)
+    fd = os.open(temp_path, _CREATE_FLAGS, 0o600)
+    try:
+        try:
+            view = memoryview(content)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        # rename() replaces whatever is at ``path`` (a link included), never a target.
+        os.replace(temp_path, path)
+    except BaseException:
+        with suppress(OSError):
+            os.remove(temp_path)
+        raise
+
+
+def _directory_warning(directory: str) -> str | None:
+    """Why other users could plant or replace entries in ``directory``, if they can."""
+    try:
+        info = os.stat(directory)
+    except OSError:
+        return None
+    if _foreign(info.st_uid):
+        return "is owned by another user, who can replace its entries"
+    if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        return (
+            f"is writable by group or others (mode {stat.S_IMODE(info.st_mode):o}): they "
+            "can replace its entries"
+        )
+    return None
+
+
+def _is_regular_entry(path: str) -> bool:
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
+async def _in_worker_thread(func: Callable[..., _T], *args: Any) -> _T:
+    """Run ``func(*args)`` in the loop's default executor: one thread hop."""
+    return await asyncio.get_running_loop().run_in_executor(None, func, *args)
+
+
+class AioJSONFileCache:
+    """A cache of AssumeRole responses in a directory, shareable with the AWS CLI and boto3.
+
+    ``await get(key)`` / ``set(key, value)`` / ``contains(key)`` / ``delete(key)``.
+    Writes are atomic (a 0600 temp file in the same directory, fsync, rename), so
+    readers, in this process or another, see a whole file or none. A missing,
+    corrupt or unreadable entry is a miss, never an error, and so is a symbolic
+    link, a FIFO or anything else but a regular file, a file over 1 MiB, or one
+    owned by a user other than this one or root. The directory and each missing
+    parent are created on the first write with mode 0700; an existing directory
+    is used as it is (its permissions are the owner's choice, e.g. one shared
+    with the AWS CLI; a WARNING is logged once if other users can write to it),
+    and the files in it are 0600 either way. A symbolic link as the directory
+    itself is followed.
+    """
+
+    def __init__(self, dir_path: str | os.PathLike[str]) -> None:
+        # Absolute now, so a later chdir does not move the cache.
+        self._dir = os.path.abspath(os.fspath(dir_path))
+        self._dir_checked = False
+
+    @property
+    def dir_path(self) -> str:
+        """The cache directory (absolute)."""
+        return self._dir
+
+    def path_for(self, key: str) -> str:
+        """The file that holds ``key``: ``<dir>/<key>.json``, as in botocore.
+
+        Raises ``ValueError`` for a key that is not a plain file-name stem.
+        """
+        if not isinstance(key, str) or not _SAFE_KEY.fullmatch(key):
+            raise ValueError(
+                "cache key must be 1-250 characters of A-Z a-z 0-9 _ . = - "
+                "with no leading '.' and no '..' (no path separators)"
+            )
+        return os.path.join(self._dir, key + ".json")
+
+    async def get(self, key: str) -> dict[str, Any] | None:
+        """Return the cached value, or None if absent, corrupt, unreadable or untrusted."""
+        path = self.path_for(key)
+        try:
+            content = await _in_worker_thread(self._read, path)
+        except _Miss as reason:
+            return self._miss(path, str(reason))
+        if content is None:
+            return None
+        try:
+            value = json.loads(content)
+        except ValueError:  # JSONDecodeError and UnicodeDecodeError alike
+            return self._miss(path, "not valid JSON (corrupt or truncated)")
+        if not isinstance(value, dict):
+            return self._miss(path, f"holds a JSON {type(value).__name__}, not an object")
+        return value
+
+    async def set(self, key: str, value: Mapping[str, Any]) -> None:
+        """Store ``value`` as JSON, atomically.
+
+        Raises ``ValueError`` if it is not JSON serializable (datetimes are, as in
+        botocore), ``OSError`` if the directory cannot be written.
+        """
+        path = self.path_for(key)
+        try:
+            content = json.dumps(dict(value), default=_serialize_if_needed).encode()
+        except (TypeError, ValueError) as error:
+            # Unlike botocore's message, never the value: it holds secret keys.
+            raise ValueError(f"cache value for key {key} is not JSON serializable") from error
+        # Unique per write; the key's head only names it (a full 250-char key would not fit).
+        temp_path = os.path.join(self._dir, f".{key[:64]}.{secrets.token_hex(8)}.tmp")
+        await _in_worker_thread(self._write, path, temp_path, content)
+
+    async def contains(self, key: str) -> bool:
+        """Whether a regular file (not a link) is there for ``key`` (its content unchecked)."""
+        return await _in_worker_thread(_is_regular_entry, self.path_for(key))
+
+    async def delete(self, key: str) -> None:
+        """Remove the entry (a link at its path, not the link's target); ``KeyError`` if none."""
+        try:
+            await aiofiles.os.remove(self.path_for(key))
+        except FileNotFoundError:
+            raise KeyError(key) from None
+
+    # _read and _write run in a worker thread, each as one call.
+    def _read(self, path: str) -> bytes | None:
+        try:
+            return _read_entry(path)
+        finally:
+            self._check_directory_once()
+
+    def _write(self, path: str, temp_path: str, content: bytes) -> None:
+        try:
+            _write_entry(self._dir, path, temp_path, content)
+        finally:
+            self._check_directory_once()
+
+    def _check_directory_once(self) -> None:
+        # Once per cache object, after the first read or write that finds the
+        # directory (two threads racing here may both warn: harmless).
+        if self._dir_checked:
+            return
+        problem = _directory_warning(self._dir)
+        if problem is None and not os.path.isdir(self._dir):
+            return  # not there yet: check again after the next read or write
+        self._dir_checked = True
+        if problem is not None:
+            logger.warning(
+                "Cache directory %s %s, which could make this process use credentials "
+                "they chose; use a directory only you can write to (chmod 700 it)",
+                self._dir,
+                problem,
+            )
+
+    @staticmethod
+    def _miss(path: str, reason: str) -> None:
+        # The file name only: the content may hold credentials.
+        logger.debug("Ignoring cache file %s: %s", os.path.basename(path), reason)
+        return None
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._dir!r})"
+
+
+# --- adapters from what assume_role(cache=...) accepts onto the protocol ---
+
+
+class MappingCache:
+    """Adapts a dict-like cache to the async protocol, with botocore's copy semantics.
+
+    Calls run inline on the event loop: right for in-memory dicts.
+    """
+
+    def __init__(self, mapping: Any) -> None:
+        self.mapping = mapping
+
+    async def get(self, key: str) -> dict[str, Any] | None:
+        return self._get(key)
+
+    async def set(self, key: str, value: Mapping[str, Any]) -> None:
+        self._set(key, value)
+
+    def _get(self, key: str) -> dict[str, Any] | None:
+        return read_cached_response(self.mapping, key)
+
+    def _set(self, key: str, value: Mapping[str, Any]) -> None:
+        store_response(self.mapping, key, value)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({type(self.mapping).__name__})"
+
+
+class ThreadedMappingCache(MappingCache):
+    """Adapts a dict-like cache that does blocking I/O: each call runs in a worker thread."""
+
+    # botocore's JSONFileCache opens, reads, writes and fsyncs files synchronously;
+    # called inline, every cache read and write would stall the whole event loop.
+    async def get(self, key: str) -> dict[str, Any] | None:
+        return await asyncio.to_thread(self._get, key)
+
+    async def set(self, key: str, value: Mapping[str, Any]) -> None:
+        await asyncio.to_thread(self._set, key, value)
+
+
+def cache_identity(cache: object, adapted: AsyncCredentialCache) -> Hashable:
+    """What decides that two sessions share a cache, and so share fetches of a key.
+
+    File caches (ours or botocore's) are the same cache when they use the same
+    directory; any other cache object only shares with itself; no cache (a private
+    dict) shares with nobody.
+    """
+    if isinstance(cache, AioJSONFileCache):
+        return ("dir", os.path.realpath(cache.dir_path))
+    if isinstance(cache, JSONFileCache) and (working_dir := json_file_cache_dir(cache)):
+        return ("dir", os.path.realpath(working_dir))
+    return ("object", id(cache if cache is not None else adapted))
+
+
+def as_async_cache(cache: object) -> AsyncCredentialCache:
+    """Return ``cache`` as an async cache; ``None`` gives a fresh private dict.
+
+    Async caches are used as they are, botocore's ``JSONFileCache`` (and subclasses,
+    such as aws-assume-role-lib's) runs in worker threads, other dict-likes inline.
+    """
+    if cache is None:
+        return MappingCache({})
+    if is_async_cache(cache):
+        return cache  # type: ignore[return-value]
+    if isinstance(cache, JSONFileCache):
+        return ThreadedMappingCache(cache)
+    if is_mapping_like(cache):
+        return MappingCache(cache)
+    raise TypeError(f"unsupported cache type {type(cache).__name__}")

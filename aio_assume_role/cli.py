@@ -6,7 +6,7 @@ errors are one line on stderr, never a traceback, never a secret.
 
 The argument parsing, output formats, error messages and the credential_process
 recursion guard here are shared with ``python -m aio_assume_role.sync``
-(``aio_assume_role._sync_cli``), aws-assume-role-lib's command line on the boto3 path.
+(``aio_assume_role.sync.__main__``), aws-assume-role-lib's command line on the boto3 path.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ from botocore.exceptions import (
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
 from botocore.parsers import ResponseParserError
 
-from ._params import REQUEST_PARAMETER_SPECS, REQUEST_PARAMETERS
+from ._request import REQUEST_PARAMETER_SPECS, REQUEST_PARAMETERS
 from .errors import AssumeRoleError, InvalidParameterError, ParentCredentialsError
 from .session import assume_role
 
@@ -149,12 +149,12 @@ def _tags(text: str) -> list[dict[str, Any]]:
     return [{"Key": key, "Value": item} for key, item in pairs]
 
 
-#: The AssumeRole parameters' options, named as in the library (``_params``' table).
+#: The AssumeRole parameters' options, named as in the library (``_request``' table).
 ASSUME_ROLE_OPTIONS = (*REQUEST_PARAMETERS, "additional_kwargs")
 
 
 def _option_types() -> dict[str, Callable[[str], Any]]:
-    """The parser of each value kind of ``_params.REQUEST_PARAMETER_SPECS``."""
+    """The parser of each value kind of ``_request.REQUEST_PARAMETER_SPECS``."""
     return {
         "str": str,
         "int": int,

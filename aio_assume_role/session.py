@@ -1,4 +1,9 @@
-"""``assume_role()`` for aiobotocore: a child session that assumes a role through its parent."""
+"""``assume_role()`` for aiobotocore: a child session that assumes a role through its parent.
+
+Here: the session class, its credentials (aiobotocore's deferred refreshable
+credentials, driven by the refresh engine in ``_refresh``), the credential
+provider, and ``patch_aiobotocore()``.
+"""
 
 from __future__ import annotations
 
@@ -6,16 +11,17 @@ import datetime
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from aiobotocore.credentials import AioCredentialResolver
+from aiobotocore.credentials import AioCredentialResolver, AioDeferredRefreshableCredentials
 from aiobotocore.session import AioSession
+from botocore.credentials import CredentialProvider, ReadOnlyCredentials
 
-from ._cache_adapters import as_async_cache, cache_identity
-from ._child_session import LightChildSession
+from . import _clock
+from ._child_session import LightChildSession, apply_region_mode, builtin_event_hooks
 from ._compat import resolved_credentials
-from ._credentials import AssumedRoleCredentials, AssumeRoleProvider
-from ._emitter import builtin_event_hooks
-from ._fetcher import AssumeRoleFetcher
-from ._params import (
+from ._fetch import AssumeRoleFetcher
+from ._refresh import AsyncRefresher, EngineDecides, RefreshState
+from ._request import CREDENTIALS_METHOD as METHOD
+from ._request import (
     TokenCodeProvider,
     check_session,
     is_chained,
@@ -24,9 +30,9 @@ from ._params import (
     validate_assume_role_args,
     validate_options,
 )
-from ._region import apply_region_mode
+from .cache import as_async_cache, cache_identity
 
-__all__ = ["AssumedRoleSession", "assume_role"]
+__all__ = ["AssumedRoleSession", "assume_role", "patch_aiobotocore"]
 
 
 class AssumedRoleSession(LightChildSession, AioSession):
@@ -144,3 +150,69 @@ def assume_role(
     child = AssumedRoleSession(session, AssumedRoleCredentials(fetcher))
     apply_region_mode(session, child, region_name)
     return child
+
+
+# --- the credentials: aiobotocore's class, every getter asks the refresh engine ---
+
+
+class AssumedRoleCredentials(EngineDecides, AioDeferredRefreshableCredentials):
+    """Credentials for one assumed role: fetched on first use, refreshed before expiry.
+
+    ``await get_frozen_credentials()`` (what aiobotocore's signer calls) returns
+    the current keys, or waits for a refresh when they are due; see ``_refresh``
+    for the windows. Raises what the refresh raised (``ClientError``,
+    ``EndpointConnectionError``, ``ParentCredentialsError``, ...), or
+    ``RefreshError`` in the seconds of backoff after such a failure.
+    """
+
+    def __init__(self, fetcher: AssumeRoleFetcher) -> None:
+        super().__init__(fetcher.fetch_credentials, METHOD, time_fetcher=_clock.current_time)
+        self.fetcher = fetcher
+        self._state = RefreshState(fetcher.role_arn, fetcher.duration_seconds)
+        self._refresher = AsyncRefresher(self._state, fetcher.fetch_credentials)
+
+    async def get_frozen_credentials(self) -> ReadOnlyCredentials:
+        """The current keys, refreshed first if due (see the class docstring for errors)."""
+        return await self._refresher.frozen_credentials()
+
+    async def get_access_key(self) -> str:
+        """The current access key id (refreshed first if due)."""
+        return str((await self.get_frozen_credentials()).access_key)
+
+    async def get_secret_key(self) -> str:
+        """The current secret key (refreshed first if due)."""
+        return str((await self.get_frozen_credentials()).secret_key)
+
+    async def get_token(self) -> str:
+        """The current session token (refreshed first if due)."""
+        return str((await self.get_frozen_credentials()).token)
+
+    async def get_account_id(self) -> str | None:
+        """The role's account id, once known (refreshed first if due)."""
+        frozen = await self.get_frozen_credentials()
+        return getattr(frozen, "account_id", None)
+
+
+class AssumeRoleProvider(CredentialProvider):
+    """The child session's only credential provider: always the same credentials object."""
+
+    METHOD = METHOD
+
+    def __init__(self, credentials: AssumedRoleCredentials) -> None:
+        super().__init__()
+        self.credentials = credentials
+
+    async def load(self) -> AssumedRoleCredentials:
+        return self.credentials
+
+
+# --- assume_role as a method of AioSession ---
+
+
+def patch_aiobotocore() -> None:
+    """Add ``AioSession.assume_role(RoleArn, ...)``: ``assume_role`` with that session as parent.
+
+    It takes ``assume_role``'s arguments after the session and returns an
+    ``AssumedRoleSession``. Calling it again is harmless.
+    """
+    AioSession.assume_role = assume_role

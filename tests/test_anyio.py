@@ -23,10 +23,9 @@ from botocore.credentials import ReadOnlyCredentials
 from moto_sts import StsServer
 from support import FakeClock, role_arn
 
-from aio_assume_role._credentials import AssumedRoleCredentials
-from aio_assume_role._fetcher import _SHARED_FETCHES
+from aio_assume_role._fetch import _SHARED_FETCHES
 from aio_assume_role._refresh import add_refresh_listener
-from aio_assume_role.session import AssumedRoleSession, assume_role
+from aio_assume_role.session import AssumedRoleCredentials, AssumedRoleSession, assume_role
 
 anyio = pytest.importorskip("anyio")
 httpxsession = pytest.importorskip("aiobotocore.httpxsession")
@@ -244,7 +243,7 @@ def test_aiohttp_parent_works_under_anyios_asyncio_backend(sts_server: StsServer
     reason="AioJSONFileCache runs its I/O in asyncio's executor: it needs an asyncio loop",
 )
 def test_file_cache_under_trio(sts_server: StsServer, tmp_path: Path, trio_backend: None) -> None:
-    from aio_assume_role.file_cache import AioJSONFileCache
+    from aio_assume_role.cache import AioJSONFileCache
 
     async def main() -> None:
         child = child_of(httpx_session(), role_arn(), cache=AioJSONFileCache(tmp_path))

@@ -22,8 +22,8 @@ from botocore.exceptions import ParamValidationError
 from moto_sts import StsServer
 from support import ACCOUNT_ID, role_arn
 
+from aio_assume_role.cache import AioJSONFileCache
 from aio_assume_role.errors import InvalidParameterError
-from aio_assume_role.file_cache import AioJSONFileCache
 from aio_assume_role.session import assume_role
 
 SERIAL = f"arn:aws:iam::{ACCOUNT_ID}:mfa/alice"

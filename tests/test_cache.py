@@ -15,13 +15,13 @@ from moto_sts import StsServer
 from support import role_arn
 
 from aio_assume_role import assume_role
+from aio_assume_role._request import is_supported_cache
 from aio_assume_role.cache import (
     AioJSONFileCache,
     AsyncCredentialCache,
     MappingCache,
     ThreadedMappingCache,
     as_async_cache,
-    is_supported_cache,
 )
 
 VALUE = {"Credentials": {"AccessKeyId": "A", "Expiration": "2031-01-01T00:00:00UTC"}}

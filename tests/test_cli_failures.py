@@ -84,7 +84,9 @@ def test_configured_logging_prints_no_traceback_and_no_secret(
 ) -> None:
     """A process whose logging is configured (here at DEBUG, as by a sitecustomize)
     still gets only the one line: botocore logs the failed fetch with its traceback."""
-    main = "aio_assume_role.cli" if module == "aio_assume_role" else "aio_assume_role._sync_cli"
+    main = (
+        "aio_assume_role.cli" if module == "aio_assume_role" else "aio_assume_role.sync.__main__"
+    )
     script = (
         "import logging, sys\n"
         "logging.basicConfig(level=logging.DEBUG)\n"

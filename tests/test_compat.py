@@ -28,12 +28,14 @@ from moto_sts import StsServer
 from support import role_arn
 
 import aio_assume_role
-from aio_assume_role import _compat, _emitter
-from aio_assume_role._fetcher import FetcherCommon, assume_role_cache_key
-from aio_assume_role._params import normalize_assume_role_args
-from aio_assume_role.cache import as_async_cache, cache_identity
+from aio_assume_role import _child_session, _compat
+from aio_assume_role._request import (
+    FetcherCommon,
+    assume_role_cache_key,
+    normalize_assume_role_args,
+)
+from aio_assume_role.cache import _serialize_if_needed, as_async_cache, cache_identity
 from aio_assume_role.errors import InvalidParameterError
-from aio_assume_role.file_cache import _serialize_if_needed
 from aio_assume_role.session import AssumedRoleSession, assume_role
 
 # --- Cache key and session name: botocore's rules, computed by us -------------------
@@ -191,8 +193,8 @@ async def test_without_register_builtin_handlers_sessions_register_their_own(
     parent: AioSession, sts_server: StsServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(_compat, "builtin_handlers_registration", lambda flavor: None)
-    assert _emitter.builtin_event_hooks() is None
-    assert _emitter.sync_builtin_event_hooks(boto3_defaults=True) is None
+    assert _child_session.builtin_event_hooks() is None
+    assert _child_session.sync_builtin_event_hooks(boto3_defaults=True) is None
     await signs_and_resolves_region(parent)
 
 
@@ -201,15 +203,15 @@ async def test_without_the_emitter_tables_sessions_register_their_own(
     parent: AioSession, sts_server: StsServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(_compat, "EMITTER_TABLES", (*_compat.EMITTER_TABLES, "_gone"))
-    assert _emitter.builtin_event_hooks() is None
-    assert _emitter.sync_builtin_event_hooks() is None
+    assert _child_session.builtin_event_hooks() is None
+    assert _child_session.sync_builtin_event_hooks() is None
     await signs_and_resolves_region(parent)
 
 
 async def test_with_the_template_children_sign_and_resolve_their_region(
     parent: AioSession, sts_server: StsServer
 ) -> None:
-    assert _emitter.builtin_event_hooks() is not None
+    assert _child_session.builtin_event_hooks() is not None
     await signs_and_resolves_region(parent)
 
 
@@ -270,8 +272,8 @@ def test_without_boto3_default_handlers_registration_boto3_registers_its_own(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(_compat, "boto3_default_handlers_registration", lambda: None)
-    assert _emitter.sync_builtin_event_hooks(boto3_defaults=True) is None
-    assert _emitter.sync_builtin_event_hooks() is not None
+    assert _child_session.sync_builtin_event_hooks(boto3_defaults=True) is None
+    assert _child_session.sync_builtin_event_hooks() is not None
     child = sync_child_signs_and_resolves_region()
     assert not child.shares_boto3_defaults  # type: ignore[attr-defined]
 

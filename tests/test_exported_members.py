@@ -23,9 +23,9 @@ PUBLIC_MODULES = [
     "aio_assume_role.cli",
     "aio_assume_role.errors",
     "aio_assume_role.fanout",
-    "aio_assume_role.file_cache",
-    "aio_assume_role.naming",
-    "aio_assume_role.patch",
+    "aio_assume_role.cache",
+    "aio_assume_role.arns",
+    "aio_assume_role.session",
     "aio_assume_role.session",
     "aio_assume_role.sts_clients",
     "aio_assume_role.sync",
@@ -64,9 +64,9 @@ def test_the_package_lists_every_export_in_dir() -> None:
 def test_the_adapters_are_internal_but_still_importable() -> None:
     from aio_assume_role import cache
 
-    for name in ("MappingCache", "ThreadedMappingCache", "as_async_cache", "is_supported_cache"):
+    for name in ("MappingCache", "ThreadedMappingCache", "as_async_cache", "cache_identity"):
         assert name not in cache.__all__
-        assert getattr(cache, name).__module__ == "aio_assume_role._cache_adapters"
+        assert getattr(cache, name).__module__ == "aio_assume_role.cache"
 
 
 def test_importing_the_package_imports_no_private_module() -> None:

@@ -260,7 +260,7 @@ class TestMisses:
         program = textwrap.dedent(
             f"""
             import asyncio, logging, sys
-            from aio_assume_role.file_cache import AioJSONFileCache
+            from aio_assume_role.cache import AioJSONFileCache
 
             logging.basicConfig(level=logging.DEBUG, stream=sys.stderr)
 
@@ -403,7 +403,7 @@ class TestWrites:
         writer = textwrap.dedent(
             """
             import asyncio, sys, time
-            from aio_assume_role.file_cache import AioJSONFileCache
+            from aio_assume_role.cache import AioJSONFileCache
 
             cache = AioJSONFileCache(sys.argv[1])
             value = {"writer": sys.argv[2], "payload": sys.argv[2] * 300_000}

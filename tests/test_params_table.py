@@ -1,4 +1,4 @@
-"""One table of AssumeRole parameters (``_params.REQUEST_PARAMETER_SPECS``): the two
+"""One table of AssumeRole parameters (``_request.REQUEST_PARAMETER_SPECS``): the two
 public signatures, the normalization and the command line all agree with it, so a
 parameter added to the table but not to a signature (or the other way) fails here."""
 
@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from aio_assume_role import cli, session, sync
-from aio_assume_role._params import (
+from aio_assume_role._request import (
     REQUEST_PARAMETER_SPECS,
     REQUEST_PARAMETERS,
     normalize_assume_role_args,
@@ -64,11 +64,11 @@ def test_a_parameter_added_to_the_table_reaches_the_request(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # What adding an STS parameter takes in the normalization layer: one entry.
-    from aio_assume_role import _params
+    from aio_assume_role import _request
 
     specs = dict(REQUEST_PARAMETER_SPECS)
-    specs["ProvidedContexts"] = _params.RequestParameter(lambda value: [value])
-    monkeypatch.setattr(_params, "REQUEST_PARAMETER_SPECS", specs)
+    specs["ProvidedContexts"] = _request.RequestParameter(lambda value: [value])
+    monkeypatch.setattr(_request, "REQUEST_PARAMETER_SPECS", specs)
     assert normalize_assume_role_args(ProvidedContexts={"a": 1}) == {
         "ProvidedContexts": [{"a": 1}]
     }

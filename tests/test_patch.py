@@ -14,8 +14,7 @@ from moto_sts import StsServer
 from support import ACCOUNT_ID, role_arn
 
 from aio_assume_role.errors import InvalidParameterError
-from aio_assume_role.patch import patch_aiobotocore
-from aio_assume_role.session import AssumedRoleSession
+from aio_assume_role.session import AssumedRoleSession, patch_aiobotocore
 from aio_assume_role.sync import assume_role, patch_boto3
 
 

@@ -30,8 +30,8 @@ from support import Dice, FakeClock, RefreshLog, patch_retry_sleep, role_arn
 
 from aio_assume_role import _clock
 from aio_assume_role._refresh import RefreshState, add_refresh_listener
+from aio_assume_role.cache import AioJSONFileCache
 from aio_assume_role.errors import RefreshError
-from aio_assume_role.file_cache import AioJSONFileCache
 from aio_assume_role.session import assume_role
 
 ADVISORY = 47 * 60  # 13 of 60 minutes left

@@ -17,11 +17,9 @@ from aiobotocore.session import AioSession, get_session
 from moto_sts import StsServer
 from support import role_arn
 
-from aio_assume_role._fetcher import _SHARED_FETCHES
-from aio_assume_role._keyed_lock import KeyedLock
-from aio_assume_role._sts import sts_client
+from aio_assume_role._fetch import _SHARED_FETCHES, KeyedLock
 from aio_assume_role.session import assume_role
-from aio_assume_role.sts_clients import _BURSTS, _REGISTRY, SharedStsClients
+from aio_assume_role.sts_clients import _BURSTS, _REGISTRY, SharedStsClients, sts_client
 
 
 async def test_owners_are_registered_under_the_session_itself(parent: AioSession) -> None:

@@ -123,7 +123,7 @@ async def test_full_cycle_leaks_no_secret(
     monkeypatch: pytest.MonkeyPatch,
     refreshes: RefreshLog,
 ) -> None:
-    from aio_assume_role.file_cache import AioJSONFileCache
+    from aio_assume_role.cache import AioJSONFileCache
 
     issued = Issued()
     dict_cache: dict[str, Any] = {}

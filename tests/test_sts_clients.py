@@ -18,10 +18,14 @@ from botocore.exceptions import ClientError
 from moto_sts import StsServer
 from support import DUMMY_ACCESS_KEY, FakeClock, RefreshLog, role_arn
 
-from aio_assume_role._sts import sts_client
 from aio_assume_role.errors import InvalidParameterError
 from aio_assume_role.session import assume_role
-from aio_assume_role.sts_clients import _BURSTS, SharedStsClients, active_shared_clients
+from aio_assume_role.sts_clients import (
+    _BURSTS,
+    SharedStsClients,
+    active_shared_clients,
+    sts_client,
+)
 
 
 def count_sts_clients(session: AioSession) -> list[Any]:

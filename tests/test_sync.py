@@ -32,7 +32,6 @@ from moto_sts import StsServer
 from support import ACCOUNT_ID, FakeClock, role_arn
 
 from aio_assume_role import _clock
-from aio_assume_role._sync_credentials import SyncAssumedRoleCredentials
 from aio_assume_role.cache import AioJSONFileCache
 from aio_assume_role.errors import (
     ExpiredCredentialsError,
@@ -43,6 +42,7 @@ from aio_assume_role.errors import (
 from aio_assume_role.sync import (
     AUTOMATIC_ROLE_SESSION_NAME,
     JSONFileCache,
+    SyncAssumedRoleCredentials,
     assume_role,
 )
 
@@ -588,7 +588,7 @@ def test_assume_role_response_is_kept_out_of_botocores_debug_log(
 def test_the_package_never_imports_boto3() -> None:
     """boto3 is an optional extra: only aio_assume_role.sync needs it."""
     code = (
-        "import sys, aio_assume_role, aio_assume_role.cli, aio_assume_role.patch, "
+        "import sys, aio_assume_role, aio_assume_role.cli, aio_assume_role.session, "
         "aio_assume_role.cache; print('boto3' in sys.modules)"
     )
     result = subprocess.run(

@@ -18,7 +18,7 @@ from cli_support import Issued, assert_no_secret, assert_one_line_error, closed_
 from moto_sts import StsServer
 from support import ACCOUNT_ID, role_arn
 
-from aio_assume_role import _sync_cli
+from aio_assume_role.sync import __main__ as sync_cli
 
 OURS = "aio_assume_role.sync"
 REFERENCE = "aws_assume_role_lib"
@@ -67,7 +67,7 @@ def run_both_in_process(
     capsys: pytest.CaptureFixture[str], *argv: str
 ) -> dict[str, tuple[int, str, str]]:
     """Both ``main()`` functions, for what argparse decides before any AWS call."""
-    mains = {OURS: _sync_cli.main, REFERENCE: aws_assume_role_lib.aws_assume_role_lib.main}
+    mains = {OURS: sync_cli.main, REFERENCE: aws_assume_role_lib.aws_assume_role_lib.main}
     results = {}
     for module, main in mains.items():
         try:

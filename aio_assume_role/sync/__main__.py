@@ -21,9 +21,9 @@ from typing import Any
 
 import boto3
 
-from . import sync
-from ._compat import botocore_session
-from .cli import (
+from .. import sync
+from .._compat import botocore_session
+from ..cli import (
     EXIT_NO_PARENT_CREDENTIALS,
     Failure,
     add_assume_role_arguments,
@@ -126,3 +126,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return failure.code
     print(format_json(credentials) if options.format == "json" else format_dotenv(credentials))
     return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,8 +1,11 @@
-"""Normalize and validate ``assume_role`` arguments into one AssumeRole request.
+"""The AssumeRole request: ``assume_role`` arguments normalized, validated, keyed (pure).
 
 This module is the shared, pure core of the async and sync front ends: no network,
 no session, no cache. The only file it reads is botocore's bundled STS model,
-once per process, to validate against.
+once per process, to validate against. Both paths' fetchers build on
+``FetcherCommon`` (the request exactly as botocore sends it, its cache key, the
+cache-entry check), and the cache shapes ``assume_role(cache=...)`` accepts are
+checked here; adapting them is ``cache``'s job.
 
 Validation goes further than botocore's own ``ParamValidator`` (types, required
 members, minimums): it also checks the model's maximums and patterns, which
@@ -17,20 +20,29 @@ import contextlib
 import dataclasses
 import datetime
 import functools
+import inspect
 import json
+import logging
 import os
 import re
+import time
 import types
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from copy import deepcopy
+from hashlib import sha1
 from typing import Any, TypeAlias
 
 import botocore.loaders
 import botocore.model
 import botocore.validate
+from botocore.utils import ArnParser
 
+from . import _clock
 from ._compat import validation_errors  # the report's errors: a botocore internal
+from ._response import credential_metadata
+from ._windows import refresh_windows, requested_lifetime
 from .arns import role_arn_problem
-from .errors import InvalidParameterError
+from .errors import InvalidParameterError, MalformedResponseError, MFARefreshError
 
 __all__ = [
     "AUTOMATIC_ROLE_SESSION_NAME",
@@ -46,6 +58,9 @@ __all__ = [
     "request_parameters",
     "validate_assume_role_args",
 ]
+
+logger = logging.getLogger("aio_assume_role")
+
 
 #: Pass as ``RoleSessionName`` to have a name generated even when ``SourceIdentity``
 #: is given (it would otherwise be used as the session name). Contains characters
@@ -473,8 +488,6 @@ def validate_options(
 
 
 def _cache_problem(cache: object, example: str) -> str | None:
-    from ._cache_adapters import is_supported_cache
-
     if isinstance(cache, type):
         # A class has the methods an instance has (as unbound functions), so it
         # would pass the checks below and fail at first use.
@@ -515,3 +528,192 @@ def _qualified_name(cls: type) -> str:
     if cls.__module__ == "builtins":
         return cls.__qualname__
     return f"{cls.__module__}.{cls.__qualname__}"
+
+
+# --- the shapes of cache assume_role(cache=...) accepts (checked here, adapted in cache) ---
+
+
+def is_async_cache(cache: object) -> bool:
+    """Whether ``cache`` has coroutine ``get`` and ``set`` methods (used as it is)."""
+    return all(inspect.iscoroutinefunction(getattr(cache, name, None)) for name in ("get", "set"))
+
+
+def is_mapping_like(cache: object) -> bool:
+    """Whether ``cache`` is dict-like: item get/set and ``in`` (a dict, a JSONFileCache)."""
+    # A list or a string has item access too, but keys would be indices.
+    if isinstance(cache, (Sequence, str, bytes)):
+        return False
+    return all(hasattr(cache, name) for name in ("__getitem__", "__setitem__", "__contains__"))
+
+
+def is_supported_cache(cache: object) -> bool:
+    """Whether ``cache`` can be passed as ``assume_role(cache=...)``."""
+    return cache is None or is_async_cache(cache) or is_mapping_like(cache)
+
+
+# --- MFA token codes: one-shot strings, or a provider called per fetch ---
+
+
+def split_token_code(
+    args: Mapping[str, Any],
+) -> tuple[dict[str, Any], str | TokenCodeProvider | None]:
+    """Return the request without TokenCode, and the TokenCode.
+
+    TokenCode stays out of the request that the cache key is computed from (as in
+    botocore, which adds it at call time), so a cached session survives a new code.
+    """
+    return {name: value for name, value in args.items() if name != "TokenCode"}, args.get(
+        "TokenCode"
+    )
+
+
+class TokenCodes:
+    """A fixed TokenCode serves one AssumeRole call; a provider gives a fresh code each call."""
+
+    def __init__(self, token_code: str | TokenCodeProvider | None, *, role_arn: str) -> None:
+        self._token_code = token_code
+        self._role_arn = role_arn
+        self._fixed_code_used = False
+
+    def next(self) -> str | Awaitable[str] | None:
+        """The code for the next call: None without MFA, possibly awaitable from a provider.
+
+        Raises ``MFARefreshError`` when a fixed code has already been used.
+        """
+        token_code = self._token_code
+        if token_code is None:
+            return None
+        if callable(token_code):
+            return token_code()
+        if self._fixed_code_used:
+            raise MFARefreshError(role_arn=self._role_arn)
+        return token_code
+
+    def succeeded(self) -> None:
+        """Record that a call succeeded with the current code (uses up a fixed one)."""
+        if self._token_code is not None and not callable(self._token_code):
+            self._fixed_code_used = True
+
+
+# --- the request as botocore sends it, its cache key, the cache-entry check ---
+
+
+def generated_session_name() -> str:
+    """botocore's generated session name (``BaseAssumeRoleCredentialFetcher``), to the second."""
+    return f"botocore-session-{int(time.time())}"
+
+
+def assume_role_cache_key(assume_kwargs: Mapping[str, Any], *, generated_name: bool) -> str:
+    """The cache key botocore and the AWS CLI give an AssumeRole request.
+
+    The same algorithm as botocore's ``BaseAssumeRoleCredentialFetcher._create_cache_key``
+    (and ``CachedCredentialFetcher._make_file_safe``), computed here so that no
+    fetcher needs botocore's sync class: a generated session name is left out, an
+    inline policy is parsed (so its keys get sorted), and the sha1 of the sorted JSON
+    is made file-safe. ``tests/test_compat.py`` checks it against botocore's.
+    """
+    args = deepcopy(dict(assume_kwargs))
+    if generated_name:
+        del args["RoleSessionName"]
+    if "Policy" in args:
+        args["Policy"] = json.loads(args["Policy"])
+    digest = sha1(json.dumps(args, sort_keys=True).encode("utf-8")).hexdigest()
+    return digest.replace(":", "_").replace(os.sep, "_").replace("/", "_")
+
+
+class FetcherCommon:
+    """What the async and the sync fetcher share: the request as botocore would send
+    it (generated session name, cache key), read-only accessors, the cache-entry check
+    (expiry on ``_clock``, malformed entries are a miss) and a secret-free repr."""
+
+    duration_seconds: int
+
+    def __init__(self, role_arn: str, args: Mapping[str, Any], *, cache: Any) -> None:
+        """Record the request: TokenCode (left out of the request and its cache key),
+        lifetime, session name (given, or generated as botocore does), cache key.
+
+        A cached response counts as fresh while it has more left than the advisory
+        refresh window, so credentials served from the cache are never due at once.
+        """
+        extra_args, token_code = split_token_code(args)
+        self._token_codes = TokenCodes(token_code, role_arn=role_arn)
+        self.duration_seconds = requested_lifetime(args)
+        self._expiry_window_seconds, _ = refresh_windows(self.duration_seconds)
+        self._role_arn = role_arn
+        self._assume_kwargs: dict[str, Any] = deepcopy(dict(extra_args))
+        self._assume_kwargs["RoleArn"] = role_arn
+        generated = not self._assume_kwargs.get("RoleSessionName")
+        if generated:
+            self._assume_kwargs["RoleSessionName"] = generated_session_name()
+        self._role_session_name: str = self._assume_kwargs["RoleSessionName"]
+        self._cache_key = assume_role_cache_key(self._assume_kwargs, generated_name=generated)
+        self._cache = cache
+
+    @property
+    def role_arn(self) -> str:
+        """The ARN of the role this fetcher assumes."""
+        return self._role_arn
+
+    @property
+    def role_session_name(self) -> str:
+        """The session name sent to STS (given, or generated once)."""
+        return self._role_session_name
+
+    @property
+    def cache_key(self) -> str:
+        """botocore's cache key for this request (the file name in a JSON file cache)."""
+        return self._cache_key
+
+    def _fresh_cached(self, response: object) -> dict[str, Any] | None:
+        """Credential metadata from a cache entry, if complete and not about to expire.
+
+        None (a miss) otherwise: a malformed entry is logged at DEBUG by its field
+        name only, since its values may be secrets.
+        """
+        if response is None:
+            return None
+        try:
+            metadata = credential_metadata(response, role_arn=self._role_arn, source="cache")
+        except MalformedResponseError as error:
+            logger.debug(
+                "Ignoring a malformed cache entry for %s: %s %s",
+                self._role_arn,
+                error.field,
+                error.problem,
+            )
+            return None
+        left = (metadata["expiry_time"] - _clock.now()).total_seconds()
+        if left < self._expiry_window_seconds:
+            logger.debug("Cached credentials for %s are expired or about to be", self._role_arn)
+            return None
+        logger.debug("Credentials for %s retrieved from cache", self._role_arn)
+        return metadata
+
+    def _cache_write_failed(self, error: Exception) -> None:
+        """Log (WARNING) a cache write that failed; the fetched credentials are served."""
+        # No traceback and no message beyond an OSError's reason: a custom cache's
+        # message could quote the value, which holds the secret key.
+        logger.warning(
+            "Could not write the credentials for %s to the cache (%s%s); serving them uncached",
+            self._role_arn,
+            type(error).__name__,
+            f": {error.strerror}" if isinstance(error, OSError) and error.strerror else "",
+        )
+
+    def _add_account_id_to_response(self, response: dict[str, Any]) -> None:
+        # Both paths call this right after AssumeRole returns, before the response is
+        # cached or read: a malformed one raises MalformedResponseError here and goes
+        # no further. Then, as botocore does, the account id from the assumed role's
+        # ARN is added to the credentials (and so to the cache entry).
+        credential_metadata(response, role_arn=self._role_arn)
+        arn = response.get("AssumedRoleUser", {}).get("Arn")
+        if ArnParser.is_arn(arn):
+            response["Credentials"]["AccountId"] = ArnParser().parse_arn(arn)["account"]
+        else:
+            logger.debug("Unable to extract the account id from the assumed role's ARN")
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(RoleArn={self._role_arn!r}, "
+            f"RoleSessionName={self._role_session_name!r})"
+        )

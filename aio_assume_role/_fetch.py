@@ -1,0 +1,179 @@
+"""The async fetcher: AssumeRole through the parent session, behind an async cache."""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import os
+import weakref
+from collections.abc import AsyncIterator, Hashable, Mapping
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import TYPE_CHECKING, Any
+
+from ._request import FetcherCommon, check_chained_duration
+from ._response import credential_metadata
+from .errors import ParentCredentialsError
+from .sts_clients import sts_client
+
+__all__ = ["AssumeRoleFetcher", "KeyedLock"]
+
+
+if TYPE_CHECKING:
+    from aiobotocore.session import AioSession
+
+    from .cache import AsyncCredentialCache
+
+
+_Locks = dict[Hashable, tuple[AbstractAsyncContextManager[Any], int]]
+
+# Every KeyedLock, so that a forked child can drop the locks its parent's loops held.
+_INSTANCES: weakref.WeakSet[KeyedLock] = weakref.WeakSet()
+
+
+class KeyedLock:
+    """``async with locks.hold(key)`` serializes callers of the same key (per event loop).
+
+    Uses asyncio locks under asyncio, and anyio locks under other event loops
+    (trio, reached through aiobotocore's anyio/httpx mode).
+    """
+
+    def __init__(self) -> None:
+        # Keyed by the loop itself, weakly (an id() could be reused by a new loop),
+        # then by key: an asyncio.Lock belongs to the loop that first waits on it.
+        self._locks: weakref.WeakKeyDictionary[object, _Locks] = weakref.WeakKeyDictionary()
+        _INSTANCES.add(self)
+
+    @asynccontextmanager
+    async def hold(self, key: Hashable) -> AsyncIterator[None]:
+        loop, new_lock = _running_loop()
+        locks = self._locks.get(loop)
+        if locks is None:
+            locks = self._locks[loop] = {}
+        lock, users = locks.get(key, (None, 0))
+        if lock is None:
+            lock = new_lock()
+        locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = locks[key]
+            if users == 1:
+                del locks[key]
+                if not locks and self._locks.get(loop) is locks:
+                    del self._locks[loop]
+            else:
+                locks[key] = (lock, users - 1)
+
+    def __len__(self) -> int:
+        return sum(len(locks) for locks in self._locks.values())
+
+    def _forget(self) -> None:
+        self._locks.clear()
+
+
+def _running_loop() -> tuple[object, Any]:
+    """The running event loop (an object to key by), and the lock class that works on it."""
+    import asyncio
+
+    try:
+        return asyncio.get_running_loop(), asyncio.Lock
+    except RuntimeError:  # not asyncio: anyio is there, since aiobotocore needs it then
+        import anyio.lowlevel
+
+        return anyio.lowlevel.current_token().native_token, anyio.Lock
+
+
+def _forget_after_fork() -> None:
+    # The parent's loops do not run in a forked child; their locks mean nothing there.
+    for instance in list(_INSTANCES):
+        instance._forget()
+
+
+os.register_at_fork(after_in_child=_forget_after_fork)
+
+
+logger = logging.getLogger("aio_assume_role")
+
+# Sessions that share a cache and a role (same cache key) fetch one at a time, so
+# N concurrent first uses make one AssumeRole call and one cache write.
+_SHARED_FETCHES = KeyedLock()
+
+
+class AssumeRoleFetcher(FetcherCommon):
+    """Fetches credentials for one role: from the cache if fresh, else by AssumeRole.
+
+    The generated session name and the cache key are botocore's and the AWS CLI's
+    (``FetcherCommon``). The I/O is our own, because aiobotocore's
+    ``AioAssumeRoleCredentialFetcher`` reads and writes the cache synchronously (a
+    file cache would block the event loop), builds a new STS client per fetch from
+    frozen source credentials, and prompts on stdin for MFA codes.
+    """
+
+    def __init__(
+        self,
+        parent: AioSession,
+        role_arn: str,
+        args: Mapping[str, Any],
+        *,
+        cache: AsyncCredentialCache,
+        cache_identity: object,
+        check_chaining: bool = False,
+    ) -> None:
+        super().__init__(role_arn, args, cache=cache)
+        self._check_chaining = check_chaining
+        self._parent = parent
+        self._cache_identity = cache_identity
+        self._cache: AsyncCredentialCache = cache
+
+    async def fetch_credentials(self) -> dict[str, Any]:
+        """Return credential metadata for the refresh engine (``source``: cache or sts)."""
+        metadata = await self._load_from_cache()
+        if metadata is not None:
+            return metadata
+        # Resolved before the shared-fetch lock: a parent that shares this cache and
+        # role would otherwise wait for the lock its own child holds.
+        await self._resolve_parent_credentials()
+        async with _SHARED_FETCHES.hold((self._cache_identity, self._cache_key)):
+            # Another session sharing this cache may have filled it meanwhile.
+            metadata = await self._load_from_cache()
+            if metadata is not None:
+                return metadata
+            response = await self._get_credentials()  # its shape is checked there
+            await self._store(response)
+        return credential_metadata(response, role_arn=self._role_arn, source="sts")
+
+    async def _load_from_cache(self) -> dict[str, Any] | None:
+        return self._fresh_cached(await self._cache.get(self._cache_key))
+
+    async def _store(self, response: dict[str, Any]) -> None:
+        """Write a fetched response to the cache; a failure loses the cache entry only."""
+        try:
+            await self._cache.set(self._cache_key, response)
+        except Exception as error:
+            self._cache_write_failed(error)
+
+    async def _resolve_parent_credentials(self) -> None:
+        parent_credentials = await self._parent.get_credentials()
+        if parent_credentials is None:
+            raise ParentCredentialsError(role_arn=self._role_arn)
+        if self._check_chaining and getattr(parent_credentials, "method", None) == "assume-role":
+            # Known only now for a parent whose credentials were unresolved at assume_role().
+            check_chained_duration(self._assume_kwargs)
+        await parent_credentials.get_frozen_credentials()
+
+    async def _get_credentials(self) -> dict[str, Any]:
+        kwargs = dict(self._assume_kwargs)
+        token_code = self._token_codes.next()
+        if inspect.isawaitable(token_code):
+            token_code = await token_code
+        if token_code is not None:
+            kwargs["TokenCode"] = token_code
+        logger.debug(
+            "Calling AssumeRole for %s as session %s", self._role_arn, self._role_session_name
+        )
+        async with sts_client(self._parent) as sts:
+            response: dict[str, Any] = await sts.assume_role(**kwargs)
+        self._add_account_id_to_response(response)  # checks its shape first
+        self._token_codes.succeeded()  # only now: a malformed answer is a failed call
+        return response
