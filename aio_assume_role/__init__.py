@@ -14,8 +14,8 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ._refresh import RefreshEvent, RefreshListener, add_refresh_listener
-    from ._request import AUTOMATIC_ROLE_SESSION_NAME
+    from ._core.refresh import RefreshEvent, RefreshListener, add_refresh_listener
+    from ._core.request import AUTOMATIC_ROLE_SESSION_NAME
     from .arns import (
         generate_lambda_session_name,
         get_assumed_role_session_arn,
@@ -40,7 +40,7 @@ __version__ = "0.1.0"
 
 # Each exported name, and the submodule that defines it.
 _EXPORTS = {
-    "AUTOMATIC_ROLE_SESSION_NAME": "._request",
+    "AUTOMATIC_ROLE_SESSION_NAME": "._core.request",
     "AccountResult": ".fanout",
     "AioJSONFileCache": ".cache",
     "AssumeRoleError": ".errors",
@@ -52,10 +52,10 @@ _EXPORTS = {
     "MalformedResponseError": ".errors",
     "ParentCredentialsError": ".errors",
     "RefreshError": ".errors",
-    "RefreshEvent": "._refresh",
-    "RefreshListener": "._refresh",
+    "RefreshEvent": "._core.refresh",
+    "RefreshListener": "._core.refresh",
     "SharedStsClients": ".sts_clients",
-    "add_refresh_listener": "._refresh",
+    "add_refresh_listener": "._core.refresh",
     "assume_role": ".session",
     "assume_role_in_accounts": ".fanout",
     "generate_lambda_session_name": ".arns",

@@ -24,9 +24,9 @@ from typing import Any, Protocol, TypeVar, runtime_checkable
 import aiofiles.os
 from botocore.utils import JSONFileCache
 
-from ._compat import json_file_cache_dir
-from ._request import is_async_cache, is_mapping_like
-from ._response import read_cached_response, store_response
+from ._core.compat import json_file_cache_dir
+from ._core.request import is_async_cache, is_mapping_like
+from ._core.response import read_cached_response, store_response
 
 # The adapters below (MappingCache, ThreadedMappingCache, as_async_cache,
 # cache_identity) are the library's own: importable, not part of the public API.

@@ -51,7 +51,7 @@ from botocore.exceptions import (
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
 from botocore.parsers import ResponseParserError
 
-from ._request import REQUEST_PARAMETER_SPECS, REQUEST_PARAMETERS
+from ._core.request import REQUEST_PARAMETER_SPECS, REQUEST_PARAMETERS
 from .errors import AssumeRoleError, InvalidParameterError, ParentCredentialsError
 from .session import assume_role
 

@@ -15,13 +15,13 @@ from aiobotocore.credentials import AioCredentialResolver, AioDeferredRefreshabl
 from aiobotocore.session import AioSession
 from botocore.credentials import CredentialProvider, ReadOnlyCredentials
 
-from . import _clock
-from ._child_session import LightChildSession, apply_region_mode, builtin_event_hooks
-from ._compat import resolved_credentials
-from ._fetch import AssumeRoleFetcher
-from ._refresh import AsyncRefresher, EngineDecides, RefreshState
-from ._request import CREDENTIALS_METHOD as METHOD
-from ._request import (
+from ._core import clock as _clock
+from ._core.child_session import LightChildSession, apply_region_mode, builtin_event_hooks
+from ._core.compat import resolved_credentials
+from ._core.fetch import AssumeRoleFetcher
+from ._core.refresh import AsyncRefresher, EngineDecides, RefreshState
+from ._core.request import CREDENTIALS_METHOD as METHOD
+from ._core.request import (
     TokenCodeProvider,
     check_session,
     is_chained,

@@ -69,8 +69,9 @@ import aiobotocore
 import botocore
 from aiobotocore.session import AioSession, get_session
 
-from aio_assume_role import _clock, assume_role
-from aio_assume_role._refresh import RefreshEvent, add_refresh_listener
+from aio_assume_role import assume_role
+from aio_assume_role._core import clock as _clock
+from aio_assume_role._core.refresh import RefreshEvent, add_refresh_listener
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from moto_sts import StsServer

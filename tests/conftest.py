@@ -57,7 +57,7 @@ def parent(sts_server: StsServer) -> AioSession:
 def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
     import moto.sts.models
 
-    from aio_assume_role import _clock
+    from aio_assume_role._core import clock as _clock
 
     fake = FakeClock()
     real_now = _clock.now
@@ -73,7 +73,7 @@ def dice(monkeypatch: pytest.MonkeyPatch) -> Dice:
 
     Tests of jitter and backoff set ``dice.value``.
     """
-    from aio_assume_role import _clock
+    from aio_assume_role._core import clock as _clock
 
     fake = Dice()
     monkeypatch.setattr(_clock, "random_fraction", fake)
@@ -83,7 +83,7 @@ def dice(monkeypatch: pytest.MonkeyPatch) -> Dice:
 @pytest.fixture
 def refreshes() -> Iterator[RefreshLog]:
     """Every refresh outcome while the test runs (``await refreshes.wait_for(n)``)."""
-    from aio_assume_role._refresh import add_refresh_listener
+    from aio_assume_role._core.refresh import add_refresh_listener
 
     log = RefreshLog()
     remove = add_refresh_listener(log)

@@ -23,8 +23,8 @@ from botocore.credentials import ReadOnlyCredentials
 from moto_sts import StsServer
 from support import FakeClock, role_arn
 
-from aio_assume_role._fetch import _SHARED_FETCHES
-from aio_assume_role._refresh import add_refresh_listener
+from aio_assume_role._core.fetch import _SHARED_FETCHES
+from aio_assume_role._core.refresh import add_refresh_listener
 from aio_assume_role.session import AssumedRoleCredentials, AssumedRoleSession, assume_role
 
 anyio = pytest.importorskip("anyio")

@@ -15,7 +15,7 @@ from moto_sts import StsServer
 from support import role_arn
 
 from aio_assume_role import assume_role
-from aio_assume_role._request import is_supported_cache
+from aio_assume_role._core.request import is_supported_cache
 from aio_assume_role.cache import (
     AioJSONFileCache,
     AsyncCredentialCache,

@@ -1,4 +1,4 @@
-"""``aio_assume_role._compat``: drift tests for each botocore/aiobotocore/boto3 internal,
+"""``aio_assume_role._core.compat``: drift tests for each botocore/aiobotocore/boto3 internal,
 the fallbacks used when one is missing, and the rule that no other module touches one.
 
 Drift tests are behavioural (our result compared with botocore's own), not hashes of
@@ -28,8 +28,9 @@ from moto_sts import StsServer
 from support import role_arn
 
 import aio_assume_role
-from aio_assume_role import _child_session, _compat
-from aio_assume_role._request import (
+from aio_assume_role._core import child_session as _child_session
+from aio_assume_role._core import compat as _compat
+from aio_assume_role._core.request import (
     FetcherCommon,
     assume_role_cache_key,
     normalize_assume_role_args,
@@ -361,14 +362,23 @@ EXTERNAL = ("botocore", "aiobotocore", "boto3")
 PACKAGE = Path(aio_assume_role.__file__).parent
 
 
+COMPAT = PACKAGE / "_core" / "compat.py"
+
+
 def _modules() -> list[Path]:
-    return sorted(path for path in PACKAGE.glob("*.py") if path.name != "_compat.py")
+    """Every module of the package (subpackages included) but the compat module."""
+    return sorted(path for path in PACKAGE.rglob("*.py") if path != COMPAT)
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
 def _own_private_names() -> set[str]:
     """Underscore names the package defines: modules, functions, classes, attributes."""
-    names = {path.stem for path in PACKAGE.glob("*.py")}
-    for path in PACKAGE.glob("*.py"):
+    names = {path.stem for path in PACKAGE.rglob("*.py")} | {"_core"}
+    for path in PACKAGE.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 names.add(node.name)
@@ -410,13 +420,15 @@ def _violations() -> list[str]:
     external = _external_private_names()
     found: list[str] = []
     for path in _modules():
-        module = importlib.import_module(f"aio_assume_role.{path.stem}")
+        module = importlib.import_module(_module_name(path))
         tree = ast.parse(path.read_text())
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] in EXTERNAL:
                 for alias in node.names:
                     if alias.name.startswith("_"):
-                        found.append(f"{path.name}:{node.lineno} imports {alias.name}")
+                        found.append(
+                            f"{path.relative_to(PACKAGE)}:{node.lineno} imports {alias.name}"
+                        )
         for cls_node in [n for n in ast.walk(tree) if isinstance(n, ast.ClassDef)]:
             bases = _external_classes_in_mro(module, cls_node.name)
             sources = " ".join(inspect.getsource(base) for base in bases)
@@ -429,7 +441,9 @@ def _violations() -> list[str]:
                     and not node.attr.startswith("__")
                     and re.search(rf"\b{re.escape(node.attr)}\b", sources)
                 ):
-                    found.append(f"{path.name}:{node.lineno} self.{node.attr} (inherited)")
+                    found.append(
+                        f"{path.relative_to(PACKAGE)}:{node.lineno} self.{node.attr} (inherited)"
+                    )
         for node in ast.walk(tree):
             if (
                 isinstance(node, ast.Attribute)
@@ -441,7 +455,7 @@ def _violations() -> list[str]:
                     or (node.attr in external and node.attr not in OWN_ALLOWED)
                 )
             ):
-                found.append(f"{path.name}:{node.lineno} .{node.attr}")
+                found.append(f"{path.relative_to(PACKAGE)}:{node.lineno} .{node.attr}")
     return found
 
 
@@ -450,4 +464,7 @@ OWN_ALLOWED = {"_state", "_loop", "_checkout", "_checkin", "_get", "_set"}
 
 
 def test_only_compat_touches_private_names_of_botocore_aiobotocore_boto3() -> None:
+    checked = _modules()
+    assert PACKAGE / "_core" / "fetch.py" in checked  # subpackages are checked too
+    assert PACKAGE / "sync" / "__init__.py" in checked
     assert _violations() == []

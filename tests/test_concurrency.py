@@ -26,7 +26,7 @@ from botocore.credentials import ReadOnlyCredentials
 from moto_sts import StsServer
 from support import FakeClock, role_arn
 
-from aio_assume_role._fetch import _SHARED_FETCHES
+from aio_assume_role._core.fetch import _SHARED_FETCHES
 from aio_assume_role.session import AssumedRoleSession, assume_role
 
 ADVISORY = 47 * 60  # 13 of 60 minutes left

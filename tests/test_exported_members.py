@@ -23,16 +23,25 @@ PUBLIC_MODULES = [
     "aio_assume_role.cli",
     "aio_assume_role.errors",
     "aio_assume_role.fanout",
-    "aio_assume_role.cache",
-    "aio_assume_role.arns",
-    "aio_assume_role.session",
     "aio_assume_role.session",
     "aio_assume_role.sts_clients",
     "aio_assume_role.sync",
 ]
 
+
+def test_the_public_modules_are_the_packages_modules_without_an_underscore() -> None:
+    package = Path(aio_assume_role.__file__).parent
+    on_disk = {
+        "aio_assume_role." + (path.stem if path.suffix else path.name)
+        for path in package.iterdir()
+        if not path.name.startswith("_")
+        and (path.suffix == ".py" or (path / "__init__.py").exists())
+    }
+    assert on_disk == set(PUBLIC_MODULES) - {"aio_assume_role"}
+
+
 _SOURCES = "\n".join(
-    path.read_text() for path in Path(aio_assume_role.__file__).parent.glob("*.py")
+    path.read_text() for path in Path(aio_assume_role.__file__).parent.rglob("*.py")
 )
 
 

@@ -17,7 +17,7 @@ from aio_assume_role import (
     InvalidParameterError,
     is_role_arn,
 )
-from aio_assume_role._request import (
+from aio_assume_role._core.request import (
     is_chained,
     normalize_assume_role_args,
     validate_assume_role_args,

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from aio_assume_role import cli, session, sync
-from aio_assume_role._request import (
+from aio_assume_role._core.request import (
     REQUEST_PARAMETER_SPECS,
     REQUEST_PARAMETERS,
     normalize_assume_role_args,
@@ -64,7 +64,7 @@ def test_a_parameter_added_to_the_table_reaches_the_request(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # What adding an STS parameter takes in the normalization layer: one entry.
-    from aio_assume_role import _request
+    from aio_assume_role._core import request as _request
 
     specs = dict(REQUEST_PARAMETER_SPECS)
     specs["ProvidedContexts"] = _request.RequestParameter(lambda value: [value])

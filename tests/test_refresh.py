@@ -7,7 +7,7 @@ from moto_sts import StsServer
 from support import FakeClock, RefreshLog, role_arn
 
 from aio_assume_role import assume_role
-from aio_assume_role._windows import refresh_windows
+from aio_assume_role._core.windows import refresh_windows
 
 
 async def access_key(session: AioSession) -> str:
@@ -97,7 +97,7 @@ def test_expiry_forms_parse_to_one_utc_time() -> None:
 
     from dateutil.tz import tzutc
 
-    from aio_assume_role._windows import parse_expiry
+    from aio_assume_role._core.windows import parse_expiry
 
     utc = datetime.timezone.utc
     expected = datetime.datetime(2030, 1, 2, 3, 4, 5, tzinfo=utc)

@@ -28,8 +28,8 @@ from botocore.exceptions import ClientError, EndpointConnectionError
 from moto_sts import StsServer
 from support import Dice, FakeClock, RefreshLog, patch_retry_sleep, role_arn
 
-from aio_assume_role import _clock
-from aio_assume_role._refresh import RefreshState, add_refresh_listener
+from aio_assume_role._core import clock as _clock
+from aio_assume_role._core.refresh import RefreshState, add_refresh_listener
 from aio_assume_role.cache import AioJSONFileCache
 from aio_assume_role.errors import RefreshError
 from aio_assume_role.session import assume_role

@@ -23,7 +23,7 @@ from botocore.exceptions import ClientError, EndpointConnectionError
 from moto_sts import StsServer
 from support import Dice, FakeClock, RefreshLog, patch_retry_sleep, role_arn
 
-from aio_assume_role import _clock
+from aio_assume_role._core import clock as _clock
 from aio_assume_role.errors import ExpiredCredentialsError, RefreshError
 from aio_assume_role.session import AssumedRoleSession, assume_role
 

@@ -17,7 +17,7 @@ from aiobotocore.session import AioSession, get_session
 from moto_sts import StsServer
 from support import role_arn
 
-from aio_assume_role._fetch import _SHARED_FETCHES, KeyedLock
+from aio_assume_role._core.fetch import _SHARED_FETCHES, KeyedLock
 from aio_assume_role.session import assume_role
 from aio_assume_role.sts_clients import _BURSTS, _REGISTRY, SharedStsClients, sts_client
 

@@ -25,7 +25,7 @@ from support import FakeClock, role_arn
 
 import aio_assume_role
 from aio_assume_role import sync as sync_path
-from aio_assume_role._response import credential_metadata
+from aio_assume_role._core.response import credential_metadata
 from aio_assume_role.cache import AioJSONFileCache
 from aio_assume_role.errors import AssumeRoleError, MalformedResponseError
 from aio_assume_role.session import assume_role

@@ -35,7 +35,7 @@ from botocore.exceptions import ClientError
 from moto_sts import StsServer
 from support import ACCOUNT_ID, FakeClock, RefreshLog, role_arn
 
-from aio_assume_role import _clock
+from aio_assume_role._core import clock as _clock
 from aio_assume_role.cache import MappingCache
 from aio_assume_role.errors import (
     ExpiredCredentialsError,

@@ -29,7 +29,7 @@ from aiobotocore.session import AioSession
 from moto_sts import StsServer
 from support import FakeClock, role_arn
 
-from aio_assume_role import _clock
+from aio_assume_role._core import clock as _clock
 from aio_assume_role.session import AssumedRoleSession, assume_role
 
 pytestmark = pytest.mark.slow

@@ -31,7 +31,7 @@ from botocore.exceptions import (
 from moto_sts import StsServer
 from support import ACCOUNT_ID, FakeClock, role_arn
 
-from aio_assume_role import _clock
+from aio_assume_role._core import clock as _clock
 from aio_assume_role.cache import AioJSONFileCache
 from aio_assume_role.errors import (
     ExpiredCredentialsError,

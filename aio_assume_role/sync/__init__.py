@@ -37,11 +37,11 @@ from botocore.credentials import (
     ReadOnlyCredentials,
 )
 
-from .. import _clock
-from .._child_session import LightChildSession, apply_region_mode, sync_builtin_event_hooks
-from .._compat import boto3_child_session_class, botocore_session
-from .._refresh import EngineDecides, RefreshState, ThreadedRefresher
-from .._request import (
+from .._core import clock as _clock
+from .._core.child_session import LightChildSession, apply_region_mode, sync_builtin_event_hooks
+from .._core.compat import boto3_child_session_class, botocore_session
+from .._core.refresh import EngineDecides, RefreshState, ThreadedRefresher
+from .._core.request import (
     AUTOMATIC_ROLE_SESSION_NAME,
     FetcherCommon,
     TokenCodeProvider,
@@ -53,8 +53,8 @@ from .._request import (
     validate_assume_role_args,
     validate_options,
 )
-from .._request import CREDENTIALS_METHOD as METHOD
-from .._response import credential_metadata, read_cached_response, store_response
+from .._core.request import CREDENTIALS_METHOD as METHOD
+from .._core.response import credential_metadata, read_cached_response, store_response
 from ..arns import generate_lambda_session_name, get_assumed_role_session_arn, get_role_arn
 from ..errors import InvalidParameterError, ParentCredentialsError
 

@@ -22,7 +22,7 @@ from typing import Any
 import boto3
 
 from .. import sync
-from .._compat import botocore_session
+from .._core.compat import botocore_session
 from ..cli import (
     EXIT_NO_PARENT_CREDENTIALS,
     Failure,

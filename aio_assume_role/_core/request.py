@@ -37,12 +37,12 @@ import botocore.model
 import botocore.validate
 from botocore.utils import ArnParser
 
-from . import _clock
-from ._compat import validation_errors  # the report's errors: a botocore internal
-from ._response import credential_metadata
-from ._windows import refresh_windows, requested_lifetime
-from .arns import role_arn_problem
-from .errors import InvalidParameterError, MalformedResponseError, MFARefreshError
+from ..arns import role_arn_problem
+from ..errors import InvalidParameterError, MalformedResponseError, MFARefreshError
+from . import clock as _clock
+from .compat import validation_errors  # the report's errors: a botocore internal
+from .response import credential_metadata
+from .windows import refresh_windows, requested_lifetime
 
 __all__ = [
     "AUTOMATIC_ROLE_SESSION_NAME",

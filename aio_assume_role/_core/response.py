@@ -20,8 +20,8 @@ from contextvars import ContextVar
 from copy import deepcopy
 from typing import Any
 
-from ._windows import parse_expiry
-from .errors import AssumeRoleError, MalformedResponseError
+from ..errors import AssumeRoleError, MalformedResponseError
+from .windows import parse_expiry
 
 __all__ = ["credential_metadata"]
 

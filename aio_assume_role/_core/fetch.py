@@ -10,10 +10,10 @@ from collections.abc import AsyncIterator, Hashable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
-from ._request import FetcherCommon, check_chained_duration
-from ._response import credential_metadata
-from .errors import ParentCredentialsError
-from .sts_clients import sts_client
+from ..errors import ParentCredentialsError
+from ..sts_clients import sts_client
+from .request import FetcherCommon, check_chained_duration
+from .response import credential_metadata
 
 __all__ = ["AssumeRoleFetcher", "KeyedLock"]
 
@@ -21,7 +21,7 @@ __all__ = ["AssumeRoleFetcher", "KeyedLock"]
 if TYPE_CHECKING:
     from aiobotocore.session import AioSession
 
-    from .cache import AsyncCredentialCache
+    from ..cache import AsyncCredentialCache
 
 
 _Locks = dict[Hashable, tuple[AbstractAsyncContextManager[Any], int]]

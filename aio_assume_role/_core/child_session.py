@@ -18,7 +18,7 @@ import botocore.session
 from botocore.configprovider import ConfigValueStore, create_botocore_default_config_mapping
 from botocore.hooks import HierarchicalEmitter
 
-from ._compat import (
+from .compat import (
     CopyOnWriteEmitter,
     LazyConfigStoreSession,
     aio_copy_on_write_emitter_class,

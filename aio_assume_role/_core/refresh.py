@@ -39,15 +39,15 @@ from typing import Any
 
 from botocore.credentials import ReadOnlyCredentials
 
-from . import _clock
-from ._response import credential_responses_redacted, safe_error
-from ._windows import (
+from ..errors import ExpiredCredentialsError, RefreshError
+from . import clock as _clock
+from .response import credential_responses_redacted, safe_error
+from .windows import (
     advisory_retry_point,
     mandatory_retry_point,
     parse_expiry,
     refresh_points,
 )
-from .errors import ExpiredCredentialsError, RefreshError
 
 __all__ = [
     "AsyncRefresher",

@@ -1,0 +1,1 @@
+"""The library's internals: nothing here is API (see the package's ``__all__``)."""
