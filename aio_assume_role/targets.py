@@ -91,14 +91,44 @@ class Account:
 class OrganizationAccounts:
     """The ACTIVE accounts of an AWS Organization, or of some of its OUs, to resolve later.
 
-    Built (and validated) by ``from_organization``; ``await spec.resolve(parent)``
-    enumerates them, see ``list_organization_accounts``.
+    Usually built by ``from_organization``, which documents the fields; built
+    directly, it checks and normalizes them the same way (any iterables become a
+    de-duplicated tuple or frozenset), raising ``InvalidParameterError`` naming the
+    field. ``await spec.resolve(parent)`` enumerates the accounts, see
+    ``list_organization_accounts``.
     """
 
     ous: tuple[str, ...] | None = None
     ignore_accounts: frozenset[str] = frozenset()
     ignore_ous: tuple[str, ...] = ()
     include_management_account: bool = False
+
+    def __post_init__(self) -> None:
+        problems: list[tuple[str, str]] = []
+        ous = None if self.ous is None else _check_ou_ids("ous", self.ous, problems)
+        if ous is not None and not ous and not problems:
+            problems.append(("ous", "is empty: pass None for the whole organization"))
+        ignore_ous = _check_ou_ids("ignore_ous", self.ignore_ous, problems)
+        ignore_accounts: list[str] = []
+        if _is_single_value(self.ignore_accounts):
+            problems.append(
+                ("ignore_accounts", "must be a list of account ids, not a single value")
+            )
+        else:
+            for position, account_id in enumerate(self.ignore_accounts):
+                problem = account_id_problem(account_id)
+                if problem is not None:
+                    problems.append((f"ignore_accounts[{position}]", problem))
+                else:
+                    ignore_accounts.append(account_id)
+        if not isinstance(self.include_management_account, bool):
+            problems.append(("include_management_account", "must be True or False"))
+        if problems:
+            raise InvalidParameterError(problems)
+        # Frozen: the normalized values are set the way dataclasses itself does.
+        object.__setattr__(self, "ous", None if ous is None else tuple(dict.fromkeys(ous)))
+        object.__setattr__(self, "ignore_accounts", frozenset(ignore_accounts))
+        object.__setattr__(self, "ignore_ous", tuple(dict.fromkeys(ignore_ous)))
 
     async def resolve(self, parent: AioSession) -> list[Account]:
         """Enumerate the accounts through ``parent``, sorted by id.
@@ -139,29 +169,10 @@ def from_organization(
     one of these is a single str rather than a list, or when ``ous`` is empty (pass
     None for the whole organization).
     """
-    problems: list[tuple[str, str]] = []
-    ou_ids = None if ous is None else _check_ou_ids("ous", ous, problems)
-    if ou_ids is not None and not ou_ids and not problems:
-        problems.append(("ous", "is empty: pass None for the whole organization"))
-    ignored_ous = _check_ou_ids("ignore_ous", ignore_ous, problems)
-    ignored_accounts: list[str] = []
-    if _is_single_value(ignore_accounts):
-        problems.append(("ignore_accounts", "must be a list of account ids, not a single value"))
-    else:
-        for position, account_id in enumerate(ignore_accounts):
-            problem = account_id_problem(account_id)
-            if problem is not None:
-                problems.append((f"ignore_accounts[{position}]", problem))
-            else:
-                ignored_accounts.append(account_id)
-    if not isinstance(include_management_account, bool):
-        problems.append(("include_management_account", "must be True or False"))
-    if problems:
-        raise InvalidParameterError(problems)
     return OrganizationAccounts(
-        ous=None if ou_ids is None else tuple(dict.fromkeys(ou_ids)),
-        ignore_accounts=frozenset(ignored_accounts),
-        ignore_ous=tuple(dict.fromkeys(ignored_ous)),
+        ous=ous,  # type: ignore[arg-type]  # normalized (and checked) by __post_init__
+        ignore_accounts=ignore_accounts,  # type: ignore[arg-type]
+        ignore_ous=ignore_ous,  # type: ignore[arg-type]
         include_management_account=include_management_account,
     )
 

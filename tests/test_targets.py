@@ -319,6 +319,16 @@ def test_well_formed_ids_are_accepted() -> None:
     assert spec.include_management_account is False
 
 
+def test_a_spec_built_directly_is_checked_and_normalized_too() -> None:
+    spec = OrganizationAccounts(ous=["ou-ab12-cdefgh34"], ignore_ous=iter(["r-ab12"]))  # type: ignore[arg-type]
+    assert spec.ous == ("ou-ab12-cdefgh34",)
+    assert spec.ignore_ous == ("r-ab12",)
+    assert spec == from_organization(ous=["ou-ab12-cdefgh34"], ignore_ous=["r-ab12"])
+    with pytest.raises(InvalidParameterError) as caught:
+        OrganizationAccounts(ignore_accounts=["1"])  # type: ignore[arg-type]
+    assert caught.value.parameter == "ignore_accounts"
+
+
 def test_every_problem_is_reported() -> None:
     with pytest.raises(InvalidParameterError) as caught:
         from_organization(ous=["x", "y"], ignore_accounts=["1"])
