@@ -527,3 +527,26 @@ def test_parse_shard_reads_the_process_environment(monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("JOB_COMPLETION_INDEX", "0")
     monkeypatch.setenv("AIO_ASSUME_ROLE_SHARD", "/3")
     assert parse_shard(None) == (0, 3)
+
+
+# --- Other event loops ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("backend", ["trio", "asyncio"])
+def test_enumeration_runs_under_anyio(org: Org, sts_server: StsServer, backend: str) -> None:
+    """Only aiobotocore calls, no asyncio primitive: trio works (via aiobotocore's httpx)."""
+    anyio = pytest.importorskip("anyio")
+    httpxsession = pytest.importorskip("aiobotocore.httpxsession")
+    pytest.importorskip("httpx2")
+    from aiobotocore.config import AioConfig
+    from aiobotocore.session import get_session
+
+    session = get_session()
+    session.set_default_client_config(AioConfig(http_session_cls=httpxsession.HttpxSession))
+    found: list[Account] = []
+
+    async def main() -> None:
+        found.extend(await list_organization_accounts(session, ous=[org.ids["A"]]))
+
+    anyio.run(main, backend=backend)
+    assert ids_of(found) == org.active_under("A", "A1")
