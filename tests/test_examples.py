@@ -32,10 +32,13 @@ def covers(*names: str) -> Callable[[F], F]:
     return lambda test: test
 
 
-def run_example(name: str, *, env: dict[str, str] | None = None, stdin: str = "") -> list[str]:
-    """Run examples/<name> with this process's (fixture-made) environment; its stdout lines."""
+def run_example(
+    script: str | Path, *, env: dict[str, str] | None = None, stdin: str = ""
+) -> list[str]:
+    """Run examples/<script> (or a script by its absolute path) with this process's
+    environment, made by the fixtures; assert it succeeds; its stdout lines."""
     result = subprocess.run(
-        [sys.executable, str(EXAMPLES / name)],
+        [sys.executable, str(EXAMPLES / script)],
         env={**os.environ, **(env or {})},
         input=stdin,
         capture_output=True,
@@ -124,9 +127,19 @@ def test_fan_out_reports_a_failed_account_and_goes_on(sts_server: StsServer) -> 
 
 
 @covers("sync_drop_in.py")
-def test_sync_drop_in(sts_server: StsServer) -> None:
+@pytest.mark.parametrize("library", ["aio_assume_role.sync", "aws_assume_role_lib"])
+def test_sync_drop_in(library: str, sts_server: StsServer, tmp_path: Path) -> None:
+    """The file runs, and runs the same with aws-assume-role-lib's own import line."""
     pytest.importorskip("boto3")
-    lines = run_example("sync_drop_in.py")
+    pytest.importorskip(library)
+    script = EXAMPLES / "sync_drop_in.py"
+    if library == "aws_assume_role_lib":
+        ours = "import aio_assume_role.sync as aws_assume_role_lib"
+        source = script.read_text()
+        assert source.count(ours) == 1
+        script = tmp_path / "original.py"
+        script.write_text(source.replace(ours, "import aws_assume_role_lib"))
+    lines = run_example(script)
     assert re.fullmatch(
         r"arn:aws:sts::123456789012:assumed-role/Example/botocore-session-\d+", lines[0]
     )
@@ -137,23 +150,6 @@ def test_sync_drop_in(sts_server: StsServer) -> None:
         "arn:aws:sts::123456789012:assumed-role/Example/patched",
     ]
     assert sts_server.count("AssumeRole") == 3
-
-
-def test_sync_drop_in_is_aws_assume_role_lib_code(sts_server: StsServer, tmp_path: Path) -> None:
-    """The same file, with the import aws-assume-role-lib's users have, prints the same."""
-    pytest.importorskip("aws_assume_role_lib")
-    source = (EXAMPLES / "sync_drop_in.py").read_text()
-    ours = "import aio_assume_role.sync as aws_assume_role_lib"
-    assert source.count(ours) == 1
-    original = tmp_path / "original.py"
-    original.write_text(source.replace(ours, "import aws_assume_role_lib"))
-    result = subprocess.run(
-        [sys.executable, str(original)], capture_output=True, text=True, timeout=120
-    )
-    assert result.returncode == 0, result.stderr
-    lines = result.stdout.splitlines()
-    assert lines[0].startswith("arn:aws:sts::123456789012:assumed-role/Example/botocore-session-")
-    assert lines[1:] == run_example("sync_drop_in.py")[1:]
 
 
 @covers("credential_process.py", "credential_process.ini")
@@ -168,8 +164,11 @@ def test_credential_process(sts_server: StsServer) -> None:
     lines = run_example("credential_process.py")
     arn = "arn:aws:sts::123456789012:assumed-role/Example/"
     assert [line.split(arn)[0] for line in lines] == ["boto3: ", "aiobotocore: "]
-    # Each SDK ran the command once: one AssumeRole each, signed by the default (env) keys.
-    assert sts_server.count("AssumeRole") == 2
+    # Each SDK ran the command once: one AssumeRole each, signed by the default (env) keys,
+    # and each signed its call with the role's keys from the command, not with those.
+    env_key = os.environ["AWS_ACCESS_KEY_ID"]
+    assert sts_server.signing_keys("AssumeRole") == [env_key, env_key]
+    assert env_key not in sts_server.signing_keys("GetCallerIdentity")
     assert sts_server.count("GetCallerIdentity") == 2
 
 
@@ -201,3 +200,86 @@ def test_trio_example(sts_server: StsServer) -> None:
         f"{n}: arn:aws:sts::123456789012:assumed-role/Example/trio-example" for n in range(3)
     ]
     assert sts_server.count("AssumeRole") == 1
+
+
+@covers("quickstart.py")
+def test_quickstart(sts_server: StsServer) -> None:
+    lines = run_example("quickstart.py")
+    assert re.fullmatch(
+        r"arn:aws:sts::123456789012:assumed-role/Example/botocore-session-\d+", lines[0]
+    )
+    assert lines[1:] == ["arn:aws:sts::123456789012:assumed-role/Other/quickstart"]
+    # The chained role was assumed with the first role's credentials.
+    first, chained = sts_server.calls("AssumeRole")
+    assert (first["RoleArn"], chained["RoleArn"]) == (
+        "arn:aws:iam::123456789012:role/Example",
+        "arn:aws:iam::123456789012:role/Other",
+    )
+    keys = sts_server.signing_keys("AssumeRole")
+    assert keys[0] == os.environ["AWS_ACCESS_KEY_ID"] != keys[1]
+
+
+@covers("patch.py")
+def test_patch(sts_server: StsServer) -> None:
+    pytest.importorskip("boto3")
+    lines = run_example("patch.py")
+    assert lines == [
+        f"arn:aws:sts::123456789012:assumed-role/Example/{name}"
+        for name in ("default-session", "boto3-session", "aiobotocore-session")
+    ]
+    assert sts_server.count("AssumeRole") == 3
+
+
+@covers("file_cache.py")
+def test_file_cache_is_shared_by_sessions_and_by_runs(
+    sts_server: StsServer, tmp_path: Path
+) -> None:
+    cache_dir = tmp_path / "new" / "cache"
+    env = {"CACHE_DIR": str(cache_dir)}
+    arn = "arn:aws:sts::123456789012:assumed-role/Example/cached"
+    assert run_example("file_cache.py", env=env) == [arn, "from STS: 1, from the cache: 19"]
+    assert run_example("file_cache.py", env=env) == [arn, "from STS: 0, from the cache: 20"]
+    assert sts_server.count("AssumeRole") == 1
+    [entry] = cache_dir.iterdir()
+    assert (cache_dir.stat().st_mode & 0o777, entry.stat().st_mode & 0o777) == (0o700, 0o600)
+
+
+@covers("retries.py")
+def test_retries_ride_out_throttling(sts_server: StsServer) -> None:
+    sts_server.fail_next(code="Throttling", times=2)
+    lines = run_example("retries.py")
+    assert lines[0] == (
+        "refresh of arn:aws:iam::123456789012:role/Example (first-use): ok from sts"
+    )
+    assert lines[1].startswith("credentials valid until ")
+    assert len(lines) == 2
+    assert sts_server.count("AssumeRole") == 3  # two throttled attempts, then success
+
+
+def test_retries_do_not_retry_access_denied(sts_server: StsServer) -> None:
+    sts_server.fail_next(status=403, code="AccessDenied", message="not allowed")
+    result = subprocess.run(
+        [sys.executable, str(EXAMPLES / "retries.py")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1
+    assert result.stdout.splitlines() == [
+        "refresh of arn:aws:iam::123456789012:role/Example (first-use): failed: AccessDenied"
+    ]
+    warning, message = result.stderr.splitlines()  # the library's one WARNING line, then ours
+    assert "failed (first-use, AccessDenied)" in warning
+    assert message == "cannot assume arn:aws:iam::123456789012:role/Example: AccessDenied"
+    assert sts_server.count("AssumeRole") == 1
+
+
+@covers("trio_file_cache.py")
+@pytest.mark.skipif(not trio_mode_available(), reason="needs the trio extra (aiobotocore>=3.9)")
+def test_trio_file_cache_is_shared_by_runs(sts_server: StsServer, tmp_path: Path) -> None:
+    env = {"CACHE_DIR": str(tmp_path / "cache")}
+    arn = "arn:aws:sts::123456789012:assumed-role/Example/trio-cached"
+    assert run_example("trio_file_cache.py", env=env) == [arn]
+    assert run_example("trio_file_cache.py", env=env) == [arn]
+    assert sts_server.count("AssumeRole") == 1
+    assert len(list((tmp_path / "cache").glob("*.json"))) == 1
