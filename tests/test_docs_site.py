@@ -13,6 +13,8 @@ import importlib.util
 import json
 import pkgutil
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import aio_assume_role
@@ -76,3 +78,21 @@ def test_the_plots_are_drawn_from_their_data() -> None:
         assert source.with_suffix(".svg").read_text() == drawn, (
             f"{source.name} changed: run python docs/explanation/plots/make_plots.py"
         )
+
+
+def test_the_testing_guide_runs_as_written(tmp_path: Path) -> None:
+    """docs/how-to/testing.md: its app.py and test_app.py pass, on their own moto server."""
+    guide = (DOCS / "how-to" / "testing.md").read_text()
+    for name in ("app.py", "test_app.py"):
+        match = re.search(rf"```python\n# {re.escape(name)}\n(.*?)```", guide, re.DOTALL)
+        assert match, f"no {name} block in docs/how-to/testing.md"
+        (tmp_path / name).write_text(match.group(1))
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_app.py"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "2 passed" in result.stdout
