@@ -1,9 +1,10 @@
 """An async web service: one assumed-role session per tenant, made at start-up.
 
 The ASGI lifespan hook assumes each tenant's role once (failing start-up if one
-cannot be assumed), every request shares that tenant's session, and the sessions
-refresh themselves for as long as the app runs. ``SharedStsClients`` gives all
-their refreshes one long-lived STS client, closed at shutdown.
+cannot be assumed) and opens a client of each tenant's session, which every
+request shares; the credentials refresh themselves for as long as the app runs,
+and the clients pick them up. ``SharedStsClients`` gives all the refreshes one
+long-lived STS client. At shutdown, everything is closed.
 
 It is a bare ASGI app (no framework). ``python examples/web_service.py`` drives it
 without a server: start-up, two requests per tenant, shutdown. To serve it:
@@ -14,11 +15,12 @@ Tenants and their roles: ``TENANT_ROLES="acme=arn:...,globex=arn:..."``.
 import asyncio
 import json
 import os
+from contextlib import AsyncExitStack
 from typing import Any
 
 from aiobotocore.session import get_session
 
-from aio_assume_role import AssumedRoleSession, SharedStsClients, assume_role
+from aio_assume_role import SharedStsClients, assume_role
 
 TENANT_ROLES = dict(
     pair.split("=", 1)
@@ -27,20 +29,25 @@ TENANT_ROLES = dict(
         "acme=arn:aws:iam::111111111111:role/Tenant,globex=arn:aws:iam::222222222222:role/Tenant",
     ).split(",")
 )
-SESSIONS: dict[str, AssumedRoleSession] = {}  # tenant -> its session, for the app's life
+CLIENTS: dict[str, Any] = {}  # tenant -> an STS client of its session, for the app's life
 
 
 async def lifespan(receive: Any, send: Any) -> None:
     await receive()  # lifespan.startup
     parent = get_session()
-    async with SharedStsClients(parent):  # closed when the app shuts down
-        for tenant, role_arn in TENANT_ROLES.items():
-            SESSIONS[tenant] = assume_role(parent, role_arn, RoleSessionName=f"web-{tenant}")
-        try:  # assume every role now: a bad role fails start-up, not a request
-            await asyncio.gather(*(s.prefetch_credentials() for s in SESSIONS.values()))
+    async with AsyncExitStack() as stack:  # at shutdown: the clients, then SharedStsClients
+        await stack.enter_async_context(SharedStsClients(parent))  # one STS client to refresh
+        sessions = {
+            tenant: assume_role(parent, role_arn, RoleSessionName=f"web-{tenant}")
+            for tenant, role_arn in TENANT_ROLES.items()
+        }
+        try:  # assume every role now: a role it cannot assume fails start-up, not a request
+            await asyncio.gather(*(s.prefetch_credentials() for s in sessions.values()))
         except Exception as error:
             await send({"type": "lifespan.startup.failed", "message": repr(error)})
             return
+        for tenant, session in sessions.items():  # clients pick up refreshed credentials
+            CLIENTS[tenant] = await stack.enter_async_context(session.create_client("sts"))
         await send({"type": "lifespan.startup.complete"})
         await receive()  # lifespan.shutdown
     await send({"type": "lifespan.shutdown.complete"})
@@ -49,12 +56,11 @@ async def lifespan(receive: Any, send: Any) -> None:
 async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     if scope["type"] == "lifespan":
         return await lifespan(receive, send)
-    session = SESSIONS.get(scope["path"].strip("/"))
-    if session is None:
+    sts = CLIENTS.get(scope["path"].strip("/"))
+    if sts is None:
         status, body = 404, {"error": "no such tenant"}
     else:
-        async with session.create_client("sts") as sts:
-            status, body = 200, {"arn": (await sts.get_caller_identity())["Arn"]}
+        status, body = 200, {"arn": (await sts.get_caller_identity())["Arn"]}
     headers = [(b"content-type", b"application/json")]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": json.dumps(body).encode()})
