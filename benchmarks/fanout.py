@@ -17,7 +17,7 @@ Section ``scale``, AssumeRole only, for each N:
   floor    raw aiobotocore: one shared STS client, AssumeRole N times, C at a time
   ours     ``assume_role_in_accounts`` (sessions with their first credentials fetched)
   fetcher  aiobotocore's own fetcher (``AioAssumeRoleCredentialFetcher``, what a
-           ``role_arn`` profile uses): a new STS client per call
+           ``role_arn`` profile uses): a new STS client per call; N <= --fetcher-max-n
   aarl     aws-assume-role-lib (sync) in a pool of C threads
   cove     botocove (threads), a function that does nothing (if importable)
 
@@ -32,7 +32,8 @@ region and calling GetCallerIdentity:
 
 Every (variant, repeat) runs in a fresh process, after an untimed warm-up of 10
 accounts; repeats are interleaved (A B C A B C ...) so background load hits the
-variants alike. Reported per variant: median wall and client CPU time
+variants alike; the peers (slow) run in the first --peer-repeats only, and
+up to N = --peers-max-n. Reported per variant: median wall and client CPU time
 (``time.process_time``, threads included) with min-max over the repeats, the
 ratio of the medians to the section's floor, peak RSS of the process
 (``getrusage`` maxrss, imports included), garbage collections during the timed
@@ -79,6 +80,9 @@ FULL = {
     "aarl": "aws-assume-role-lib + work, thread pool",
     "cove": "botocove over regions, thread pool",
 }
+
+
+OWN_AND_FLOORS = ("floor", "ours", "raw", "raw+ar")
 
 
 def account_ids(n: int, first: int = 0) -> list[str]:
@@ -463,6 +467,8 @@ def measure_variants(
         for variant in variants:
             if results[variant] and "wall" not in results[variant][0]:
                 continue  # skipped or failed: once is enough
+            if variant not in OWN_AND_FLOORS and repeat >= args.peer_repeats:
+                continue  # the peers are slow: fewer repeats
 
             def run(env: dict[str, str], variant: str = variant) -> dict[str, Any]:
                 on_stub = kind == "stub"
@@ -582,6 +588,12 @@ def main() -> None:
     parser.add_argument("--full-variants", default=",".join(FULL), help="full: which variants")
     parser.add_argument("--regions", type=int, default=2, help="full: regions per account")
     parser.add_argument("--repeats", type=int, default=5, help="timed runs per variant")
+    parser.add_argument(
+        "--peer-repeats", type=int, default=2, help="timed runs per peer (at most --repeats)"
+    )
+    parser.add_argument(
+        "--fetcher-max-n", type=int, default=100, help="scale: run the fetcher up to this N"
+    )
     parser.add_argument("--concurrency", type=int, default=50, help="calls at once (C)")
     parser.add_argument("--quick", action="store_true", help="CI smoke run: small N, 1 repeat")
     parser.add_argument("--section", choices=["scale", "full"], help=argparse.SUPPRESS)
@@ -597,8 +609,9 @@ def main() -> None:
     sections = args.sections.split(",")
     kinds = args.endpoints.split(",")
     header = (
-        f"concurrency {args.concurrency}, {args.repeats} interleaved repeats, each run a fresh "
-        f"process; Python {sys.version.split()[0]}, {os.cpu_count()} CPUs"
+        f"concurrency {args.concurrency}, {args.repeats} interleaved repeats "
+        f"({min(args.peer_repeats, args.repeats)} for peers), each run a fresh process; "
+        f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs"
     )
     out: list[str] = []
     stub = _endpoints.start_stub()  # also moto runs' Organizations endpoint (see run_on)
@@ -610,7 +623,8 @@ def main() -> None:
                     variants = [
                         v
                         for v in args.variants.split(",")
-                        if v in ("floor", "ours") or n <= args.peers_max_n
+                        if v in ("floor", "ours")
+                        or n <= (args.fetcher_max_n if v == "fetcher" else args.peers_max_n)
                     ]
                     variants = ["floor", *(v for v in variants if v != "floor")]
                     curve[n] = measure_variants(kind, "scale", variants, n, args, stub)
