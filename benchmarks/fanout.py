@@ -487,7 +487,9 @@ def measure_variants(
 
             results[variant].append(run_on(kind, stub, run))
         walls = " ".join(
-            f"{v}={runs[-1]['wall']:.2f}s" for v, runs in results.items() if "wall" in runs[-1]
+            f"{v}={runs[-1]['wall']:.2f}s"
+            for v, runs in results.items()
+            if len(runs) == repeat + 1 and "wall" in runs[-1]
         )
         print(
             f"  [{kind} {section} N={n}] repeat {repeat + 1}/{args.repeats}: {walls}",
@@ -589,6 +591,9 @@ def main() -> None:
     parser.add_argument("--regions", type=int, default=2, help="full: regions per account")
     parser.add_argument("--repeats", type=int, default=5, help="timed runs per variant")
     parser.add_argument(
+        "--full-repeats", type=int, default=0, help="full: timed runs (default --repeats)"
+    )
+    parser.add_argument(
         "--peer-repeats", type=int, default=2, help="timed runs per peer (at most --repeats)"
     )
     parser.add_argument(
@@ -614,6 +619,11 @@ def main() -> None:
         f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs"
     )
     out: list[str] = []
+
+    def emit(lines: list[str]) -> None:  # each table as soon as it is ready
+        out.extend(lines)
+        print("\n".join(lines), flush=True)
+
     stub = _endpoints.start_stub()  # also moto runs' Organizations endpoint (see run_on)
     try:
         for kind in kinds:
@@ -628,22 +638,27 @@ def main() -> None:
                     ]
                     variants = ["floor", *(v for v in variants if v != "floor")]
                     curve[n] = measure_variants(kind, "scale", variants, n, args, stub)
-                    out += [f"\n### AssumeRole only, {kind}, N={n:,} ({header})\n"]
-                    out += table(curve[n], SCALE, "floor")
-                out += [f"\n### Scale curve, {kind}: ratio of medians to the floor\n"]
-                out += scale_curve(curve)
+                    emit([f"\n### AssumeRole only, {kind}, N={n:,} ({header})\n"])
+                    emit(table(curve[n], SCALE, "floor"))
+                emit([f"\n### Scale curve, {kind}: ratio of medians to the floor\n"])
+                emit(scale_curve(curve))
             if "full" in sections:
                 variants = ["raw", *(v for v in args.full_variants.split(",") if v != "raw")]
                 n = args.full_accounts
-                results = measure_variants(kind, "full", variants, n, args, stub)
-                out += [
-                    f"\n### Full fan-out, {kind}: {n:,} accounts x {args.regions} regions, "
-                    f"one client + GetCallerIdentity each ({header})\n"
-                ]
-                out += table(results, FULL, "raw")
+                full_args = argparse.Namespace(**vars(args))
+                full_args.repeats = args.full_repeats or args.repeats
+                results = measure_variants(kind, "full", variants, n, full_args, stub)
+                emit(
+                    [
+                        f"\n### Full fan-out, {kind}: {n:,} accounts x {args.regions} regions, "
+                        f"one client + GetCallerIdentity each ({full_args.repeats} interleaved "
+                        f"repeats, {min(args.peer_repeats, full_args.repeats)} for peers; "
+                        f"concurrency {args.concurrency}; each run a fresh process)\n"
+                    ]
+                )
+                emit(table(results, FULL, "raw"))
     finally:
         stub.close()
-    print("\n".join(out))
 
 
 if __name__ == "__main__":
