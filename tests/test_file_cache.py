@@ -151,7 +151,9 @@ class TestSessions:
         new_key = await access_key(second)
         assert new_key != old_key
         assert sts_server.count() == 2
-        (name,) = _files(cache_dir)
+        # The entry, and the lock file each miss took (kept: waiters share its inode).
+        (name, lock) = _files(cache_dir)
+        assert lock == name.replace(".json", ".lock")
         assert _access_key_in(cache_dir / name) == new_key
 
 
