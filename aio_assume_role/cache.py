@@ -408,7 +408,8 @@ class AioJSONFileCache:
         try:
             await _in_worker_thread(self._make_dir)
         except OSError as error:
-            self._lock_warning(lock_path, f"the directory cannot be created ({error.strerror})")
+            # No process can write entries there either; set() will say so (a WARNING).
+            logger.debug("No cache lock %s: %s", lock_path, error.strerror)
             return None
         # mode: filelock fchmods the file to it, whatever the umask; it opens with
         # O_NOFOLLOW (filelock >= 3.20.1), so a link planted there is never followed.
@@ -422,8 +423,10 @@ class AioJSONFileCache:
                 if await _try_lock_once(lock):
                     return True
             except OSError as error:
-                reason = "a symbolic link" if error.errno == errno.ELOOP else error.strerror
-                self._lock_warning(lock_path, f"it cannot be locked ({reason})")
+                if error.errno == errno.ELOOP:  # planted: say so
+                    self._lock_warning(lock_path, "it is a symbolic link (not followed)")
+                else:  # e.g. a read-only directory, where set() will fail and warn too
+                    logger.debug("No cache lock %s: %s", lock_path, error.strerror)
                 return False
             left = deadline - loop.time()
             if left <= 0:

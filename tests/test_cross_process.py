@@ -196,7 +196,7 @@ class TestWaiting:
             fetch = asyncio.create_task(
                 access_key(assume_role(get_session(), role_arn(), cache=cache))
             )
-            await asyncio.wait_for(cache.entered.wait(), 60)  # missed, and now waits for the holder
+            await asyncio.wait_for(cache.entered.wait(), 60)  # missed; waits for the holder
             tell(process, f"fill {entry}")
             assert await fetch == "ASIAFROMOTHERPROCESS"
             assert read_line(process) == "released"
@@ -277,7 +277,10 @@ class TestWaiting:
                 await waiter
             tell(process, "release")
             assert read_line(process) == "released"
-        async with cache.lock(key, timeout=0) as locked:
+        # Cancelled in the middle of an attempt, the attempt finishes on its own and may
+        # take the lock the holder just gave up: it is then given back at once, so a
+        # leaked lock is what would make this wait time out.
+        async with cache.lock(key, timeout=10) as locked:
             assert locked
         with holder(cache_dir, key) as other:  # and another process can take it
             tell(other, "release")
@@ -318,6 +321,16 @@ class TestLockFileSafety:
             os.umask(old)
         for directory in (tmp_path / "new", tmp_path / "new" / "cache"):
             assert stat.S_IMODE(directory.stat().st_mode) == 0o700
+
+    async def test_an_uncreatable_directory_gives_no_lock_and_no_warning(
+        self, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        # No process can write entries there either: set() fails and warns, not lock().
+        blocker = tmp_path / "not-a-directory"
+        blocker.write_text("")
+        async with AioJSONFileCache(blocker / "cache").lock("k") as locked:
+            assert not locked
+        assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
 
     @pytest.mark.parametrize("bad", [-1, float("nan"), float("inf"), "30", True, None])
     def test_a_bad_lock_timeout_is_a_value_error_naming_it(self, bad: Any, tmp_path: Path) -> None:
