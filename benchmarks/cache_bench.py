@@ -294,21 +294,27 @@ async def loop_gaps(work: Callable[[], Awaitable[object]]) -> list[float]:
 
 
 async def write_lag(workdir: str, writes: int, repeats: int) -> dict[str, float]:
-    """Max and p99 ticker gap (medians over ``repeats``) during ``writes`` concurrent sets."""
+    """Ticker gaps during ``writes`` concurrent sets: the median over ``repeats`` runs of
+    each run's max, and the p99 of all runs' gaps pooled (one run has too few for a p99)."""
     from aio_assume_role.cache import AioJSONFileCache
 
     maxima: list[float] = []
-    p99s: list[float] = []
+    pooled: list[float] = []
     for _ in range(repeats):
         cache = AioJSONFileCache(tempfile.mkdtemp(dir=workdir))
 
         async def work(cache: Any = cache) -> None:
             await asyncio.gather(*(cache.set(f"key{i}", RESPONSE) for i in range(writes)))
 
-        gaps = sorted(await loop_gaps(work))
-        maxima.append(gaps[-1])
-        p99s.append(gaps[min(len(gaps) - 1, int(len(gaps) * 0.99))])
-    return {"max": statistics.median(maxima), "p99": statistics.median(p99s)}
+        gaps = await loop_gaps(work)
+        maxima.append(max(gaps))
+        pooled.extend(gaps)
+    pooled.sort()
+    return {
+        "max": statistics.median(maxima),
+        "p99": pooled[min(len(pooled) - 1, int(len(pooled) * 0.99))],
+        "gaps": len(pooled),
+    }
 
 
 def print_item_7(hits: dict[str, dict[str, float]], lag: dict[str, float], args: Any) -> None:
@@ -326,8 +332,8 @@ def print_item_7(hits: dict[str, dict[str, float]], lag: dict[str, float], args:
     print(f"\nAioJSONFileCache hit vs botocore's in a worker thread: {ratio:.2f}x (goal <= 1.2x)")
     print(
         f"Event-loop lag during {args.sessions} concurrent AioJSONFileCache writes (1 ms ticker,"
-        f" medians of {args.repeats} runs): max {lag['max'] * 1e3:.1f} ms (goal < 20 ms),"
-        f" p99 {lag['p99'] * 1e3:.1f} ms\n"
+        f" {args.repeats} runs): max {lag['max'] * 1e3:.1f} ms (median of the runs' maxima;"
+        f" goal < 20 ms), p99 {lag['p99'] * 1e3:.1f} ms (of all {lag['gaps']:.0f} gaps)\n"
     )
 
 
