@@ -349,7 +349,7 @@ def fan_out(
             try:
                 shard_accounts([], *shard)
             except InvalidParameterError as error:
-                problems.extend((f"shard ({name})", reason) for name, reason in error.problems)
+                problems.extend(("shard", f"{name} {reason}") for name, reason in error.problems)
     if progress is not None and not isinstance(progress, bool) and not callable(progress):
         problems.append(("progress", "must be a callable progress(FanOutProgress), True, or None"))
     resolved, targets = _early_targets(accounts, problems)
