@@ -198,28 +198,37 @@ async def test_no_accounts_no_calls_and_no_client(
 async def test_at_most_concurrency_units_do_work_at_once(
     parent: AioSession, sts_server: StsServer
 ) -> None:
+    # An account's regions all wait for its one AssumeRole: without the bound, all of
+    # them would start their work at once when it completes.
+    regions = ["us-east-1", "us-east-2", "us-west-1", "us-west-2", "eu-west-1", "eu-central-1"]
     running = peak = 0
-    full = asyncio.Event()
+    full, release = asyncio.Event(), asyncio.Event()
 
     async def work(session: AssumedRoleSession, account: Account, region: str | None) -> None:
         nonlocal running, peak
         running += 1
         peak = max(peak, running)
         if running == 3:
-            full.set()  # released only once 3 are waiting at the same time
-        await full.wait()
+            full.set()
+        await release.wait()
         running -= 1
 
-    results = await asyncio.wait_for(
-        collect(
+    async def run() -> list[FanOutResult[None]]:
+        return await collect(
             fan_out(
-                parent, work, role_name=ROLE, accounts=accounts(10), regions=REGIONS, concurrency=3
+                parent, work, role_name=ROLE, accounts=accounts(2), regions=regions, concurrency=3
             )
-        ),
-        timeout=60,  # a bound below 3 would never release: fail instead of hanging
-    )
-    assert len(results) == 20 and all(result.ok for result in results)
+        )
+
+    task = asyncio.ensure_future(run())
+    # Woken after every unit that was ready to start when the third one did (FIFO).
+    await asyncio.wait_for(full.wait(), timeout=60)  # a bound below 3 never gets here
+    assert (running, peak) == (3, 3)
+    release.set()
+    results = await task
+    assert len(results) == 12 and all(result.ok for result in results)
     assert peak == 3
+    assert sts_server.count("AssumeRole") == 2
 
 
 async def test_at_most_concurrency_assume_role_calls_at_once(
@@ -359,12 +368,17 @@ async def test_closing_early_cancels_the_units_and_closes_every_client(
         regions=REGIONS,
         concurrency=4,
     )
-    async with contextlib.aclosing(results):
-        async for result in results:
-            assert result.ok
-            await started.wait()  # other units hold clients, in flight
-            owner = active_shared_clients(parent)
-            break
+
+    async def first_result_then_close() -> SharedStsClients | None:
+        async with contextlib.aclosing(results):
+            async for result in results:
+                assert result.ok
+                await started.wait()  # other units hold clients, in flight
+                return active_shared_clients(parent)
+        return None
+
+    # Units left running would block the close for ever: fail instead of hanging.
+    owner = await asyncio.wait_for(first_result_then_close(), timeout=60)
     assert owner is not None and owner.closed and owner.client_count == 0
     assert active_shared_clients(parent) is None
     assert open_clients["entered"] >= 2
@@ -397,7 +411,7 @@ async def test_cancelling_the_consumer_cancels_the_units_and_closes_every_client
     await two_received.wait()
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
-        await task
+        await asyncio.wait_for(task, timeout=60)
     assert active_shared_clients(parent) is None
     assert open_clients["exited"] == open_clients["entered"] > 0
     assert asyncio.all_tasks() == {asyncio.current_task()}
