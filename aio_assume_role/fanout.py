@@ -787,12 +787,12 @@ class _BarReporter(_Reporter):
         self.bar = tqdm(total=total, file=sys.stderr, desc="fan_out", unit="unit")
 
     def update(self, progress: FanOutProgress) -> None:
-        self.bar.set_postfix(
-            ok=progress.ok,
-            failed_assume=progress.failed_assume,
-            failed_work=progress.failed_work,
-            refresh=False,
-        )
+        counts = {
+            "ok": progress.ok,
+            "failed_assume": progress.failed_assume,
+            "failed_work": progress.failed_work,
+        }
+        self.bar.set_postfix(counts, refresh=False)  # a dict keeps its order; kwargs are sorted
         self.bar.update(1)
 
     def close(self) -> None:

@@ -650,8 +650,8 @@ def fake_tqdm(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
         def update(self, n: int) -> None:
             self.n += n
 
-        def set_postfix(self, refresh: bool = True, **postfix: Any) -> None:
-            self.postfix = postfix
+        def set_postfix(self, ordered_dict: dict[str, Any], refresh: bool = True) -> None:
+            self.postfix = dict(ordered_dict)
 
         def close(self) -> None:
             self.closed = True
@@ -682,6 +682,28 @@ async def test_progress_true_on_a_terminal_draws_a_tqdm_bar(
     assert bar.kwargs["total"] == 6 and bar.kwargs["file"] is terminal
     assert bar.n == 6 and bar.closed
     assert bar.postfix == {"ok": 4, "failed_assume": 0, "failed_work": 2}
+
+
+async def test_the_real_tqdm_draws_the_bar_with_the_counts(
+    parent: AioSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("tqdm")  # the optional extra 'progress'
+    terminal = _TTY()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    ids = accounts(3)
+    await collect(
+        fan_out(
+            parent,
+            failing_in([ids[0]]),
+            role_name=ROLE,
+            accounts=ids,
+            regions=REGIONS,
+            progress=True,
+        )
+    )
+    drawn = terminal.getvalue().rsplit("\r", 1)[-1]
+    assert drawn.startswith("fan_out: 100%")
+    assert "6/6" in drawn and "ok=4, failed_assume=0, failed_work=2" in drawn
 
 
 async def test_tqdm_is_used_only_with_progress_true(
