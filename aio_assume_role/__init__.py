@@ -35,12 +35,19 @@ if TYPE_CHECKING:
     from .fanout import AccountResult, assume_role_in_accounts
     from .session import AssumedRoleSession, assume_role, patch_aiobotocore
     from .sts_clients import SharedStsClients
+    from .targets import (
+        Account,
+        OrganizationAccounts,
+        from_organization,
+        list_organization_accounts,
+    )
 
 __version__ = "0.1.0"
 
 # Each exported name, and the submodule that defines it.
 _EXPORTS = {
     "AUTOMATIC_ROLE_SESSION_NAME": "._core.request",
+    "Account": ".targets",
     "AccountResult": ".fanout",
     "AioJSONFileCache": ".cache",
     "AssumeRoleError": ".errors",
@@ -50,6 +57,7 @@ _EXPORTS = {
     "InvalidParameterError": ".errors",
     "MFARefreshError": ".errors",
     "MalformedResponseError": ".errors",
+    "OrganizationAccounts": ".targets",
     "ParentCredentialsError": ".errors",
     "RefreshError": ".errors",
     "RefreshEvent": "._core.refresh",
@@ -58,15 +66,18 @@ _EXPORTS = {
     "add_refresh_listener": "._core.refresh",
     "assume_role": ".session",
     "assume_role_in_accounts": ".fanout",
+    "from_organization": ".targets",
     "generate_lambda_session_name": ".arns",
     "get_assumed_role_session_arn": ".arns",
     "get_role_arn": ".arns",
     "is_role_arn": ".arns",
+    "list_organization_accounts": ".targets",
     "patch_aiobotocore": ".session",
 }
 
 __all__ = [
     "AUTOMATIC_ROLE_SESSION_NAME",
+    "Account",
     "AccountResult",
     "AioJSONFileCache",
     "AssumeRoleError",
@@ -76,6 +87,7 @@ __all__ = [
     "InvalidParameterError",
     "MFARefreshError",
     "MalformedResponseError",
+    "OrganizationAccounts",
     "ParentCredentialsError",
     "RefreshError",
     "RefreshEvent",
@@ -84,10 +96,12 @@ __all__ = [
     "add_refresh_listener",
     "assume_role",
     "assume_role_in_accounts",
+    "from_organization",
     "generate_lambda_session_name",
     "get_assumed_role_session_arn",
     "get_role_arn",
     "is_role_arn",
+    "list_organization_accounts",
     "patch_aiobotocore",
 ]
 

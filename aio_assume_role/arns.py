@@ -76,13 +76,18 @@ def get_role_arn(account_id: str, role_name: str, path: str = "", partition: str
     """Return a correctly formatted IAM role ARN.
 
     ``account_id`` is exactly 12 digits, as a str (never zero-padded; an int is
-    refused, see the module docstring): ``InvalidParameterError`` (a ValueError)
-    naming ``account_id`` otherwise. The path may be given separately or as part
-    of ``role_name``.
+    refused, see the module docstring). The path may be given separately or as
+    part of ``role_name``.
+
+    Raises:
+        InvalidParameterError: (a ``ValueError``) naming ``account_id`` when it is not
+            12 digits as a str, or ``path`` when a path is given both ways.
     """
     account_id = _checked_account_id(account_id)
     if "/" in role_name and path:
-        raise ValueError("Path cannot be given in both role_name and path")
+        raise InvalidParameterError(
+            [("path", "is given both in role_name and as path: give it in one place")]
+        )
     if "/" in role_name:
         path, role_name = role_name.rsplit("/", 1)
     if path == "/":
@@ -101,6 +106,9 @@ def get_assumed_role_session_arn(
 
     ``account_id`` as for ``get_role_arn``. These ARNs never contain the role's
     path; one given in ``role_name`` is dropped.
+
+    Raises:
+        InvalidParameterError: naming ``account_id`` when it is not 12 digits as a str.
     """
     account_id = _checked_account_id(account_id)
     if "/" in role_name:
@@ -109,7 +117,10 @@ def get_assumed_role_session_arn(
 
 
 def is_role_arn(value: object) -> bool:
-    """Whether ``value`` is an IAM role ARN (``arn:<partition>:iam::<account>:role/...``)."""
+    """Whether ``value`` is an IAM role ARN (``arn:<partition>:iam::<account>:role/...``).
+
+    Never raises: any value gives True or False.
+    """
     return role_arn_problem(value) is None
 
 
@@ -195,6 +206,8 @@ def generate_lambda_session_name(
     else a random string. Rules, in order: a name over 59 characters is truncated
     alone; if name plus version exceed 59, the version is dropped; otherwise all
     three are joined and truncated to 64. Characters STS rejects become ``_``.
+
+    Never raises: any input gives a valid session name.
     """
     if not function_name:
         function_name = os.environ["AWS_LAMBDA_FUNCTION_NAME"]

@@ -547,7 +547,12 @@ async def fetch_credentials(options: argparse.Namespace) -> dict[str, Any]:
 
 
 def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
-    """Run the command line; return the exit code (argparse exits 2 itself on bad syntax)."""
+    """Run the command line; return the exit code.
+
+    Raises:
+        SystemExit: from argparse, with code 2, on bad syntax (and 0 after ``--help``).
+        Every other failure is a one-line message on stderr and an exit code.
+    """
     parser = build_parser(prog)
     options = parser.parse_args(argv)
     if options.shell is not None and options.format != "env":

@@ -51,6 +51,7 @@ class AssumedRoleSession(LightChildSession, AioSession):
     """
 
     def __init__(self, parent: AioSession, credentials: AssumedRoleCredentials) -> None:
+        """Not meant to be called directly: ``assume_role()`` builds and returns it."""
         super().__init__(parent, builtin_event_hooks())
         self.assume_role_parent_session = parent
         self._assumed_role_credentials = credentials
@@ -67,8 +68,15 @@ class AssumedRoleSession(LightChildSession, AioSession):
         """Assume the role now if not done yet, and return when the credentials expire.
 
         Use it to surface errors (no parent credentials, AccessDenied) at start-up
-        rather than on the first API call. Raises what first use raises (see
-        ``assume_role``).
+        rather than on the first API call.
+
+        Raises:
+            ParentCredentialsError: the parent session has no credentials.
+            botocore.exceptions.ClientError: STS refused (AccessDenied, throttling after
+                retries, ...).
+            MalformedResponseError: STS (or a proxy) answered without usable credentials.
+            RefreshError: a refresh failed moments ago and is backing off (its
+                ``__cause__`` is that failure).
         """
         credentials = self._assumed_role_credentials
         await credentials.get_frozen_credentials()
@@ -214,5 +222,7 @@ def patch_aiobotocore() -> None:
 
     It takes ``assume_role``'s arguments after the session and returns an
     ``AssumedRoleSession``. Calling it again is harmless.
+
+    Never raises.
     """
     AioSession.assume_role = assume_role

@@ -47,6 +47,87 @@ class _Entry:
         self.referents = referents  # keeps the key's ids from being reused while cached
 
 
+class _ClientPool:
+    """STS clients of one event loop, one per signer, created once each, counted in use.
+
+    What ``SharedStsClients`` (an owner the caller opens and closes) and a burst (opened
+    by the first refresh, closed by the last) both share clients with.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, config: Config | None) -> None:
+        self.loop = loop
+        self.config = config
+        self.accepting = True
+        self.entries: dict[Hashable, _Entry] = {}
+        self.in_flight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    async def checkout(self, session: AioSession) -> Any | None:
+        """The shared client for ``session``, counted in flight; None if not usable."""
+        if not self.accepting or asyncio.get_running_loop() is not self.loop:
+            return None
+        credentials = await session.get_credentials()
+        if not self.accepting:  # closed while awaiting: close() has taken its snapshot
+            return None
+        default_config = session.get_default_client_config()
+        key = (
+            id(session),
+            id(credentials),
+            id(default_config),
+            session.get_config_variable("region"),
+            _configured_sts_endpoint(session),
+        )
+        entry = self.entries.get(key)
+        if entry is None:
+            task = asyncio.ensure_future(self._create(key, session))
+            task.add_done_callback(_retrieve_exception)
+            entry = _Entry(task, (session, credentials, default_config))
+            # An eager task factory (Python 3.12+) may have run the creation to its
+            # failure already, before there was an entry for _create to remove.
+            if not (task.done() and (task.cancelled() or task.exception() is not None)):
+                self.entries[key] = entry
+        self.in_flight += 1
+        self._idle.clear()
+        try:
+            # Shielded: a cancelled refresh must not cancel a creation others wait for.
+            _, client = await asyncio.shield(entry.task)
+        except BaseException:
+            self.checkin()
+            raise
+        return client
+
+    def checkin(self) -> None:
+        """Count the end of a call made with a client from ``checkout``."""
+        self.in_flight -= 1
+        if self.in_flight == 0:
+            self._idle.set()
+
+    async def close(self) -> None:
+        """Accept no more checkouts, wait for the calls in flight, close every client."""
+        self.accepting = False
+        await self._idle.wait()
+        entries, self.entries = list(self.entries.values()), {}
+        # Creations nobody waits for any more still finish, so their clients get closed.
+        results = await asyncio.gather(*(entry.task for entry in entries), return_exceptions=True)
+        for result in results:
+            if isinstance(result, tuple):
+                context, _ = result
+                await context.__aexit__(None, None, None)
+
+    async def _create(self, key: Hashable, session: AioSession) -> tuple[Any, Any]:
+        logger.debug("Creating a shared STS client")
+        try:
+            context = session.create_client("sts", config=self.config)
+            client = await context.__aenter__()
+        except BaseException:
+            entry = self.entries.get(key)
+            if entry is not None and entry.task is asyncio.current_task():
+                del self.entries[key]  # the next refresh tries again
+            raise
+        return context, client
+
+
 class SharedStsClients:
     """Share STS clients among the refreshes of every session assumed through ``parent``.
 
@@ -62,6 +143,10 @@ class SharedStsClients:
 
     The clients belong to the asyncio event loop the owner was opened in;
     refreshes run in another loop (or under trio) use a client per call.
+
+    Raises:
+        InvalidParameterError: ``parent`` is not an ``AioSession``, or ``config`` not a
+            botocore ``Config``.
     """
 
     def __init__(self, parent: AioSession, *, config: Config | None = None) -> None:
@@ -75,12 +160,8 @@ class SharedStsClients:
             )
         self._parent = parent
         self._config = config
-        self._loop: asyncio.AbstractEventLoop | None = None
         self._state = "new"  # new -> open -> closing -> closed
-        self._entries: dict[Hashable, _Entry] = {}
-        self._in_flight = 0
-        self._idle = asyncio.Event()
-        self._idle.set()
+        self._pool: _ClientPool | None = None  # made when opened, in the running loop
 
     @property
     def parent(self) -> AioSession:
@@ -95,12 +176,17 @@ class SharedStsClients:
     @property
     def client_count(self) -> int:
         """How many shared clients exist (created or being created) right now."""
-        return len(self._entries)
+        return len(self._pool.entries) if self._pool is not None else 0
 
     async def __aenter__(self) -> SharedStsClients:
+        """Open: from now on, refreshes under ``parent`` in this event loop share clients.
+
+        Raises:
+            RuntimeError: it was entered before (create a new one).
+        """
         if self._state != "new":
             raise RuntimeError("a SharedStsClients can be entered only once; create a new one")
-        self._loop = asyncio.get_running_loop()
+        self._pool = _ClientPool(asyncio.get_running_loop(), self._config)
         self._state = "open"
         _REGISTRY.setdefault(self._parent, []).append(self)
         return self
@@ -116,30 +202,26 @@ class SharedStsClients:
     async def aclose(self) -> None:
         """Stop sharing, wait for in-flight AssumeRole calls, close every client.
 
-        Idempotent. Must run in the event loop the owner was opened in.
+        Idempotent.
+
+        Raises:
+            RuntimeError: called from another event loop than the one it was opened in.
         """
-        if self._state in ("new", "closed"):
+        if self._pool is None or self._state == "closed":
             self._state = "closed"
             return
-        if asyncio.get_running_loop() is not self._loop:
+        if asyncio.get_running_loop() is not self._pool.loop:
             raise RuntimeError(
                 "SharedStsClients.aclose() must run in the event loop it was opened in"
             )
         if self._state == "open":
             self._state = "closing"
             self._unregister()
-        await self._idle.wait()
-        entries, self._entries = list(self._entries.values()), {}
-        # Creations nobody waits for any more still finish, so their clients get closed.
-        results = await asyncio.gather(*(entry.task for entry in entries), return_exceptions=True)
-        for result in results:
-            if isinstance(result, tuple):
-                context, _ = result
-                await context.__aexit__(None, None, None)
+        await self._pool.close()
         self._state = "closed"
 
     def __repr__(self) -> str:
-        return f"<{type(self).__name__} {self._state} clients={len(self._entries)}>"
+        return f"<{type(self).__name__} {self._state} clients={self.client_count}>"
 
     def _unregister(self) -> None:
         owners = _REGISTRY.get(self._parent, [])
@@ -148,61 +230,14 @@ class SharedStsClients:
         if not owners:
             _REGISTRY.pop(self._parent, None)
 
-    async def _checkout(self, session: AioSession) -> Any | None:
-        """The shared client for ``session``, counted in-flight; None if not usable."""
-        if self._state != "open" or asyncio.get_running_loop() is not self._loop:
-            return None
-        credentials = await session.get_credentials()
-        if self._state != "open":  # closed while awaiting: aclose() has taken its snapshot
-            return None
-        default_config = session.get_default_client_config()
-        key = (
-            id(session),
-            id(credentials),
-            id(default_config),
-            session.get_config_variable("region"),
-            _configured_sts_endpoint(session),
-        )
-        entry = self._entries.get(key)
-        if entry is None:
-            task = asyncio.ensure_future(self._create(key, session))
-            task.add_done_callback(_retrieve_exception)
-            entry = _Entry(task, (session, credentials, default_config))
-            # An eager task factory (Python 3.12+) may have run the creation to its
-            # failure already, before there was an entry for _create to remove.
-            if not (task.done() and (task.cancelled() or task.exception() is not None)):
-                self._entries[key] = entry
-        self._in_flight += 1
-        self._idle.clear()
-        try:
-            # Shielded: a cancelled refresh must not cancel a creation others wait for.
-            _, client = await asyncio.shield(entry.task)
-        except BaseException:
-            self._checkin()
-            raise
-        return client
-
-    def _checkin(self) -> None:
-        """Count the end of a call made with a client from ``_checkout``."""
-        self._in_flight -= 1
-        if self._in_flight == 0:
-            self._idle.set()
-
-    async def _create(self, key: Hashable, session: AioSession) -> tuple[Any, Any]:
-        logger.debug("Creating a shared STS client")
-        try:
-            context = session.create_client("sts", config=self._config)
-            client = await context.__aenter__()
-        except BaseException:
-            entry = self._entries.get(key)
-            if entry is not None and entry.task is asyncio.current_task():
-                del self._entries[key]  # the next refresh tries again
-            raise
-        return context, client
+    def _open_pool(self, loop: asyncio.AbstractEventLoop) -> _ClientPool | None:
+        """Its pool, if it is open in ``loop``."""
+        pool = self._pool
+        return pool if self._state == "open" and pool is not None and pool.loop is loop else None
 
 
-class BurstStsClients(SharedStsClients):
-    """Shares one STS client among refreshes that overlap in time, with no owner to close.
+class _Burst:
+    """One STS client pool for refreshes that overlap in time, with no owner to close it.
 
     The default when no ``SharedStsClients`` is open: the first refresh opens it,
     refreshes arriving while any is in flight join it, and the last to finish
@@ -217,28 +252,31 @@ class BurstStsClients(SharedStsClients):
     def __init__(self, parent: AioSession, loop: asyncio.AbstractEventLoop) -> None:
         default = parent.get_default_client_config()
         pool = max(getattr(default, "max_pool_connections", None) or 10, self.MIN_POOL_CONNECTIONS)
-        super().__init__(parent, config=Config(max_pool_connections=pool))
-        self._loop = loop
-        self._state = "open"
+        self.parent = parent
+        self.pool = _ClientPool(loop, Config(max_pool_connections=pool))
+
+    @property
+    def closed(self) -> bool:
+        return not self.pool.accepting
 
     async def close_if_idle(self) -> None:
         """Close, if no refresh is using or waiting for the client any more."""
-        if self._in_flight or self._state != "open":
+        if self.pool.in_flight or self.closed:
             return
-        loop = self._loop
-        bursts = _BURSTS.get(loop) if loop is not None else None
-        if loop is not None and bursts is not None and bursts.get(self._parent) is self:
-            del bursts[self._parent]
+        loop = self.pool.loop
+        bursts = _BURSTS.get(loop)
+        if bursts is not None and bursts.get(self.parent) is self:
+            del bursts[self.parent]
             if not bursts:
                 _BURSTS.pop(loop, None)
-        # Shielded: a caller cancelled meanwhile must not leave the client half closed.
-        await asyncio.shield(self.aclose())
+        # Shielded: a caller cancelled meanwhile must not leave the clients half closed.
+        await asyncio.shield(self.pool.close())
 
 
 # loop -> session -> the burst in progress for refreshes signed by that session, keyed
 # weakly by the objects themselves (never by an id() that a new object may reuse).
 _BURSTS: weakref.WeakKeyDictionary[
-    asyncio.AbstractEventLoop, weakref.WeakKeyDictionary[AioSession, BurstStsClients]
+    asyncio.AbstractEventLoop, weakref.WeakKeyDictionary[AioSession, _Burst]
 ] = weakref.WeakKeyDictionary()
 
 
@@ -252,7 +290,7 @@ def _forget_after_fork() -> None:
 os.register_at_fork(after_in_child=_forget_after_fork)
 
 
-def burst_clients(session: AioSession) -> BurstStsClients | None:
+def burst_clients(session: AioSession) -> _Burst | None:
     """The burst that a refresh signed by ``session`` joins, or opens (asyncio only)."""
     try:
         loop = asyncio.get_running_loop()
@@ -263,7 +301,7 @@ def burst_clients(session: AioSession) -> BurstStsClients | None:
         bursts = _BURSTS[loop] = weakref.WeakKeyDictionary()
     burst = bursts.get(session)
     if burst is None or burst.closed:
-        burst = bursts[session] = BurstStsClients(session, loop)
+        burst = bursts[session] = _Burst(session, loop)
     return burst
 
 
@@ -284,7 +322,7 @@ def active_shared_clients(session: AioSession) -> SharedStsClients | None:
         except TypeError:  # not weak-referenceable, so never registered
             owners = []
         for owner in reversed(owners):
-            if owner._loop is loop and owner._state == "open":
+            if owner._open_pool(loop) is not None:
                 return owner
         current = getattr(current, "assume_role_parent_session", None)
     return None
@@ -325,20 +363,23 @@ def sts_client(parent: AioSession) -> AbstractAsyncContextManager[Any]:
 
 @asynccontextmanager
 async def _sts_client(parent: AioSession) -> AsyncIterator[Any]:
-    owner: SharedStsClients | None = active_shared_clients(parent)
+    owner = active_shared_clients(parent)
     burst = burst_clients(parent) if owner is None else None
-    owner = owner or burst
+    if owner is not None:
+        pool = owner._open_pool(asyncio.get_running_loop())
+    else:
+        pool = burst.pool if burst is not None else None
     try:
-        client = await owner._checkout(parent) if owner is not None else None
+        client = await pool.checkout(parent) if pool is not None else None
         if client is None:
             async with parent.create_client("sts") as own_client:
                 yield own_client
             return
-        assert owner is not None
+        assert pool is not None
         try:
             yield client
         finally:
-            owner._checkin()
+            pool.checkin()
     finally:
         if burst is not None:
             await burst.close_if_idle()

@@ -68,8 +68,11 @@ class TestRoleArn:
         )
 
     def test_path_in_both_places_is_an_error(self) -> None:
-        with pytest.raises(ValueError, match="both"):
+        # A ValueError, as in aws-assume-role-lib, and ours: naming the parameter.
+        with pytest.raises(ValueError, match="both") as caught:
             get_role_arn("123456789012", "team/R", "team")
+        assert isinstance(caught.value, InvalidParameterError)
+        assert caught.value.parameter == "path"
 
     def test_partition(self) -> None:
         assert get_role_arn("123456789012", "R", partition="aws-cn").startswith("arn:aws-cn:")

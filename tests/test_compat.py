@@ -460,7 +460,7 @@ def _violations() -> list[str]:
 
 
 # Our own private names that botocore happens to use too, reached on our own objects.
-OWN_ALLOWED = {"_state", "_loop", "_checkout", "_checkin", "_get", "_set"}
+OWN_ALLOWED = {"_state", "_get", "_set"}
 
 
 def test_only_compat_touches_private_names_of_botocore_aiobotocore_boto3() -> None:

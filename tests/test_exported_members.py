@@ -26,6 +26,7 @@ PUBLIC_MODULES = [
     "aio_assume_role.session",
     "aio_assume_role.sts_clients",
     "aio_assume_role.sync",
+    "aio_assume_role.targets",
 ]
 
 

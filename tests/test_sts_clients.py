@@ -166,7 +166,7 @@ async def test_the_client_follows_the_parents_region(parent: AioSession) -> None
         parent.set_config_variable("region", "eu-west-1")
         await assume_role(parent, role_arn("West")).prefetch_credentials()
         regions = sorted(
-            entry.task.result()[1].meta.region_name for entry in shared._entries.values()
+            entry.task.result()[1].meta.region_name for entry in shared._pool.entries.values()
         )
     assert regions == ["eu-west-1", "us-east-1"]
 

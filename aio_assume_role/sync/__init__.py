@@ -326,7 +326,10 @@ def patch_boto3() -> None:
     """Add ``boto3.Session.assume_role(RoleArn, ...)`` and ``boto3.assume_role(RoleArn, ...)``.
 
     Both take ``assume_role``'s arguments without the session; ``boto3.assume_role``
-    uses boto3's default session (the one ``boto3.client()`` uses).
+    uses boto3's default session (the one ``boto3.client()`` uses). Calling it again
+    is harmless.
+
+    Never raises.
     """
     boto3.Session.assume_role = assume_role
 

@@ -115,7 +115,12 @@ def fetch_credentials(options: argparse.Namespace) -> dict[str, Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; return the exit code (argparse exits 2 itself on bad syntax)."""
+    """Run the command line; return the exit code.
+
+    Raises:
+        SystemExit: from argparse, with code 2, on bad syntax (and 0 after ``--help``).
+        Every other failure is a one-line message on stderr and an exit code.
+    """
     options = build_parser().parse_args(argv)
     try:
         with logging_silenced():
