@@ -549,9 +549,10 @@ async def fetch_credentials(options: argparse.Namespace) -> dict[str, Any]:
 def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
     """Run the command line; return the exit code.
 
+    Every failure but bad syntax is a one-line message on stderr and an exit code.
+
     Raises:
         SystemExit: from argparse, with code 2, on bad syntax (and 0 after ``--help``).
-        Every other failure is a one-line message on stderr and an exit code.
     """
     parser = build_parser(prog)
     options = parser.parse_args(argv)
