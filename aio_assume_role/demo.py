@@ -246,17 +246,6 @@ class ProgressBar:
         )
 
 
-def _isolated_session(profile: str | None = None) -> AioSession:
-    """A session whose botocore models come from botocore only (never ~/.aws/models)."""
-    session = AioSession(profile=profile)
-    if profile is None:
-        loader = Loader(
-            extra_search_paths=[Loader.BUILTIN_DATA_PATH], include_default_search_paths=False
-        )
-        session.register_component("data_loader", loader)
-    return session
-
-
 def _client(session: AioSession, service: str, region: str | None = None) -> Any:
     """``session.create_client(service)``; with no CA bundle loaded for a plain-http endpoint.
 
@@ -284,12 +273,29 @@ def _ms(value: float) -> str:
 
 
 @contextlib.contextmanager
+def no_user_models(directory: str) -> Iterator[None]:
+    """botocore loaders created meanwhile skip ``~/.aws/models`` (its customer data path).
+
+    botocore reads that path from ``HOME`` once, at import; it is pointed at a
+    ``models`` directory in ``directory`` (which does not exist) and restored after.
+    """
+    saved = Loader.CUSTOMER_DATA_PATH
+    Loader.CUSTOMER_DATA_PATH = os.path.join(directory, "models")
+    try:
+        yield
+    finally:
+        Loader.CUSTOMER_DATA_PATH = saved
+
+
+@contextlib.contextmanager
 def isolated_environment() -> Iterator[str]:
     """Point every AWS setting of this process (and its children) away from the user's.
 
     Removes every ``AWS_*`` variable, then sets a temporary (empty) config and
-    credentials file, dummy keys, region us-east-1, and no instance metadata.
-    Yields the temporary directory; restores the environment afterwards.
+    credentials file, dummy keys, region us-east-1, and no instance metadata; and
+    botocore's models are botocore's own (see ``no_user_models``), for the
+    embedded endpoint (moto parses requests with botocore's loader) as for the
+    clients. Yields the temporary directory; restores everything afterwards.
     """
     saved = dict(os.environ)
     directory = tempfile.mkdtemp(prefix="aio-assume-role-demo-")
@@ -312,7 +318,8 @@ def isolated_environment() -> Iterator[str]:
                 "AWS_EC2_METADATA_DISABLED": "true",
             }
         )
-        yield directory
+        with no_user_models(directory):
+            yield directory
     finally:
         os.environ.clear()
         os.environ.update(saved)
@@ -527,17 +534,19 @@ async def step2_refresh(
     before = counter.calls
     try:
         with moved_clock(moto_sts_models) as clock:
-            start = _clock.now()
             session = assume_role(
                 parent, role_arn, DurationSeconds=900, RoleSessionName="demo-refresh"
             )
             credentials = await session.get_credentials()
 
-            def at(time_: datetime.datetime | None) -> str:
-                if time_ is None:
+            def at(minutes: int) -> str:
+                return f"t+{minutes:02d}:00"
+
+            def expires(expiry: datetime.datetime | None, now: datetime.datetime) -> str:
+                """When ``expiry`` is on the timeline (lifetimes are whole minutes)."""
+                if expiry is None:
                     return "?"
-                minutes, seconds = divmod(int((time_ - start).total_seconds() + 0.5), 60)
-                return f"t+{minutes:02d}:{seconds:02d}"
+                return at(minutes + round((expiry - now).total_seconds() / 60))
 
             def number(access_key: str) -> int:
                 return keys.setdefault(access_key, len(keys) + 1)
@@ -559,7 +568,7 @@ async def step2_refresh(
                 given = ",".join(f"#{n}" for n in sorted({number(key) for _, key in uses}))
                 if phase in ("fresh", "advisory"):
                     out.line(
-                        f"   {at(now)}  {phase:<9}  served at once (slowest {slowest}), "
+                        f"   {at(minutes)}  {phase:<9}  served at once (slowest {slowest}), "
                         f"credentials {given}"
                     )
                 if phase in ("fresh",):
@@ -573,12 +582,12 @@ async def step2_refresh(
                     fresh = number((await credentials.get_frozen_credentials()).access_key)
                     out.line(
                         f"             in the background ({_ms(event.duration)}): credentials "
-                        f"#{fresh} from {event.source}, expire {at(expiry)}"
+                        f"#{fresh} from {event.source}, expire {expires(expiry, now)}"
                     )
                 else:
                     out.line(
-                        f"   {at(now)}  {phase:<9}  callers waited (slowest {slowest}), all "
-                        f"got {given}: from {event.source}, expire {at(expiry)}"
+                        f"   {at(minutes)}  {phase:<9}  callers waited (slowest {slowest}), all "
+                        f"got {given}: from {event.source}, expire {expires(expiry, now)}"
                     )
     finally:
         remove()
@@ -641,7 +650,7 @@ def _cache_child(directory: str, role_arn: str) -> int:
     """Step 3's child process: one session with the file cache; a JSON line on stdout."""
 
     async def run() -> dict[str, Any]:
-        parent = _isolated_session()
+        parent = AioSession()
         counter = AssumeRoleCounter()
         counter.watch(parent)
         sources: list[str | None] = []
@@ -659,7 +668,8 @@ def _cache_child(directory: str, role_arn: str) -> int:
             "arn": arn,
         }
 
-    print(json.dumps(asyncio.run(run())), flush=True)
+    with no_user_models(os.path.dirname(directory)):  # the parent's temporary directory
+        print(json.dumps(asyncio.run(run())), flush=True)
     return 0
 
 
@@ -798,7 +808,7 @@ async def run_embedded(
     options: argparse.Namespace, endpoint: str, directory: str, moto_sts_models: Any, out: Output
 ) -> int:
     """The five steps against the embedded endpoint; returns the AssumeRole calls made."""
-    parent = _isolated_session()
+    parent = AioSession()
     counter = AssumeRoleCounter()
     counter.watch(parent)
     org = await step0_setup(parent, options.accounts, counter, out)
@@ -826,7 +836,7 @@ async def run_embedded(
 
 async def run_real(options: argparse.Namespace, out: Output) -> int:
     """Steps 1 and 4 against real AWS, read-only; returns the AssumeRole calls made."""
-    parent = _isolated_session(options.profile)
+    parent = AioSession(profile=options.profile)
     counter = AssumeRoleCounter()
     counter.watch(parent)
     if options.account:
@@ -912,6 +922,9 @@ def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
     except ClientError as error:
         code = error.response.get("Error", {}).get("Code", "?")
         print(f"{parser.prog}: {error.operation_name} failed: {code}", file=sys.stderr)
+        return EXIT_STEP_FAILED
+    except Exception as error:  # whatever else: one line, never a traceback
+        print(f"{parser.prog}: {type(error).__name__}: {error}", file=sys.stderr)
         return EXIT_STEP_FAILED
     out.section(
         f"Done in {_seconds(time.monotonic() - started)}: {calls} AssumeRole calls in all, "
