@@ -575,7 +575,7 @@ async def step2_refresh(
                     continue
                 while len(events) == seen:  # the refresh's outcome (awaited, not slept on)
                     arrived.clear()
-                    await asyncio.wait_for(arrived.wait(), 30)
+                    await asyncio.wait_for(arrived.wait(), 120)
                 event = events[seen]
                 expiry = event.expiry_time
                 if phase == "advisory":
@@ -636,7 +636,7 @@ async def step3_file_cache(role_arn: str, directory: str, out: Output) -> int:
         calls = report["assume_role_calls"]
         total += calls
         out.line(
-            f"   process {number} (pid {child.pid}): credentials from {report['source']:<5}, "
+            f"   process {number} (pid {child.pid}): credentials from {report['source'] + ',':<6} "
             f"{calls} AssumeRole call{'' if calls == 1 else 's'}, "
             f"{_seconds(time.monotonic() - started)} with start-up"
         )
@@ -708,7 +708,7 @@ async def step4_fan_out(
         bar.close()
     summary = summarize(collected, wall_seconds=time.monotonic() - started)
     account_ids = {result.account.id for result in collected}
-    region_names = sorted({result.region or "(profile's)" for result in collected})
+    region_names = list(regions) if regions else ["the profile's region"]
     out.line(
         f"   accounts {len(account_ids)} x regions {len(region_names)} "
         f"({', '.join(region_names)}) = {summary.total} units: "

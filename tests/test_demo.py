@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from moto_sts import StsServer
+from support import DUMMY_ACCESS_KEY, DUMMY_SECRET_KEY
 
 from aio_assume_role import cli, demo
 
@@ -190,7 +192,7 @@ def test_refresh_timeline_goes_through_every_window(run: Run) -> None:
 def test_two_processes_share_the_file_cache_with_one_assume_role_call(run: Run) -> None:
     cache = _section(run.stdout, "3")
     first = re.search(
-        r"process 1 \(pid (\d+)\): credentials from sts\s*, 1 AssumeRole call,", cache
+        r"process 1 \(pid (\d+)\): credentials from sts,\s+1 AssumeRole call,", cache
     )
     second = re.search(
         r"process 2 \(pid (\d+)\): credentials from cache, 0 AssumeRole calls", cache
@@ -202,7 +204,7 @@ def test_two_processes_share_the_file_cache_with_one_assume_role_call(run: Run) 
 def test_fan_out_summary_adds_up(run: Run) -> None:
     fan_out = _section(run.stdout, "4")
     match = re.search(
-        r"accounts (\d+) x regions (\d+) \(eu-west-1, us-east-1\) = (\d+) units: "
+        r"accounts (\d+) x regions (\d+) \(us-east-1, eu-west-1\) = (\d+) units: "
         r"(\d+) ok, (\d+) failed",
         fan_out,
     )
@@ -371,3 +373,31 @@ def test_real_aws_without_the_profile_exits_3_before_any_call(
         "The config profile (absent) could not be found"
     ]
     assert "embedded" not in captured.out
+
+
+def test_real_aws_mode_runs_steps_1_and_4_read_only(
+    aws_env: Path, sts_server: StsServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # "Real AWS" here is the tests' moto server (AWS_ENDPOINT_URL): the mode's code path,
+    # with a profile of dummy keys, and no embedded endpoint or set-up of its own.
+    (aws_env / "aws_config").write_text("[default]\n[profile demo]\nregion = us-east-1\n")
+    (aws_env / "aws_credentials").write_text(
+        f"[demo]\naws_access_key_id = {DUMMY_ACCESS_KEY}\n"
+        f"aws_secret_access_key = {DUMMY_SECRET_KEY}\n"
+    )
+    accounts = ["111111111111", "222222222222", "333333333333"]
+    argv = ["--profile", "demo", "--role-name", "Reader"]
+    for account in accounts:
+        argv += ["--account", account]
+    assert demo.main(argv, prog="aio-assume-role demo") == 0
+    out = capsys.readouterr().out
+    assert "embedded" not in out and "0. Set-up" not in out
+    assert "2. Refresh" not in out and "3. A file cache" not in out
+    assert "hop 1   arn:aws:sts::111111111111:assumed-role/Reader/demo-hop1" in out
+    assert "accounts 3 x regions 1 (the profile's region) = 3 units: 3 ok, 0 failed" in out
+    assert "AssumeRole calls: 3 (one per account)" in out
+    assert sts_server.count("AssumeRole") == 1 + len(accounts)
+    assert {call["RoleArn"] for call in sts_server.calls()} == {
+        f"arn:aws:iam::{account}:role/Reader" for account in accounts
+    }
+    assert sts_server.count("GetCallerIdentity") == 2 + 1 + len(accounts)  # parent, hop, work
