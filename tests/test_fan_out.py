@@ -461,8 +461,9 @@ def test_arguments_wrong_for_every_account_raise_at_call_time(
 
 
 def test_a_role_path_given_twice_raises_at_call_time() -> None:
-    with pytest.raises(ValueError, match="Path"):
+    with pytest.raises(InvalidParameterError) as raised:
         fan_out(get_session(), _noop, role_name="team/Audit", path="/team/", accounts=accounts(1))
+    assert raised.value.parameter == "path"
 
 
 async def test_regions_are_deduplicated_in_order(
