@@ -569,9 +569,10 @@ def _run_subcommand(argv: Sequence[str] | None, prog: str | None) -> int | None:
 def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
     """Run the command line (or a subcommand, see ``SUBCOMMANDS``); return the exit code.
 
+    Every failure but bad syntax is a one-line message on stderr and an exit code.
+
     Raises:
         SystemExit: from argparse, with code 2, on bad syntax (and 0 after ``--help``).
-        Every other failure is a one-line message on stderr and an exit code.
     """
     code = _run_subcommand(argv, prog)
     if code is not None:

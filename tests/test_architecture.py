@@ -12,7 +12,8 @@ import pytest
 import aio_assume_role
 
 PACKAGE = Path(aio_assume_role.__file__).parent
-README = PACKAGE.parent / "README.md"
+# The checkout's README, also when the tests run against an installed wheel.
+README = Path(__file__).resolve().parents[1] / "README.md"
 
 
 def _module_name(path: Path) -> str:

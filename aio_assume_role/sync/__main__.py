@@ -117,9 +117,10 @@ def fetch_credentials(options: argparse.Namespace) -> dict[str, Any]:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code.
 
+    Every failure but bad syntax is a one-line message on stderr and an exit code.
+
     Raises:
         SystemExit: from argparse, with code 2, on bad syntax (and 0 after ``--help``).
-        Every other failure is a one-line message on stderr and an exit code.
     """
     options = build_parser().parse_args(argv)
     try:
