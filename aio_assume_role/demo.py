@@ -865,9 +865,10 @@ async def run_real(options: argparse.Namespace, out: Output) -> int:
 def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
     """Run the demo; return the exit code (see the module's docstring).
 
+    Every failure but bad arguments is a one-line message on stderr and an exit code.
+
     Raises:
         SystemExit: from argparse, with code 2, on bad arguments (0 after ``--help``).
-        Every other failure is a one-line message on stderr and an exit code.
     """
     parser, options = parse_args(argv, prog)
     if options._cache_child:
