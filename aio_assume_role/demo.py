@@ -47,6 +47,7 @@ from aiobotocore.session import AioSession
 from botocore.exceptions import (
     ClientError,
     NoCredentialsError,
+    NoRegionError,
     PartialCredentialsError,
     ProfileNotFound,
 )
@@ -60,7 +61,7 @@ from .cache import AioJSONFileCache
 from .errors import ParentCredentialsError
 from .fanout import FanOutProgress, FanOutSummary, fan_out, summarize
 from .session import AssumedRoleSession, assume_role
-from .targets import Account, OrganizationAccounts, from_organization
+from .targets import Account, from_organization
 
 __all__ = ["main"]
 
@@ -89,6 +90,7 @@ _CACHE_CHILD_OPTION = "--_cache-child"
 
 
 def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
+    """The demo's argument parser (``parse_args`` also checks the combinations)."""
     parser = argparse.ArgumentParser(
         prog=prog,
         description=(
@@ -341,6 +343,8 @@ def embedded_endpoint(server_class: Any) -> Iterator[str]:
 
 @dataclasses.dataclass
 class Organization:
+    """What step 0 made: the accounts, and which of them have the Audit role."""
+
     management_id: str
     account_ids: list[str]
     with_role: list[str]
@@ -351,6 +355,10 @@ class Organization:
 async def step0_setup(
     parent: AioSession, count: int, counter: AssumeRoleCounter, out: Output
 ) -> Organization:
+    """Create the organization, then the Audit role in most accounts, with ``fan_out``.
+
+    Raises ``StepFailed`` if a role could not be created; botocore's errors as they come.
+    """
     out.section(f"0. Set-up: an organization of {count} accounts, role {AUDIT_ROLE!r} in most")
     started = time.monotonic()
     async with _client(parent, "organizations") as org:
@@ -515,6 +523,11 @@ async def step2_refresh(
     counter: AssumeRoleCounter,
     out: Output,
 ) -> None:
+    """Use one session through fresh, advisory, mandatory and expired, on a moved clock.
+
+    The timeline comes from the refresh listener's events, each awaited (never slept
+    on). Raises ``TimeoutError`` if a refresh never reports (120 s).
+    """
     out.section("2. Refresh: 15-minute credentials, the library's clock moved (jitter pinned)")
     out.line("   windows: advisory from 7:30 before expiry (a background refresh, nobody waits),")
     out.line(
@@ -680,14 +693,15 @@ async def step4_fan_out(
     regions: list[str] | None,
     work: Callable[[AssumedRoleSession, Account, str | None], Awaitable[Any]],
     describe_work: str,
+    where: str,
     counter: AssumeRoleCounter,
     out: Output,
 ) -> FanOutSummary[Any]:
-    where = (
-        "every account of the organization"
-        if isinstance(accounts, OrganizationAccounts)
-        else f"{len(accounts)} account(s)"
-    )
+    """Run ``work`` in every account and region with ``fan_out``; print the summary.
+
+    ``where`` says which accounts, for the title. Raises what ``fan_out`` raises
+    before any I/O (``InvalidParameterError``), or while enumerating an organization.
+    """
     out.section(f"4. Fan-out: role {role_name!r} in {where}; work: {describe_work}")
     bar = ProgressBar(out)
     before, started = counter.calls, time.monotonic()
@@ -826,6 +840,7 @@ async def run_embedded(
             options.regions,
             _audit_work(iam_clients),
             "IAM GetRole",
+            "every account of the organization",
             counter,
             out,
         )
@@ -837,17 +852,20 @@ async def run_embedded(
 async def run_real(options: argparse.Namespace, out: Output) -> int:
     """Steps 1 and 4 against real AWS, read-only; returns the AssumeRole calls made."""
     parent = AioSession(profile=options.profile)
+    if options.regions and not parent.get_config_variable("region"):
+        parent.set_config_variable("region", options.regions[0])  # for step 1's clients
     counter = AssumeRoleCounter()
     counter.watch(parent)
     if options.account:
-        accounts: Any = list(options.account)
+        accounts: list[str] | list[Account] = list(options.account)
+        where = f"{len(accounts)} account{'' if len(accounts) == 1 else 's'}"
         first = options.account[0]
     else:
-        accounts = from_organization()
-        resolved = await accounts.resolve(parent)
-        if not resolved:
+        accounts = await from_organization().resolve(parent)
+        if not accounts:
             raise StepFailed("the organization has no ACTIVE member account")
-        first = resolved[0].id
+        where = f"every account of the organization ({len(accounts)})"
+        first = accounts[0].id
     await step1_chain(parent, [(first, options.role_name)], counter, out)
     await step4_fan_out(
         parent,
@@ -856,6 +874,7 @@ async def run_real(options: argparse.Namespace, out: Output) -> int:
         options.regions,
         _whoami_work,
         "GetCallerIdentity",
+        where,
         counter,
         out,
     )
@@ -920,6 +939,13 @@ def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
     ) as error:
         print(f"{parser.prog}: no parent credentials: {error}", file=sys.stderr)
         return EXIT_NO_PARENT_CREDENTIALS
+    except NoRegionError:
+        print(
+            f"{parser.prog}: no region: set one in the profile or AWS_DEFAULT_REGION, "
+            "or pass --regions",
+            file=sys.stderr,
+        )
+        return EXIT_BAD_ARGUMENTS
     except ClientError as error:
         code = error.response.get("Error", {}).get("Code", "?")
         print(f"{parser.prog}: {error.operation_name} failed: {code}", file=sys.stderr)

@@ -401,3 +401,45 @@ def test_real_aws_mode_runs_steps_1_and_4_read_only(
         f"arn:aws:iam::{account}:role/Reader" for account in accounts
     }
     assert sts_server.count("GetCallerIdentity") == 2 + 1 + len(accounts)  # parent, hop, work
+
+
+def _demo_profile(aws_env: Path, region: str | None) -> None:
+    region_line = f"region = {region}\n" if region else ""
+    (aws_env / "aws_config").write_text(f"[default]\n[profile demo]\n{region_line}")
+    (aws_env / "aws_credentials").write_text(
+        f"[demo]\naws_access_key_id = {DUMMY_ACCESS_KEY}\n"
+        f"aws_secret_access_key = {DUMMY_SECRET_KEY}\n"
+    )
+
+
+def test_real_aws_mode_with_no_region_anywhere_exits_2(
+    aws_env: Path,
+    sts_server: StsServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _demo_profile(aws_env, region=None)
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    argv = ["--profile", "demo", "--role-name", "Reader", "--account", "111111111111"]
+    assert demo.main(argv, prog="aio-assume-role demo") == 2
+    assert capsys.readouterr().err.splitlines() == [
+        "aio-assume-role demo: no region: set one in the profile or AWS_DEFAULT_REGION, "
+        "or pass --regions"
+    ]
+    assert sts_server.count("AssumeRole") == 0
+
+
+def test_real_aws_mode_takes_its_region_from_regions_when_the_profile_has_none(
+    aws_env: Path,
+    sts_server: StsServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _demo_profile(aws_env, region=None)
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    argv = ["--profile", "demo", "--role-name", "Reader", "--account", "111111111111"]
+    argv += ["--regions", "eu-west-1,us-east-1"]
+    assert demo.main(argv, prog="aio-assume-role demo") == 0
+    out = capsys.readouterr().out
+    assert "role 'Reader' in 1 account; work: GetCallerIdentity" in out
+    assert "accounts 1 x regions 2 (eu-west-1, us-east-1) = 2 units: 2 ok, 0 failed" in out
