@@ -4,6 +4,10 @@ A cache maps a key (botocore's AssumeRole cache key) to the raw AssumeRole
 response. Anything with async ``get``/``set`` (such as ``AioJSONFileCache``) is
 used as is; botocore's ``JSONFileCache`` is called in a worker thread; any other
 dict-like object (``__getitem__``/``__setitem__``/``__contains__``) is called inline.
+
+A cache may also offer ``lock(key)``, an async context manager that serializes
+fetches of a key across processes (``AioJSONFileCache`` does, with a file lock
+per key); the fetcher takes it on a cache miss only.
 """
 
 from __future__ import annotations
@@ -13,16 +17,18 @@ import datetime
 import errno
 import json
 import logging
+import math
 import os
 import re
 import secrets
 import stat
-from collections.abc import Callable, Hashable, Mapping
-from contextlib import suppress
+from collections.abc import AsyncIterator, Callable, Hashable, Mapping
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import aiofiles.os
 from botocore.utils import JSONFileCache
+from filelock import AsyncFileLock, Timeout
 
 from ._core.compat import json_file_cache_dir
 from ._core.request import is_async_cache, is_mapping_like
@@ -42,6 +48,13 @@ class AsyncCredentialCache(Protocol):
 
     async def set(self, key: str, value: Mapping[str, Any]) -> None:
         """Store a value."""
+
+    # Optional, so not declared here (a runtime_checkable protocol would demand it):
+    #   def lock(self, key: str) -> AbstractAsyncContextManager[bool]
+    # An async context manager that keeps other processes from fetching ``key``
+    # while it is held, and yields whether it holds the lock (False: it gave up,
+    # e.g. after a timeout, and the caller goes ahead unlocked). The fetcher takes
+    # it only on a miss, and reads the cache again once it holds it.
 
 
 logger = logging.getLogger("aio_assume_role")
@@ -196,6 +209,20 @@ def _directory_warning(directory: str) -> str | None:
     return None
 
 
+def _check_lock_timeout(value: float, name: str) -> float:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or value < 0
+    ):
+        raise ValueError(
+            f"{name} must be a number of seconds >= 0 (how long to wait for another "
+            f"process's cache lock), not {value!r}"
+        )
+    return float(value)
+
+
 def _is_regular_entry(path: str) -> bool:
     try:
         return stat.S_ISREG(os.lstat(path).st_mode)
@@ -203,9 +230,56 @@ def _is_regular_entry(path: str) -> bool:
         return False
 
 
+def _call(func: Callable[..., _T], *args: Any) -> _T:
+    return func(*args)
+
+
+# aiofiles' own executor hop (``aiofiles.os.wrap``, public since aiofiles 0.6): the
+# whole read or write is one function, so one hop, where aiofiles' file objects make
+# one per open, read and close.
+_call_in_worker_thread = aiofiles.os.wrap(_call)
+
+
 async def _in_worker_thread(func: Callable[..., _T], *args: Any) -> _T:
     """Run ``func(*args)`` in the loop's default executor: one thread hop."""
-    return await asyncio.get_running_loop().run_in_executor(None, func, *args)
+    result: _T = await _call_in_worker_thread(func, *args)
+    return result
+
+
+#: Seconds between attempts to take a file lock that another process holds.
+LOCK_POLL_INTERVAL = 0.05
+
+# Release tasks for locks a cancelled attempt took after its caller left (kept alive here).
+_ORPHAN_RELEASES: set[asyncio.Task[None]] = set()
+
+
+def _release_if_taken(lock: AsyncFileLock, attempt: asyncio.Future[Any]) -> None:
+    """Done callback of an attempt whose waiter was cancelled: give back what it took."""
+    if attempt.cancelled() or attempt.exception() is not None:
+        return
+    task = asyncio.ensure_future(lock.release(force=True))
+    _ORPHAN_RELEASES.add(task)
+    task.add_done_callback(_ORPHAN_RELEASES.discard)
+
+
+async def _try_lock_once(lock: AsyncFileLock) -> bool:
+    """One non-blocking attempt (in a worker thread, inside filelock); True if taken.
+
+    Shielded: cancelled while the attempt runs, the caller leaves at once and the
+    attempt finishes on its own; if it took the lock, it is released then.
+    """
+    attempt = asyncio.ensure_future(lock.acquire(blocking=False))
+    try:
+        await asyncio.shield(attempt)
+    except Timeout:
+        return False
+    except asyncio.CancelledError:
+        if attempt.done():
+            _release_if_taken(lock, attempt)
+        else:
+            attempt.add_done_callback(lambda done: _release_if_taken(lock, done))
+        raise
+    return True
 
 
 class AioJSONFileCache:
@@ -222,12 +296,22 @@ class AioJSONFileCache:
     with the AWS CLI; a WARNING is logged once if other users can write to it),
     and the files in it are 0600 either way. A symbolic link as the directory
     itself is followed.
+
+    ``async with cache.lock(key)`` holds a file lock (``<key>.lock``, 0600, flock
+    through the filelock package) that sessions in other processes sharing the
+    directory take before they call AssumeRole for ``key``: N processes starting
+    at once make one AssumeRole call per role. A lock held by a process that died
+    is released by the OS; one held longer than ``lock_timeout`` seconds (a hung
+    process) is given up on with a WARNING, and the caller goes ahead unlocked.
+
+    Raises ``ValueError`` if ``lock_timeout`` is not a finite number >= 0.
     """
 
-    def __init__(self, dir_path: str | os.PathLike[str]) -> None:
+    def __init__(self, dir_path: str | os.PathLike[str], *, lock_timeout: float = 30.0) -> None:
         # Absolute now, so a later chdir does not move the cache.
         self._dir = os.path.abspath(os.fspath(dir_path))
         self._dir_checked = False
+        self.lock_timeout = _check_lock_timeout(lock_timeout, "lock_timeout")
 
     @property
     def dir_path(self) -> str:
@@ -270,14 +354,100 @@ class AioJSONFileCache:
         botocore), ``OSError`` if the directory cannot be written.
         """
         path = self.path_for(key)
-        try:
-            content = json.dumps(dict(value), default=_serialize_if_needed).encode()
-        except (TypeError, ValueError) as error:
-            # Unlike botocore's message, never the value: it holds secret keys.
-            raise ValueError(f"cache value for key {key} is not JSON serializable") from error
         # Unique per write; the key's head only names it (a full 250-char key would not fit).
         temp_path = os.path.join(self._dir, f".{key[:64]}.{secrets.token_hex(8)}.tmp")
-        await _in_worker_thread(self._write, path, temp_path, content)
+        # Serialized in the worker thread too: 200 concurrent writes then cost the
+        # loop a third of the time (json.dumps was most of each write's loop work).
+        await _in_worker_thread(self._write, key, path, temp_path, dict(value))
+
+    def lock_path_for(self, key: str) -> str:
+        """The lock file for ``key``: ``<dir>/<key>.lock``.
+
+        Raises ``ValueError`` for a key that is not a plain file-name stem.
+        """
+        return self.path_for(key)[: -len(".json")] + ".lock"
+
+    def lock(self, key: str, timeout: float | None = None) -> AbstractAsyncContextManager[bool]:
+        """``async with cache.lock(key) as locked:`` keeps other processes out of ``key``.
+
+        An exclusive lock on ``<dir>/<key>.lock`` (created 0600, never through a
+        symbolic link), for one process at a time; the waiting never blocks the
+        event loop (each attempt runs in a worker thread, and the wait between
+        attempts is an ``asyncio.sleep``). Yields True once the lock is held. Yields
+        False, after logging a WARNING, if it was not taken within ``timeout``
+        seconds (default: ``lock_timeout``), or cannot be taken at all (e.g. a
+        symbolic link at its path, or an unwritable directory): the caller goes
+        ahead without it, since a hung process must not stop others for good.
+        Within one process, callers must serialize themselves (the fetcher does):
+        the lock is meant for processes, not for tasks.
+
+        Raises ``ValueError`` for an unsafe key or a ``timeout`` that is not a
+        finite number >= 0.
+        """
+        lock_path = self.lock_path_for(key)
+        if timeout is None:
+            timeout = self.lock_timeout
+        return self._locked(lock_path, _check_lock_timeout(timeout, "timeout"))
+
+    @asynccontextmanager
+    async def _locked(self, lock_path: str, timeout: float) -> AsyncIterator[bool]:
+        lock = await self._file_lock(lock_path)
+        if lock is not None and await self._acquire(lock, lock_path, timeout):
+            try:
+                yield True
+            finally:
+                await asyncio.shield(lock.release(force=True))
+        else:
+            yield False
+
+    async def _file_lock(self, lock_path: str) -> AsyncFileLock | None:
+        # The directory first, 0700 as for a write (filelock would make it 0777 - umask).
+        try:
+            await _in_worker_thread(self._make_dir)
+        except OSError as error:
+            # No process can write entries there either; set() will say so (a WARNING).
+            logger.debug("No cache lock %s: %s", lock_path, error.strerror)
+            return None
+        # mode: filelock fchmods the file to it, whatever the umask; it opens with
+        # O_NOFOLLOW (filelock >= 3.20.1), so a link planted there is never followed.
+        return AsyncFileLock(lock_path, mode=0o600)
+
+    async def _acquire(self, lock: AsyncFileLock, lock_path: str, timeout: float) -> bool:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            try:
+                if await _try_lock_once(lock):
+                    return True
+            except OSError as error:
+                if error.errno == errno.ELOOP:  # planted: say so
+                    self._lock_warning(lock_path, "it is a symbolic link (not followed)")
+                else:  # e.g. a read-only directory, where set() will fail and warn too
+                    logger.debug("No cache lock %s: %s", lock_path, error.strerror)
+                return False
+            left = deadline - loop.time()
+            if left <= 0:
+                self._lock_warning(
+                    lock_path,
+                    f"another process has held it for over {timeout:g} s (hung?)",
+                )
+                return False
+            await asyncio.sleep(min(LOCK_POLL_INTERVAL, left))
+
+    @staticmethod
+    def _lock_warning(lock_path: str, reason: str) -> None:
+        logger.warning(
+            "Not waiting for cache lock %s: %s; fetching without it, so another process "
+            "may make the same AssumeRole call",
+            lock_path,
+            reason,
+        )
+
+    def _make_dir(self) -> None:
+        try:
+            _make_private_dirs(self._dir)
+        finally:
+            self._check_directory_once()
 
     async def contains(self, key: str) -> bool:
         """Whether a regular file (not a link) is there for ``key`` (its content unchecked)."""
@@ -297,7 +467,12 @@ class AioJSONFileCache:
         finally:
             self._check_directory_once()
 
-    def _write(self, path: str, temp_path: str, content: bytes) -> None:
+    def _write(self, key: str, path: str, temp_path: str, value: dict[str, Any]) -> None:
+        try:
+            content = json.dumps(value, default=_serialize_if_needed).encode()
+        except (TypeError, ValueError) as error:
+            # Unlike botocore's message, never the value: it holds secret keys.
+            raise ValueError(f"cache value for key {key} is not JSON serializable") from error
         try:
             _write_entry(self._dir, path, temp_path, content)
         finally:

@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import datetime
 import errno
+import importlib
 import json
 import logging
 import os
@@ -90,6 +91,8 @@ def _description() -> str:
           credential_process = {sys.executable} -m aio_assume_role ROLE_ARN --json --profile dev
 
         Exit codes: 2 bad arguments, 3 no parent credentials, 4 AssumeRole failed.
+
+        Subcommands (see their --help): demo.
         """
     )
 
@@ -546,14 +549,34 @@ async def fetch_credentials(options: argparse.Namespace) -> dict[str, Any]:
     return credential_process_json(frozen.access_key, frozen.secret_key, frozen.token, expiry)
 
 
+# --- Subcommands ---------------------------------------------------------------------
+
+#: ``aio-assume-role NAME ...`` runs this module's ``main(rest, prog=...)`` instead of
+#: assuming a role (no role ARN is a bare word). Each is imported only when run.
+SUBCOMMANDS = {"demo": "aio_assume_role.demo"}
+
+
+def _run_subcommand(argv: Sequence[str] | None, prog: str | None) -> int | None:
+    """The exit code of the subcommand ``argv`` names, or None if it names none."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] not in SUBCOMMANDS:
+        return None
+    module = importlib.import_module(SUBCOMMANDS[args[0]])
+    name = f"{prog or os.path.basename(sys.argv[0]) or 'aio-assume-role'} {args[0]}"
+    return int(module.main(args[1:], prog=name))
+
+
 def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
-    """Run the command line; return the exit code.
+    """Run the command line (or a subcommand, see ``SUBCOMMANDS``); return the exit code.
 
     Every failure but bad syntax is a one-line message on stderr and an exit code.
 
     Raises:
         SystemExit: from argparse, with code 2, on bad syntax (and 0 after ``--help``).
     """
+    code = _run_subcommand(argv, prog)
+    if code is not None:
+        return code
     parser = build_parser(prog)
     options = parser.parse_args(argv)
     if options.shell is not None and options.format != "env":

@@ -1,28 +1,457 @@
-"""Assume one role in many accounts at once, with bounded concurrency."""
+"""Run work in many accounts and regions at once: one role, bounded concurrency, streamed.
+
+``fan_out(parent, work, role_name=..., accounts=..., regions=[...])`` assumes
+``role_name`` once per account and runs ``await work(session, account, region)`` for
+each (account, region), yielding a ``FanOutResult`` per unit as it completes.
+``fan_out_summary`` (or ``summarize``) collects them into counts by outcome.
+``assume_role_in_accounts`` is the same machinery without work: it yields the
+sessions themselves.
+
+How a run goes:
+
+- All AssumeRole calls go through one shared STS client (``SharedStsClients``; an
+  open one for ``parent`` is used if there is one, else one is opened for the run and
+  closed when it ends).
+- At most ``concurrency`` units (an AssumeRole call, or a wait for it, or a work call)
+  are in flight: ``concurrency`` workers take the next unit from one iterator. Units
+  are taken account by account, so an account's session lives only while its
+  regions run, and is dropped once the last one is done.
+- Closing the iterator early (``contextlib.aclosing``), or cancelling the task that
+  consumes it, cancels the units in flight and closes the shared client.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncGenerator, Callable, Iterable
-from typing import Any, NamedTuple
+import dataclasses
+import datetime
+import importlib
+import json
+import logging
+import re
+import sys
+import time
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable
+from typing import Any, Generic, Literal, NamedTuple, TypeVar
 
 from aiobotocore.session import AioSession
 from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
 from .arns import get_role_arn
-from .errors import InvalidParameterError
+from .errors import AssumeRoleError, InvalidParameterError
 from .session import AssumedRoleSession, assume_role
 from .sts_clients import SharedStsClients, active_shared_clients
+from .targets import (
+    Account,
+    OrganizationAccounts,
+    Targets,
+    normalize_accounts,
+    resolve_targets,
+    shard_accounts,
+)
 
-__all__ = ["AccountResult", "ProgressCallback", "assume_role_in_accounts"]
+# Plain sorted() order, as tests/test_exported_members.py checks (not ruff's isort order).
+__all__ = [  # noqa: RUF022
+    "AccountResult",
+    "FanOutProgress",
+    "FanOutResult",
+    "FanOutSummary",
+    "PROGRESS_LOG_INTERVAL",
+    "ProgressCallback",
+    "Stage",
+    "assume_role_in_accounts",
+    "fan_out",
+    "fan_out_summary",
+    "summarize",
+]
 
-#: Called as ``progress(done, total)`` each time an account's result is ready.
+logger = logging.getLogger("aio_assume_role")
+
+T = TypeVar("T")
+
+#: Where a unit failed: assuming the role in its account, or the work itself.
+Stage = Literal["assume", "work"]
+
+#: ``assume_role_in_accounts``'s callback: ``progress(done, total)`` per result.
 ProgressCallback = Callable[[int, int], object]
+
+#: With ``fan_out(progress=True)`` and no terminal bar: the least number of seconds
+#: between two progress lines logged (INFO, logger ``aio_assume_role``).
+PROGRESS_LOG_INTERVAL = 10.0
 
 # Any well-formed account id: assume_role() is tried on it once, before any I/O, so
 # arguments that are wrong for every account raise at once instead of N times.
 _PROBE_ACCOUNT_ID = "000000000000"
+
+# botocore's own check of a region name (botocore.utils.validate_region_name).
+_REGION_NAME = re.compile(r"^[a-zA-Z0-9](?:[a-zA-Z0-9\-]{0,61}[a-zA-Z0-9])?$")
+
+# What to_json() keeps of a message from outside this library, at most.
+_MAX_MESSAGE = 500
+
+
+# --- results ---------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class FanOutResult(Generic[T]):
+    """One unit's outcome: the value ``work`` returned in (account, region), or the error.
+
+    - ``account``: the ``Account`` (``id``; ``name``, ``email``, ``status`` when
+      known from Organizations).
+    - ``region``: the region the unit ran for (None when ``fan_out`` had no
+      ``regions``: the work used the session's region).
+    - ``stage``: None on success; ``"assume"`` if assuming the role in the account
+      failed (every region of that account then has its own result, with the same
+      error), ``"work"`` if ``work`` raised.
+    - ``value``: what ``work`` returned (None on failure).
+    - ``error``: the exception (None on success).
+    """
+
+    account: Account
+    region: str | None
+    stage: Stage | None = None
+    value: T | None = None
+    error: Exception | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Whether the work returned (``stage`` and ``error`` are None)."""
+        return self.stage is None
+
+    @property
+    def error_code(self) -> str | None:
+        """botocore ``ClientError``'s ``Error.Code``, else the error's class name; None if ok."""
+        return None if self.error is None else _error_code(self.error)
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-serializable dict for logs and JSON lines; never holds a secret.
+
+        Keys: ``account_id``, ``account_name``, ``account_email``, ``account_status``,
+        ``region``, ``ok``, ``stage``, ``error_code``, ``error`` (a message, see
+        below, or None), and ``value``: the work's value if ``json.dumps`` can
+        encode it (dates and datetimes as ISO 8601 strings), else None with
+        ``value_type`` naming its type. A value is never replaced by its ``repr``,
+        which may hold anything (credentials, a session).
+
+        The message of a botocore ``ClientError`` is AWS's ``Error.Message``; of
+        this library's errors and botocore's, their own message (none contains a
+        secret), except botocore's ``ParamValidationError``, whose report quotes
+        parameter values: only its class name. Other exceptions come from the
+        work coroutine: their ``str()``, cut to 500 characters.
+        """
+        account = self.account
+        result: dict[str, Any] = {
+            "account_id": account.id,
+            "account_name": account.name,
+            "account_email": account.email,
+            "account_status": account.status,
+            "region": self.region,
+            "ok": self.ok,
+            "stage": self.stage,
+            "error_code": self.error_code,
+            "error": None if self.error is None else _safe_message(self.error),
+            "value": None,
+        }
+        if self.value is not None:
+            try:
+                result["value"] = json.loads(json.dumps(self.value, default=_json_default))
+            except (TypeError, ValueError):  # not encodable (or circular)
+                result["value_type"] = type(self.value).__name__
+        return result
+
+
+def _error_code(error: BaseException) -> str:
+    """botocore ``ClientError``'s ``Error.Code`` (if it has one), else the class name."""
+    if isinstance(error, ClientError):
+        code = error.response.get("Error", {}).get("Code")
+        if isinstance(code, str) and code:
+            return code
+    return type(error).__name__
+
+
+def _safe_message(error: BaseException) -> str:
+    """A message for ``error`` that holds no secret (see ``FanOutResult.to_json``)."""
+    if isinstance(error, ClientError):
+        message = error.response.get("Error", {}).get("Message")
+        return str(message) if message else _error_code(error)
+    if isinstance(error, AssumeRoleError):
+        return str(error)
+    if isinstance(error, ParamValidationError):  # botocore's report quotes the values
+        return type(error).__name__
+    if isinstance(error, BotoCoreError):
+        return str(error)
+    text = str(error)
+    return text if len(text) <= _MAX_MESSAGE else text[: _MAX_MESSAGE - 3] + "..."
+
+
+def _json_default(value: object) -> object:
+    if isinstance(value, (datetime.datetime, datetime.date)):
+        return value.isoformat()
+    raise TypeError(type(value).__name__)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class FanOutProgress:
+    """Counts so far: ``done`` of ``total`` units, ``ok``, and failures by stage."""
+
+    done: int
+    total: int
+    ok: int
+    failed_assume: int
+    failed_work: int
+
+    @property
+    def failed(self) -> int:
+        """Units that failed, at either stage."""
+        return self.failed_assume + self.failed_work
+
+    def __str__(self) -> str:
+        return (
+            f"fan_out: {self.done}/{self.total} done, {self.ok} ok, {self.failed} failed "
+            f"(assume {self.failed_assume}, work {self.failed_work})"
+        )
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class FanOutSummary(Generic[T]):
+    """Every result of a run, counted.
+
+    ``successes``: the ok results. ``failures``: the failed ones by stage
+    (``"assume"``, ``"work"``) then error code (see ``FanOutResult.error_code``),
+    each list in completion order. ``wall_seconds``: how long the run took (0.0
+    when built by ``summarize`` without it).
+    """
+
+    successes: list[FanOutResult[T]]
+    failures: dict[Stage, dict[str, list[FanOutResult[T]]]]
+    wall_seconds: float = 0.0
+
+    @property
+    def total(self) -> int:
+        """Every unit's result: successes and failures."""
+        return len(self.successes) + self.failed
+
+    @property
+    def failed(self) -> int:
+        """How many units failed."""
+        return sum(len(results) for codes in self.failures.values() for results in codes.values())
+
+    @property
+    def failure_counts(self) -> dict[Stage, dict[str, int]]:
+        """How many units failed, by stage then error code."""
+        return {
+            stage: {code: len(results) for code, results in codes.items()}
+            for stage, codes in self.failures.items()
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        """The counts: ``total``, ``ok``, ``failed``, ``failures`` (``failure_counts``),
+        and ``wall_seconds``."""
+        return {
+            "total": self.total,
+            "ok": len(self.successes),
+            "failed": self.failed,
+            "failures": self.failure_counts,
+            "wall_seconds": self.wall_seconds,
+        }
+
+
+def summarize(
+    results: Iterable[FanOutResult[T]], *, wall_seconds: float = 0.0
+) -> FanOutSummary[T]:
+    """Count ``results`` (from ``fan_out``) into a ``FanOutSummary``. Raises nothing."""
+    successes: list[FanOutResult[T]] = []
+    failures: dict[Stage, dict[str, list[FanOutResult[T]]]] = {}
+    for result in results:
+        if result.stage is None:
+            successes.append(result)
+        else:
+            code = result.error_code or ""
+            failures.setdefault(result.stage, {}).setdefault(code, []).append(result)
+    return FanOutSummary(successes, failures, wall_seconds)
+
+
+# --- fan_out ---------------------------------------------------------------------------
+
+
+def fan_out(
+    parent: AioSession,
+    work: Callable[[AssumedRoleSession, Account, str | None], Awaitable[T]],
+    *,
+    role_name: str,
+    accounts: Targets,
+    regions: Iterable[str] | None = None,
+    concurrency: int = 50,
+    shard: tuple[int, int] | None = None,
+    progress: Callable[[FanOutProgress], object] | bool | None = None,
+    path: str = "",
+    partition: str = "aws",
+    **assume_role_kwargs: Any,
+) -> AsyncGenerator[FanOutResult[T], None]:
+    """Run ``await work(session, account, region)`` in every account and region, streamed.
+
+    Use as ``async for result in fan_out(...)``; results come in completion order,
+    one ``FanOutResult`` per (account, region): ``len(accounts) * len(regions)`` of
+    them (``regions=None``: one per account, with ``region=None``, the work using
+    the session's region). ``session`` is the account's ``AssumedRoleSession``
+    (credentials fetched), shared by that account's regions: create clients with
+    ``session.create_client(service, region_name=region)``.
+
+    - ``accounts``: account ids (12-digit strs), ``Account`` objects, and/or
+      ``from_organization(...)`` specs, which are enumerated through ``parent``
+      when iteration starts (see ``aio_assume_role.targets.resolve_targets``).
+    - ``shard=(index, count)``: run only that shard of the resolved accounts
+      (``targets.shard_accounts``; ``targets.parse_shard`` reads one from a string or
+      the environment).
+    - The role is assumed once per account, with ``role_name``, ``path``,
+      ``partition`` and ``assume_role_kwargs`` (``assume_role``'s: ``RoleSessionName``,
+      ``DurationSeconds``, ``ExternalId``, ...). If that fails, each region of the
+      account gets a result with ``stage="assume"`` and that error, and no work runs
+      there. An exception from ``work`` is that unit's result, ``stage="work"``. One
+      unit's failure never stops the others.
+    - At most ``concurrency`` units are in flight at once (AssumeRole calls and work
+      together); every AssumeRole call goes through one shared STS client.
+    - ``progress``: a callable, called with a ``FanOutProgress`` as each result is
+      ready; or True: a progress bar on stderr when it is a terminal and tqdm is
+      installed (``pip install 'aio-assume-role[progress]'``), else an INFO line
+      on the ``aio_assume_role`` logger at most every ``PROGRESS_LOG_INTERVAL``
+      seconds, and one at the end.
+
+    Raises ``InvalidParameterError`` here, before any I/O, for arguments wrong for
+    every account: ``role_name``, ``path``, ``partition``, ``assume_role_kwargs``
+    (as ``assume_role`` would), ``accounts`` (a single value, or an id that is not
+    12 digits as a str), ``regions`` (not a list of region names), ``concurrency``
+    (not an int >= 1), ``shard``, ``progress``, ``work`` (not callable). When
+    iteration starts, enumerating an organization raises what
+    ``targets.resolve_targets`` raises (botocore's ``ClientError``). An exception
+    that is not an ``Exception`` (``KeyboardInterrupt``) stops the run and is
+    re-raised. Closing the iterator early, or cancelling its consumer, cancels
+    the units in flight and closes the STS client it opened. Runs on asyncio.
+    """
+    problems: list[tuple[str, str]] = []
+    if not callable(work):
+        problems.append(("work", "must be an async function work(session, account, region)"))
+    region_list = _check_regions(regions, problems)
+    _check_concurrency(concurrency, problems)
+    if shard is not None:
+        if (
+            not isinstance(shard, tuple)
+            or len(shard) != 2
+            or not all(isinstance(n, int) and not isinstance(n, bool) for n in shard)
+        ):
+            problems.append(
+                ("shard", "must be a tuple (index, count) of ints, or None; see parse_shard()")
+            )
+        else:
+            try:
+                shard_accounts([], *shard)
+            except InvalidParameterError as error:
+                problems.extend(("shard", f"{name} {reason}") for name, reason in error.problems)
+    if progress is not None and not isinstance(progress, bool) and not callable(progress):
+        problems.append(("progress", "must be a callable progress(FanOutProgress), True, or None"))
+    resolved, targets = _early_targets(accounts, problems)
+    if problems:
+        raise InvalidParameterError(problems)
+    _probe(parent, role_name, path, partition, assume_role_kwargs)
+    return _fan_out(
+        parent,
+        work,
+        targets,
+        _Assumer(parent, role_name, path, partition, assume_role_kwargs),
+        resolved,
+        regions=region_list,
+        concurrency=concurrency,
+        shard=shard,
+        progress=progress,
+    )
+
+
+async def _fan_out(
+    parent: AioSession,
+    work: Callable[[AssumedRoleSession, Account, str | None], Awaitable[T]],
+    targets: list[Account] | Targets,
+    assumer: _Assumer,
+    resolved: bool,
+    *,
+    regions: list[str | None],
+    concurrency: int,
+    shard: tuple[int, int] | None,
+    progress: Callable[[FanOutProgress], object] | bool | None,
+) -> AsyncGenerator[FanOutResult[T], None]:
+    accounts = targets if resolved else await resolve_targets(parent, targets)
+    assert isinstance(accounts, list)
+    if shard is not None:
+        accounts = shard_accounts(accounts, *shard)
+    total = len(accounts) * len(regions)
+    reporter = _reporter(progress, total)
+    counts = {"ok": 0, "assume": 0, "work": 0}
+    try:
+        async with contextlib.aclosing(
+            _run(parent, accounts, regions, assumer, work, concurrency)
+        ) as outcomes:
+            async for outcome in outcomes:
+                result: FanOutResult[T] = FanOutResult(
+                    outcome.account, outcome.region, outcome.stage, outcome.value, outcome.error
+                )
+                counts[outcome.stage or "ok"] += 1
+                if reporter is not None:
+                    reporter.update(
+                        FanOutProgress(
+                            sum(counts.values()),
+                            total,
+                            counts["ok"],
+                            counts["assume"],
+                            counts["work"],
+                        )
+                    )
+                yield result
+    finally:
+        if reporter is not None:
+            reporter.close()
+
+
+async def fan_out_summary(
+    parent: AioSession,
+    work: Callable[[AssumedRoleSession, Account, str | None], Awaitable[T]],
+    *,
+    role_name: str,
+    accounts: Targets,
+    regions: Iterable[str] | None = None,
+    concurrency: int = 50,
+    shard: tuple[int, int] | None = None,
+    progress: Callable[[FanOutProgress], object] | bool | None = None,
+    path: str = "",
+    partition: str = "aws",
+    **assume_role_kwargs: Any,
+) -> FanOutSummary[T]:
+    """Run ``fan_out`` with these arguments to the end and return its ``FanOutSummary``.
+
+    For scripts that do not stream: every result is kept. Raises what ``fan_out``
+    raises (``InvalidParameterError`` before any I/O).
+    """
+    started = time.monotonic()
+    results = fan_out(
+        parent,
+        work,
+        role_name=role_name,
+        accounts=accounts,
+        regions=regions,
+        concurrency=concurrency,
+        shard=shard,
+        progress=progress,
+        path=path,
+        partition=partition,
+        **assume_role_kwargs,
+    )
+    async with contextlib.aclosing(results):
+        collected = [result async for result in results]
+    return summarize(collected, wall_seconds=time.monotonic() - started)
+
+
+# --- assume_role_in_accounts -----------------------------------------------------------
 
 
 class AccountResult(NamedTuple):
@@ -64,82 +493,93 @@ def assume_role_in_accounts(
     The sessions keep refreshing after the iteration ends (through a client per
     call, or through an open ``SharedStsClients`` the caller holds). To stop
     early and release everything at once, iterate inside
-    ``contextlib.aclosing(...)``. Runs on asyncio.
+    ``contextlib.aclosing(...)``. To run work in each account, see ``fan_out``.
+    Runs on asyncio.
     """
-    _check_options(account_ids, concurrency, progress)
-    probe_arn = get_role_arn(_PROBE_ACCOUNT_ID, role_name, path, partition)
-    assume_role(parent, probe_arn, **assume_role_kwargs)
-    return _run(
+    problems: list[tuple[str, str]] = []
+    if isinstance(account_ids, (str, bytes)) or not isinstance(account_ids, Iterable):
+        problems.append(("account_ids", "must be an iterable of account ids, not a single value"))
+    _check_concurrency(concurrency, problems)
+    if progress is not None and not callable(progress):
+        problems.append(("progress", "must be a callable progress(done, total) or None"))
+    if problems:
+        raise InvalidParameterError(problems)
+    _probe(parent, role_name, path, partition, assume_role_kwargs)
+    return _assume_in_accounts(
         parent,
         list(account_ids),
-        role_name,
+        _Assumer(parent, role_name, path, partition, assume_role_kwargs),
         concurrency=concurrency,
-        path=path,
-        partition=partition,
         progress=progress,
-        assume_role_kwargs=assume_role_kwargs,
     )
 
 
-async def _run(
+async def _assume_in_accounts(
     parent: AioSession,
-    pending: list[str],
-    role_name: str,
+    account_ids: list[str],
+    assumer: _Assumer,
     *,
     concurrency: int,
-    path: str,
-    partition: str,
     progress: ProgressCallback | None,
-    assume_role_kwargs: dict[str, Any],
 ) -> AsyncGenerator[AccountResult, None]:
-    total = len(pending)
-    results: asyncio.Queue[AccountResult | _WorkerCrash] = asyncio.Queue()
-    ids = iter(pending)
-
-    async def worker() -> None:
-        try:
-            for account_id in ids:  # shared by the workers: each takes the next id
-                results.put_nowait(
-                    await _assume_one(
-                        parent, account_id, role_name, path, partition, assume_role_kwargs
-                    )
-                )
-        except asyncio.CancelledError:
-            raise
-        except BaseException as error:  # _assume_one returns every Exception as a result
-            results.put_nowait(_WorkerCrash(error))  # the consumer re-raises it
-
-    async with _sharing(parent, concurrency):
-        workers = [asyncio.ensure_future(worker()) for _ in range(min(concurrency, total))]
-        try:
-            for done in range(1, total + 1):
-                result = await results.get()
-                if isinstance(result, _WorkerCrash):
-                    raise result.error
-                if progress is not None:
-                    progress(done, total)
-                yield result
-        finally:
-            for task in workers:
-                task.cancel()
-            await asyncio.gather(*workers, return_exceptions=True)
+    total = len(account_ids)
+    async with contextlib.aclosing(
+        _run(parent, account_ids, [None], assumer, None, concurrency)
+    ) as outcomes:
+        done = 0
+        async for outcome in outcomes:
+            done += 1
+            if progress is not None:
+                progress(done, total)
+            yield AccountResult(outcome.account, outcome.value, outcome.error)
 
 
-async def _assume_one(
-    parent: AioSession,
-    account_id: str,
-    role_name: str,
-    path: str,
-    partition: str,
-    assume_role_kwargs: dict[str, Any],
-) -> AccountResult:
-    try:
-        role_arn = get_role_arn(account_id, role_name, path, partition)
-        session = assume_role(parent, role_arn, **assume_role_kwargs)
+# --- the machinery both share ----------------------------------------------------------
+
+
+class _Outcome(NamedTuple):
+    account: Any  # an Account, or assume_role_in_accounts's account id (maybe invalid)
+    region: str | None
+    stage: Stage | None
+    value: Any
+    error: Exception | None
+
+
+class _Assumer:
+    """Builds and prefetches an account's session: the role, path, partition, kwargs."""
+
+    def __init__(
+        self,
+        parent: AioSession,
+        role_name: str,
+        path: str,
+        partition: str,
+        kwargs: dict[str, Any],
+    ) -> None:
+        self.parent = parent
+        self.role_name = role_name
+        self.path = path
+        self.partition = partition
+        self.kwargs = kwargs
+
+    async def __call__(self, account_id: object) -> AssumedRoleSession:
+        role_arn = get_role_arn(account_id, self.role_name, self.path, self.partition)  # type: ignore[arg-type]
+        session = assume_role(self.parent, role_arn, **self.kwargs)
         await session.prefetch_credentials()
-    except Exception as error:
-        return AccountResult(account_id, None, error)
-    return AccountResult(account_id, session, None)
+        return session
+
+
+class _AccountState:
+    """One account's AssumeRole: done once, by its first unit; the others wait for it."""
+
+    __slots__ = ("done", "error", "remaining", "session", "started")
+
+    def __init__(self, remaining: int) -> None:
+        self.remaining = remaining  # units of this account not finished yet
+        self.started = False
+        self.done = asyncio.Event()
+        self.session: AssumedRoleSession | None = None
+        self.error: Exception | None = None
 
 
 class _WorkerCrash:
@@ -147,6 +587,84 @@ class _WorkerCrash:
 
     def __init__(self, error: BaseException) -> None:
         self.error = error
+
+
+async def _run(
+    parent: AioSession,
+    accounts: list[Any],
+    regions: list[str | None],
+    assumer: _Assumer,
+    work: Callable[[AssumedRoleSession, Any, str | None], Awaitable[Any]] | None,
+    concurrency: int,
+) -> AsyncGenerator[_Outcome, None]:
+    """Every (account, region)'s outcome, in completion order, from ``concurrency`` workers.
+
+    Without ``work``, an outcome's value is the account's session.
+    """
+    total = len(accounts) * len(regions)
+    if total == 0:
+        return
+    # Bounded: a slow consumer holds the workers back instead of piling up results.
+    results: asyncio.Queue[_Outcome | _WorkerCrash] = asyncio.Queue(maxsize=concurrency)
+
+    def units() -> Iterable[tuple[Any, _AccountState, str | None]]:
+        for account in accounts:
+            state = _AccountState(len(regions))
+            for region in regions:
+                yield account, state, region
+
+    pending = iter(units())  # shared by the workers: each takes the next unit
+
+    async def run_unit(account: Any, state: _AccountState, region: str | None) -> _Outcome:
+        account_id = account.id if isinstance(account, Account) else account
+        if not state.started:
+            state.started = True
+            try:
+                state.session = await assumer(account_id)
+            except Exception as error:
+                state.error = error
+            finally:
+                state.done.set()  # also when cancelled: the run is ending
+        else:
+            await state.done.wait()
+        session, assume_error = state.session, state.error
+        if session is None and assume_error is None:  # the first unit was cancelled: so is the run
+            raise asyncio.CancelledError
+        state.remaining -= 1
+        if state.remaining == 0:
+            state.session = None  # the account's last unit: drop the session
+        if session is None:
+            return _Outcome(account, region, "assume", None, assume_error)
+        if work is None:
+            return _Outcome(account, region, None, session, None)
+        try:
+            value = await work(session, account, region)
+        except Exception as error:
+            return _Outcome(account, region, "work", None, error)
+        return _Outcome(account, region, None, value, None)
+
+    async def worker() -> None:
+        try:
+            for account, state, region in pending:
+                outcome = await run_unit(account, state, region)
+                await results.put(outcome)
+        except asyncio.CancelledError:
+            raise
+        except BaseException as error:  # run_unit returns every Exception as an outcome
+            await results.put(_WorkerCrash(error))  # the consumer re-raises it
+
+    async with _sharing(parent, concurrency):
+        workers = [asyncio.ensure_future(worker()) for _ in range(min(concurrency, total))]
+        try:
+            for _ in range(total):
+                result = await results.get()
+                if isinstance(result, _WorkerCrash):
+                    raise result.error
+                yield result
+        finally:
+            for task in workers:
+                task.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
 
 
 def _sharing(parent: AioSession, concurrency: int) -> contextlib.AbstractAsyncContextManager[Any]:
@@ -158,13 +676,143 @@ def _sharing(parent: AioSession, concurrency: int) -> contextlib.AbstractAsyncCo
     return SharedStsClients(parent, config=Config(max_pool_connections=max(pool, concurrency)))
 
 
-def _check_options(account_ids: object, concurrency: object, progress: object) -> None:
-    problems = []
-    if isinstance(account_ids, (str, bytes)) or not isinstance(account_ids, Iterable):
-        problems.append(("account_ids", "must be an iterable of account ids, not a single value"))
+# --- checks ------------------------------------------------------------------------------
+
+
+def _probe(
+    parent: AioSession, role_name: str, path: str, partition: str, kwargs: dict[str, Any]
+) -> None:
+    """Raise what every account would: assume_role() on a well-formed id, without I/O."""
+    assume_role(parent, get_role_arn(_PROBE_ACCOUNT_ID, role_name, path, partition), **kwargs)
+
+
+def _check_concurrency(concurrency: object, problems: list[tuple[str, str]]) -> None:
     if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
         problems.append(("concurrency", "must be an int of at least 1"))
-    if progress is not None and not callable(progress):
-        problems.append(("progress", "must be a callable progress(done, total) or None"))
-    if problems:
-        raise InvalidParameterError(problems)
+
+
+def _check_regions(regions: object, problems: list[tuple[str, str]]) -> list[str | None]:
+    if regions is None:
+        return [None]
+    if isinstance(regions, (str, bytes)) or not isinstance(regions, Iterable):
+        problems.append(
+            ("regions", "must be a list of region names (e.g. ['us-east-1']), or None")
+        )
+        return []
+    checked: list[str | None] = []
+    for position, region in enumerate(regions):
+        if not isinstance(region, str) or not _REGION_NAME.match(region):
+            kind = "an invalid name" if isinstance(region, str) else type(region).__name__
+            problems.append(
+                (f"regions[{position}]", f"must be a region name such as 'us-east-1', got {kind}")
+            )
+        elif region not in checked:
+            checked.append(region)
+    if not checked and not problems:
+        problems.append(("regions", "is empty: pass None to use each session's region"))
+    return checked
+
+
+def _early_targets(accounts: object, problems: list[tuple[str, str]]) -> tuple[bool, Any]:
+    """(True, Accounts) for ids and Account objects, checked now; (False, targets) for
+    targets with organization specs, which resolve_targets checks and resolves later."""
+    if isinstance(accounts, OrganizationAccounts):
+        return False, accounts
+    if isinstance(accounts, (str, bytes, Account)) or not isinstance(accounts, Iterable):
+        problems.append(
+            (
+                "accounts",
+                "must be a list of account ids, Account objects or from_organization() specs, "
+                "not a single value",
+            )
+        )
+        return True, []
+    items = list(accounts)
+    if any(isinstance(item, OrganizationAccounts) for item in items):
+        return False, items
+    try:
+        return True, normalize_accounts(items)
+    except InvalidParameterError as error:
+        problems.extend(error.problems)
+        return True, []
+
+
+# --- progress display --------------------------------------------------------------------
+
+
+class _Reporter:
+    def update(self, progress: FanOutProgress) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """The run ended (or stopped)."""
+
+
+class _CallbackReporter(_Reporter):
+    def __init__(self, callback: Callable[[FanOutProgress], object]) -> None:
+        self.callback = callback
+
+    def update(self, progress: FanOutProgress) -> None:
+        self.callback(progress)
+
+
+class _LogReporter(_Reporter):
+    """An INFO line at most every PROGRESS_LOG_INTERVAL seconds, and one at the end."""
+
+    def __init__(self, total: int) -> None:
+        self.last = FanOutProgress(0, total, 0, 0, 0)
+        self.logged_at = time.monotonic()
+        self.logged: FanOutProgress | None = None
+
+    def update(self, progress: FanOutProgress) -> None:
+        self.last = progress
+        now = time.monotonic()
+        if now - self.logged_at >= PROGRESS_LOG_INTERVAL:
+            self.logged_at = now
+            self._log()
+
+    def close(self) -> None:
+        if self.logged != self.last:
+            self._log()
+
+    def _log(self) -> None:
+        self.logged = self.last
+        logger.info("%s", self.last)
+
+
+class _BarReporter(_Reporter):
+    """A tqdm bar on stderr, with the counts by outcome as its postfix."""
+
+    def __init__(self, tqdm: Any, total: int) -> None:
+        self.bar = tqdm(total=total, file=sys.stderr, desc="fan_out", unit="unit")
+
+    def update(self, progress: FanOutProgress) -> None:
+        counts = {
+            "ok": progress.ok,
+            "failed_assume": progress.failed_assume,
+            "failed_work": progress.failed_work,
+        }
+        self.bar.set_postfix(counts, refresh=False)  # a dict keeps its order; kwargs are sorted
+        self.bar.update(1)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def _reporter(
+    progress: Callable[[FanOutProgress], object] | bool | None, total: int
+) -> _Reporter | None:
+    if progress is None or progress is False:
+        return None
+    if progress is not True:
+        assert callable(progress)
+        return _CallbackReporter(progress)
+    isatty = getattr(sys.stderr, "isatty", None)
+    if isatty is not None and isatty():
+        try:  # the optional extra 'progress'
+            tqdm = importlib.import_module("tqdm").tqdm
+        except ImportError:
+            pass
+        else:
+            return _BarReporter(tqdm, total)
+    return _LogReporter(total)

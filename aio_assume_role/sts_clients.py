@@ -59,6 +59,9 @@ class _ClientPool:
         self.config = config
         self.accepting = True
         self.entries: dict[Hashable, _Entry] = {}
+        # The endpoint each signing session configures for STS (environment, config
+        # file), looked up once per session while the pool lives, not at every call.
+        self._endpoints: weakref.WeakKeyDictionary[AioSession, Any] = weakref.WeakKeyDictionary()
         self.in_flight = 0
         self._idle = asyncio.Event()
         self._idle.set()
@@ -76,7 +79,7 @@ class _ClientPool:
             id(credentials),
             id(default_config),
             session.get_config_variable("region"),
-            _configured_sts_endpoint(session),
+            self._endpoint(session),
         )
         entry = self.entries.get(key)
         if entry is None:
@@ -96,6 +99,15 @@ class _ClientPool:
             self.checkin()
             raise
         return client
+
+    def _endpoint(self, session: AioSession) -> Any:
+        try:
+            return self._endpoints[session]
+        except KeyError:
+            endpoint = self._endpoints[session] = _configured_sts_endpoint(session)
+            return endpoint
+        except TypeError:  # not weak-referenceable: looked up each time
+            return _configured_sts_endpoint(session)
 
     def checkin(self) -> None:
         """Count the end of a call made with a client from ``checkout``."""
@@ -142,7 +154,10 @@ class SharedStsClients:
     clients are closed, and later refreshes use a client per call again.
 
     The clients belong to the asyncio event loop the owner was opened in;
-    refreshes run in another loop (or under trio) use a client per call.
+    refreshes run in another loop (or under trio) use a client per call. The STS
+    endpoint a signing session configures (``AWS_ENDPOINT_URL``, config file) is
+    read when it first needs a client; a change while the owner is open is seen by
+    the next owner.
 
     Raises:
         InvalidParameterError: ``parent`` is not an ``AioSession``, or ``config`` not a

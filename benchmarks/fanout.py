@@ -1,38 +1,53 @@
-"""Fan-out benchmark: assume a role in N accounts at once, against a local moto server.
+"""Fan-out benchmark: assume a role in N accounts at once, against local STS endpoints.
 
-    python benchmarks/fanout.py [--n 200] [--repeats 3] [--concurrency 50] [--variants abcdef]
+    python benchmarks/fanout.py                      # the scale curve on the stub, then --full
+    python benchmarks/fanout.py --quick              # a CI smoke run (small N, 1 repeat)
+    python benchmarks/fanout.py --sections scale --endpoints stub,moto --n 100,1000
+    python benchmarks/fanout.py --sections full --full-accounts 1000 --regions 2
 
-Starts moto's server in its own process on a free 127.0.0.1 port, creates the role
-``fanout-bench`` in each of N accounts (moto keys IAM by the caller's account, so
-each is created with credentials assumed into that account), then times, in one
-run:
+Endpoints (``_endpoints.py``), each in its own process so its CPU never counts
+against the client: ``stub``, a canned STS answering AssumeRole (and
+GetCallerIdentity) in tens of microseconds, so the client's own cost is what is
+measured; and ``moto``, a fresh ``ThreadedMotoServer`` for every single run
+(moto slows down as it accumulates state, so a shared server makes later runs
+look worse).
 
-  (a) raw aiobotocore: one shared STS client, ``assume_role`` per account (the floor)
-  (b) ``assume_role_in_accounts``: sessions with credentials fetched
-  (c) ``assume_role`` + the first API call (GetCallerIdentity) per account, inside
-      ``SharedStsClients``
-  (d) aiobotocore's own fetcher (``AioAssumeRoleCredentialFetcher``, what a
-      ``role_arn`` profile uses): a new STS client per call
-  (e) the sync ``aws-assume-role-lib`` in a thread pool of the same size, driven
-      from the event loop with ``run_in_executor``
-  (f) ``aioboto3-assume``, if it is installed beside this aiobotocore
+Section ``scale``, AssumeRole only, for each N:
 
-Every (variant, repeat) runs in a fresh process, repeats interleaved across
-variants so background load hits them alike; each process first does an untimed
-warm-up of a few accounts, then one timed run while a 5 ms ticker task samples
-event-loop lag and RSS. Reported, as medians over the repeats: wall time of the
-timed run, its ratio to (a), the CPU time the client process used (less sensitive
-than wall time to other load on the machine; threads included), the process's
-peak RSS during the run (in brackets, its growth over the RSS at the start of the
-run, after imports and warm-up), and the worst event-loop lag the ticker saw.
+  floor    raw aiobotocore: one shared STS client, AssumeRole N times, C at a time
+  ours     ``assume_role_in_accounts`` (sessions with their first credentials fetched)
+  fetcher  aiobotocore's own fetcher (``AioAssumeRoleCredentialFetcher``, what a
+           ``role_arn`` profile uses): a new STS client per call; N <= --fetcher-max-n
+  aarl     aws-assume-role-lib (sync) in a pool of C threads
+  cove     botocove (threads), a function that does nothing (if importable)
+
+Section ``full``, accounts x regions, each ``work`` creating one STS client in its
+region and calling GetCallerIdentity:
+
+  raw      raw aiobotocore, credentials pre-made before the timer (the floor)
+  raw+ar   raw aiobotocore, AssumeRole per account through one shared client, then work
+  ours     ``assume_role_in_accounts``, then work per (account, region) (``ours_full``)
+  aarl     aws-assume-role-lib, a child session per account, then work, C threads
+  cove     botocove over the regions (it assumes the role per account *and region*)
+
+Every (variant, repeat) runs in a fresh process, after an untimed warm-up of 10
+accounts; repeats are interleaved (A B C A B C ...) so background load hits the
+variants alike; the peers (slow) run in the first --peer-repeats only, and
+up to N = --peers-max-n. Reported per variant: median wall and client CPU time
+(``time.process_time``, threads included) with min-max over the repeats, the
+ratio of the medians to the section's floor, peak RSS of the process
+(``getrusage`` maxrss, imports included), garbage collections during the timed
+run (gen0/gen1/gen2, and the time they took), and the stub's CPU % over the run.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -43,48 +58,63 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import _endpoints
+
 ROLE_NAME = "fanout-bench"
-SETUP_ROLE = "OrganizationAccountAccessRole"
 SESSION_NAME = "fanout-bench"
-VARIANTS = {
-    "a": "raw aiobotocore, one shared STS client",
-    "b": "aio-assume-role assume_role_in_accounts",
-    "c": "aio-assume-role assume_role + 1st call",
-    "d": "aiobotocore fetcher, client per call",
-    "e": "aws-assume-role-lib, thread pool",
-    "f": "aioboto3-assume",
+REGIONS = ["us-east-1", "eu-west-1", "ap-southeast-2", "us-west-2"]
+
+SCALE = {
+    "floor": "raw aiobotocore, one shared STS client",
+    "ours": "aio-assume-role assume_role_in_accounts",
+    "fetcher": "aiobotocore fetcher, client per call",
+    "aarl": "aws-assume-role-lib, thread pool",
+    "cove": "botocove, thread pool",
 }
-AIOBOTO3_ASSUME_REASON = (
-    "not installable here: aioboto3-assume 0.1.2 needs aioboto3, whose releases pin "
-    "aiobotocore exactly (newest, 15.5.0: aiobotocore==2.25.1, botocore<1.40.62); "
-    "pip would downgrade aiobotocore 3.x"
-)
+FULL = {
+    "raw": "raw aiobotocore, pre-made credentials",
+    "raw+ar": "raw aiobotocore, shared-client AssumeRole + work",
+    "ours": "aio-assume-role assume_role_in_accounts + work",
+    "aarl": "aws-assume-role-lib + work, thread pool",
+    "cove": "botocove over regions, thread pool",
+}
 
 
-def account_ids(n: int) -> list[str]:
-    return [f"{210000000000 + i:012d}" for i in range(n)]
+OWN_AND_FLOORS = ("floor", "ours", "raw", "raw+ar")
 
 
-def role_arn(account_id: str, name: str = ROLE_NAME) -> str:
-    return f"arn:aws:iam::{account_id}:role/{name}"
+def account_ids(n: int, first: int = 0) -> list[str]:
+    return [f"{210000000000 + first + i:012d}" for i in range(n)]
 
 
-# --- the variants: each assumes the role in every account, C at a time -----------------
+def role_arn(account_id: str) -> str:
+    return f"arn:aws:iam::{account_id}:role/{ROLE_NAME}"
 
 
 async def bounded(
-    concurrency: int, items: list[str], work: Callable[[str], Awaitable[Any]]
+    concurrency: int, items: list[Any], work: Callable[[Any], Awaitable[Any]]
 ) -> None:
-    semaphore = asyncio.Semaphore(concurrency)
+    """Run ``work(item)`` for every item, ``concurrency`` at a time (C worker tasks)."""
+    pending = iter(items)
 
-    async def one(item: str) -> None:
-        async with semaphore:
+    async def worker() -> None:
+        for item in pending:
             await work(item)
 
-    await asyncio.gather(*(one(item) for item in items))
+    await asyncio.gather(*(worker() for _ in range(min(concurrency, len(items)))))
 
 
-async def run_a(ids: list[str], concurrency: int) -> None:
+def check_identity(identity: dict[str, Any], account_id: str) -> None:
+    if identity["Account"] != account_id:
+        raise AssertionError(f"signed as {identity['Account']}, expected {account_id}")
+
+
+# --- section scale: AssumeRole only --------------------------------------------------
+
+
+async def scale_floor(ids: list[str], concurrency: int) -> None:
     from aiobotocore.session import get_session
     from botocore.config import Config
 
@@ -97,38 +127,20 @@ async def run_a(ids: list[str], concurrency: int) -> None:
         await bounded(concurrency, ids, work)
 
 
-async def run_b(ids: list[str], concurrency: int) -> None:
+async def scale_ours(ids: list[str], concurrency: int) -> None:
     from aiobotocore.session import get_session
 
     from aio_assume_role.fanout import assume_role_in_accounts
 
-    results = assume_role_in_accounts(get_session(), ids, ROLE_NAME, concurrency=concurrency)
+    results = assume_role_in_accounts(
+        get_session(), ids, ROLE_NAME, concurrency=concurrency, RoleSessionName=SESSION_NAME
+    )
     failed = [result.error async for result in results if not result.ok]
     if failed:
         raise RuntimeError(f"{len(failed)} accounts failed, e.g. {failed[0]!r}")
 
 
-async def run_c(ids: list[str], concurrency: int) -> None:
-    from aiobotocore.session import get_session
-    from botocore.config import Config
-
-    from aio_assume_role.session import assume_role
-    from aio_assume_role.sts_clients import SharedStsClients
-
-    parent = get_session()
-    config = Config(max_pool_connections=concurrency)
-    async with SharedStsClients(parent, config=config):
-
-        async def work(account_id: str) -> None:
-            child = assume_role(parent, role_arn(account_id))
-            async with child.create_client("sts") as sts:
-                identity = await sts.get_caller_identity()
-            assert identity["Account"] == account_id, identity
-
-        await bounded(concurrency, ids, work)
-
-
-async def run_d(ids: list[str], concurrency: int) -> None:
+async def scale_fetcher(ids: list[str], concurrency: int) -> None:
     from aiobotocore.credentials import (
         AioAssumeRoleCredentialFetcher,
         AioDeferredRefreshableCredentials,
@@ -154,81 +166,257 @@ async def run_d(ids: list[str], concurrency: int) -> None:
     await bounded(concurrency, ids, work)
 
 
-async def run_e(ids: list[str], concurrency: int) -> None:
+async def in_threads(concurrency: int, items: list[Any], work: Callable[[Any], Any]) -> None:
+    loop = asyncio.get_running_loop()
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        await asyncio.gather(*(loop.run_in_executor(pool, work, item) for item in items))
+
+
+async def scale_aarl(ids: list[str], concurrency: int) -> None:
     import aws_assume_role_lib
     import boto3
 
     parent = boto3.Session()
 
     def work(account_id: str) -> None:
-        child = aws_assume_role_lib.assume_role(parent, role_arn(account_id))
+        child = aws_assume_role_lib.assume_role(
+            parent, role_arn(account_id), RoleSessionName=SESSION_NAME
+        )
         child.get_credentials().get_frozen_credentials()
 
-    loop = asyncio.get_running_loop()
-    with ThreadPoolExecutor(max_workers=concurrency) as pool:
-        await asyncio.gather(*(loop.run_in_executor(pool, work, item) for item in ids))
+    await in_threads(concurrency, ids, work)
 
 
-async def run_f(ids: list[str], concurrency: int) -> None:
-    import aioboto3  # type: ignore[import-not-found]
-    from aioboto3_assume import assume_role  # type: ignore[import-not-found]
+def run_cove(ids: list[str], concurrency: int, regions: list[str] | None, func: Any) -> None:
+    import logging
 
-    parent = aioboto3.Session()
+    from botocove import cove
 
-    async def work(account_id: str) -> None:
-        child = assume_role(
-            parent, {"RoleArn": role_arn(account_id), "RoleSessionName": SESSION_NAME}
+    logging.getLogger("botocove").setLevel(logging.CRITICAL)  # ListAccounts is refused
+    output = cove(
+        func,
+        target_ids=ids,
+        rolename=ROLE_NAME,
+        role_session_name=SESSION_NAME,
+        thread_workers=concurrency,
+        regions=regions,
+    )()
+    problems = output["Exceptions"] + output["FailedAssumeRole"]
+    if problems:
+        raise RuntimeError(f"{len(problems)} failed, e.g. {problems[0]!r}")
+
+
+async def scale_cove(ids: list[str], concurrency: int) -> None:
+    os.environ["TQDM_DISABLE"] = "1"
+    await asyncio.to_thread(run_cove, ids, concurrency, None, lambda session: None)
+
+
+SCALE_RUNNERS = {
+    "floor": scale_floor,
+    "ours": scale_ours,
+    "fetcher": scale_fetcher,
+    "aarl": scale_aarl,
+    "cove": scale_cove,
+}
+
+
+# --- section full: accounts x regions, one client and one call each --------------------
+
+
+async def call_once(session: Any, region: str, account_id: str, **keys: str) -> None:
+    """The ``work`` of the full fan-out: one client in ``region``, one API call."""
+    async with session.create_client("sts", region_name=region, **keys) as client:
+        check_identity(await client.get_caller_identity(), account_id)
+
+
+async def full_raw(ids: list[str], regions: list[str], concurrency: int, premade: Any) -> None:
+    from aiobotocore.session import get_session
+
+    session = get_session()
+    pairs = [(a, r) for a in ids for r in regions]
+
+    async def work(pair: tuple[str, str]) -> None:
+        account_id, region = pair
+        await call_once(session, region, account_id, **premade[account_id])
+
+    await bounded(concurrency, pairs, work)
+
+
+async def assume_raw(ids: list[str], concurrency: int) -> dict[str, dict[str, str]]:
+    """Credentials per account through one shared STS client (made before ``full_raw``)."""
+    from aiobotocore.session import get_session
+    from botocore.config import Config
+
+    keys: dict[str, dict[str, str]] = {}
+    config = Config(max_pool_connections=concurrency)
+    async with get_session().create_client("sts", config=config) as sts:
+
+        async def work(account_id: str) -> None:
+            response = await sts.assume_role(
+                RoleArn=role_arn(account_id), RoleSessionName=SESSION_NAME
+            )
+            credentials = response["Credentials"]
+            keys[account_id] = {
+                "aws_access_key_id": credentials["AccessKeyId"],
+                "aws_secret_access_key": credentials["SecretAccessKey"],
+                "aws_session_token": credentials["SessionToken"],
+            }
+
+        await bounded(concurrency, ids, work)
+    return keys
+
+
+async def full_raw_ar(ids: list[str], regions: list[str], concurrency: int, _: Any) -> None:
+    await full_raw(ids, regions, concurrency, await assume_raw(ids, concurrency))
+
+
+async def ours_full(
+    ids: list[str],
+    regions: list[str],
+    concurrency: int,
+    work: Callable[[Any, str, str], Awaitable[None]],
+) -> None:
+    """Ours, as one function so it swaps for the coming ``fan_out`` API in one place.
+
+    Today: ``assume_role_in_accounts``, then ``work(session, region, account_id)``
+    for every (account, region) under the same concurrency.
+    """
+    from aiobotocore.session import get_session
+
+    from aio_assume_role.fanout import assume_role_in_accounts
+
+    sessions = {}
+    async for result in assume_role_in_accounts(
+        get_session(), ids, ROLE_NAME, concurrency=concurrency, RoleSessionName=SESSION_NAME
+    ):
+        if not result.ok:
+            raise RuntimeError(f"{result.account_id} failed: {result.error!r}")
+        sessions[result.account_id] = result.session
+    pairs = [(a, r) for a in ids for r in regions]
+
+    async def one(pair: tuple[str, str]) -> None:
+        account_id, region = pair
+        await work(sessions[account_id], region, account_id)
+
+    await bounded(concurrency, pairs, one)
+
+
+async def full_ours(ids: list[str], regions: list[str], concurrency: int, _: Any) -> None:
+    async def work(session: Any, region: str, account_id: str) -> None:
+        await call_once(session, region, account_id)
+
+    await ours_full(ids, regions, concurrency, work)
+
+
+async def full_aarl(ids: list[str], regions: list[str], concurrency: int, _: Any) -> None:
+    import aws_assume_role_lib
+    import boto3
+
+    parent = boto3.Session()
+    children: dict[str, Any] = {}
+
+    def assume(account_id: str) -> None:
+        child = aws_assume_role_lib.assume_role(
+            parent, role_arn(account_id), RoleSessionName=SESSION_NAME
         )
-        credentials = await child.get_credentials()
-        await credentials.get_frozen_credentials()
+        child.get_credentials().get_frozen_credentials()
+        children[account_id] = child
 
-    await bounded(concurrency, ids, work)
+    def work(pair: tuple[str, str]) -> None:
+        account_id, region = pair
+        client = children[account_id].client("sts", region_name=region)
+        check_identity(client.get_caller_identity(), account_id)
+        client.close()
+
+    await in_threads(concurrency, ids, assume)
+    await in_threads(concurrency, [(a, r) for a in ids for r in regions], work)
 
 
-RUNNERS = {"a": run_a, "b": run_b, "c": run_c, "d": run_d, "e": run_e, "f": run_f}
+async def full_cove(ids: list[str], regions: list[str], concurrency: int, _: Any) -> None:
+    os.environ["TQDM_DISABLE"] = "1"
+
+    def work(session: Any) -> None:
+        info = session.session_information
+        client = session.client("sts", region_name=info["Region"])
+        check_identity(client.get_caller_identity(), info["Id"])
+        client.close()
+
+    await asyncio.to_thread(run_cove, ids, concurrency, regions, work)
+
+
+FULL_RUNNERS = {
+    "raw": full_raw,
+    "raw+ar": full_raw_ar,
+    "ours": full_ours,
+    "aarl": full_aarl,
+    "cove": full_cove,
+}
 
 
 # --- one measured run, in its own process --------------------------------------------
 
 
-def rss_mib() -> float:
-    """The process's resident set size now."""
-    with open("/proc/self/statm") as statm:
-        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+class GcCounter:
+    """Counts collections per generation, and the time spent in them, via gc.callbacks."""
+
+    def __init__(self) -> None:
+        self.counts = [0, 0, 0]
+        self.seconds = 0.0
+        self.by_generation = [0.0, 0.0, 0.0]
+        self._started = 0.0
+        self.on = False
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if not self.on:
+            return
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            took = time.perf_counter() - self._started
+            self.counts[info["generation"]] += 1
+            self.by_generation[info["generation"]] += took
+            self.seconds += took
 
 
-async def measure(variant: str, n: int, concurrency: int, warmup: int) -> dict[str, Any]:
-    """One timed run, after a warm-up; a 5 ms ticker samples loop lag and RSS meanwhile."""
-    runner = RUNNERS[variant]
-    await runner(account_ids(warmup), concurrency)  # imports, models, first connections
-    loop = asyncio.get_running_loop()
-    interval = 0.005
-    start_rss = rss_mib()
-    seen = {"lag": 0.0, "rss": start_rss}
+async def measure(args: argparse.Namespace) -> dict[str, Any]:
+    counter = GcCounter()
+    gc.callbacks.append(counter)
+    concurrency = args.concurrency
+    if args.section == "scale":
+        scale = SCALE_RUNNERS[args.run]
+        await scale(account_ids(10, first=900_000), concurrency)  # warm-up: imports, models
 
-    async def ticker() -> None:
-        last = loop.time()
-        while True:
-            await asyncio.sleep(interval)
-            now = loop.time()
-            seen["lag"] = max(seen["lag"], now - last - interval)
-            seen["rss"] = max(seen["rss"], rss_mib())
-            last = now
+        def timed() -> Awaitable[None]:
+            return scale(account_ids(args.n), concurrency)
+    else:
+        full = FULL_RUNNERS[args.run]
+        regions = REGIONS[: args.regions]
+        warm = account_ids(10, first=900_000)
+        await full(warm, regions, concurrency, await assume_raw(warm, concurrency))
+        ids = account_ids(args.n)
+        premade = await assume_raw(ids, concurrency) if args.run == "raw" else None
 
-    ticking = asyncio.ensure_future(ticker())
-    await asyncio.sleep(0)
+        def timed() -> Awaitable[None]:
+            return full(ids, regions, concurrency, premade)
+
+    counter.on = True
     started, cpu_started = time.perf_counter(), time.process_time()
-    await runner(account_ids(n), concurrency)
+    await timed()
     wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
-    ticking.cancel()
-    seen["rss"] = max(seen["rss"], rss_mib())
-    growth = seen["rss"] - start_rss
-    return {"wall": wall, "cpu": cpu, "peak": seen["rss"], "growth": growth, "lag": seen["lag"]}
+    counter.on = False
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    return {
+        "wall": wall,
+        "cpu": cpu,
+        "peak": peak,
+        "gc": counter.counts,
+        "gc_s": counter.seconds,
+    }
 
 
 def child_main(args: argparse.Namespace) -> None:
     try:
-        result = asyncio.run(measure(args.run, args.n, args.concurrency, args.warmup))
+        result = asyncio.run(measure(args))
     except ImportError as error:
         result = {"skipped": f"not installed ({error.name})"}
     print(json.dumps(result))
@@ -237,177 +425,240 @@ def child_main(args: argparse.Namespace) -> None:
 # --- orchestration -------------------------------------------------------------------
 
 
-def start_server() -> tuple[subprocess.Popen[str], str]:
-    code = (
-        "import logging, sys, threading\n"
-        "logging.getLogger('werkzeug').setLevel(logging.ERROR)\n"
-        "from moto.server import ThreadedMotoServer\n"
-        "server = ThreadedMotoServer(ip_address='127.0.0.1', port=0, verbose=False)\n"
-        "server.start()\n"
-        "print(server.get_host_and_port()[1], flush=True)\n"
-        "sys.stdin.read()\n"  # until the benchmark closes our stdin
-        "server.stop()\n"
-    )
-    process = subprocess.Popen(
-        [sys.executable, "-c", code],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    assert process.stdout is not None
-    port = int(process.stdout.readline())
-    return process, f"http://127.0.0.1:{port}"
-
-
-def isolated_env(endpoint: str, home: Path) -> dict[str, str]:
-    env = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
-    config = home / "config"
-    config.write_text("[default]\n")
-    env.update(
-        AWS_CONFIG_FILE=str(config),
-        AWS_SHARED_CREDENTIALS_FILE=str(config),
-        AWS_ACCESS_KEY_ID="AKIAIOSFODNN7EXAMPLE",
-        AWS_SECRET_ACCESS_KEY="wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-        AWS_DEFAULT_REGION="us-east-1",
-        AWS_EC2_METADATA_DISABLED="true",
-        AWS_ENDPOINT_URL=endpoint,
-    )
-    return env
-
-
-async def create_roles(ids: list[str]) -> None:
-    """Create ROLE_NAME in each account, as that account (moto's IAM is per account)."""
-    from aiobotocore.session import get_session
-
-    session = get_session()
-    trust = json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
-                    "Action": "sts:AssumeRole",
-                }
-            ],
-        }
-    )
-    async with session.create_client("sts") as sts:
-
-        async def create(account_id: str) -> None:
-            response = await sts.assume_role(
-                RoleArn=role_arn(account_id, SETUP_ROLE), RoleSessionName="setup"
-            )
-            keys = response["Credentials"]
-            async with session.create_client(
-                "iam",
-                aws_access_key_id=keys["AccessKeyId"],
-                aws_secret_access_key=keys["SecretAccessKey"],
-                aws_session_token=keys["SessionToken"],
-            ) as iam:
-                role = await iam.create_role(RoleName=ROLE_NAME, AssumeRolePolicyDocument=trust)
-            assert role["Role"]["Arn"] == role_arn(account_id), role["Role"]["Arn"]
-
-        await bounded(20, ids, create)
-
-
-def run_child(variant: str, args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]:
-    command = [
-        sys.executable,
-        __file__,
-        "--run",
-        variant,
-        "--n",
-        str(args.n),
-        "--concurrency",
-        str(args.concurrency),
-        "--warmup",
-        str(args.warmup),
-    ]
+def run_child(
+    section: str, variant: str, n: int, args: argparse.Namespace, env: dict[str, str]
+) -> dict[str, Any]:
+    command = [sys.executable, __file__, "--section", section, "--run", variant]
+    command += ["--n", str(n), "--concurrency", str(args.concurrency)]
+    command += ["--regions", str(args.regions)]
     done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         last = (done.stderr.strip().splitlines() or ["no output"])[-1]
-        return {"failed": last[:120]}
+        return {"failed": last[:160]}
     return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
-def table(results: dict[str, list[dict[str, Any]]], args: argparse.Namespace) -> str:
+def run_on(kind: str, stub: _endpoints.Endpoint, run: Callable[[dict[str, str]], Any]) -> Any:
+    """Run ``run(env)`` against the stub, or against a fresh moto server.
+
+    On moto, Organizations still goes to the stub, which refuses ListAccounts (as
+    for a member account): botocove then targets the given ids, as on the stub.
+    """
+    with tempfile.TemporaryDirectory() as home:
+        if kind == "stub":
+            return run(_endpoints.isolated_env(stub.url, Path(home)))
+        with _endpoints.start_moto() as moto:
+            env = _endpoints.isolated_env(moto.url, Path(home))
+            env["AWS_ENDPOINT_URL_ORGANIZATIONS"] = stub.url
+            return run(env)
+
+
+def measure_variants(
+    kind: str,
+    section: str,
+    variants: list[str],
+    n: int,
+    args: argparse.Namespace,
+    stub: _endpoints.Endpoint,
+) -> dict[str, list[dict[str, Any]]]:
+    """Every variant ``args.repeats`` times, interleaved, each run in a fresh process."""
+    results: dict[str, list[dict[str, Any]]] = {v: [] for v in variants}
+    for repeat in range(args.repeats):
+        for variant in variants:
+            if results[variant] and "wall" not in results[variant][0]:
+                continue  # skipped or failed: once is enough
+            if variant not in OWN_AND_FLOORS and repeat >= args.peer_repeats:
+                continue  # the peers are slow: fewer repeats
+
+            def run(env: dict[str, str], variant: str = variant) -> dict[str, Any]:
+                on_stub = kind == "stub"
+                before = stub.stats() if on_stub else None
+                started = time.perf_counter()
+                result = run_child(section, variant, n, args, env)
+                if before is not None and "wall" in result:
+                    after = stub.stats()
+                    assert after is not None
+                    # Over the whole child process (start-up included): an upper bound
+                    # of the stub's share during the timed run is its CPU / timed wall.
+                    result["stub_cpu"] = after["cpu"] - before["cpu"]
+                    result["stub_share"] = result["stub_cpu"] / result["wall"]
+                    result["child_wall"] = time.perf_counter() - started
+                return result
+
+            results[variant].append(run_on(kind, stub, run))
+        walls = " ".join(
+            f"{v}={runs[-1]['wall']:.2f}s"
+            for v, runs in results.items()
+            if len(runs) == repeat + 1 and "wall" in runs[-1]
+        )
+        print(
+            f"  [{kind} {section} N={n}] repeat {repeat + 1}/{args.repeats}: {walls}",
+            file=sys.stderr,
+            flush=True,
+        )
+    return results
+
+
+def spread(runs: list[dict[str, Any]], key: str, fmt: str = "{:.2f}") -> str:
+    values = [run[key] for run in runs]
+    median = statistics.median(values)
+    if len(values) == 1:
+        return fmt.format(median)
+    return f"{fmt.format(median)} ({fmt.format(min(values))}-{fmt.format(max(values))})"
+
+
+def table(
+    results: dict[str, list[dict[str, Any]]], labels: dict[str, str], floor: str
+) -> list[str]:
     def median(variant: str, key: str) -> float:
         return statistics.median(run[key] for run in results[variant])
 
-    floor = median("a", "wall") if "wall" in results["a"][0] else float("nan")
+    ok = floor in results and "wall" in results[floor][0]
+    floor_wall = median(floor, "wall") if ok else float("nan")
+    floor_cpu = median(floor, "cpu") if ok else float("nan")
     rows = [
-        "| variant | wall s | ratio to (a) | client CPU s | peak RSS MiB (growth) "
-        "| max loop lag ms |",
-        "|---|---:|---:|---:|---:|---:|",
+        f"| variant | wall s, median (min-max) | wall / {floor} | CPU s, median (min-max) "
+        f"| CPU / {floor} | peak RSS MiB | GCs gen0/1/2 (s in GC) | stub CPU % |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for variant, runs in results.items():
-        label = f"({variant}) {VARIANTS[variant]}"
+        label = f"{variant}: {labels[variant]}"
         first = runs[0]
         if "wall" not in first:
             reason = first.get("failed") or first.get("skipped", "")
-            if variant == "f" and "skipped" in first:
-                reason = AIOBOTO3_ASSUME_REASON
-            rows.append(f"| {label} | n/a | n/a | n/a | n/a | n/a: {reason} |")
+            rows.append(f"| {label} | n/a: {reason} | | | | | | |")
             continue
-        wall = median(variant, "wall")
-        peak = median(variant, "peak")
-        growth = median(variant, "growth")
-        lag = median(variant, "lag") * 1000
-        cpu = median(variant, "cpu")
-        memory = f"{peak:.0f} (+{growth:.0f})"
-        cells = f"{wall:.2f} | {wall / floor:.2f}x | {cpu:.2f} | {memory} | {lag:.0f}"
-        rows.append(f"| {label} | {cells} |")
-    return "\n".join(rows)
+        wall, cpu = median(variant, "wall"), median(variant, "cpu")
+        gcs = "/".join(str(int(statistics.median(r["gc"][g] for r in runs))) for g in range(3))
+        gc_s = median(variant, "gc_s")
+        stub_share = f"{100 * median(variant, 'stub_share'):.0f}" if "stub_share" in first else "-"
+        rows.append(
+            f"| {label} | {spread(runs, 'wall')} | {wall / floor_wall:.2f}x "
+            f"| {spread(runs, 'cpu')} | {cpu / floor_cpu:.2f}x | {median(variant, 'peak'):.0f} "
+            f"| {gcs} ({gc_s:.2f}) | {stub_share} |"
+        )
+    return rows
+
+
+def scale_curve(curve: dict[int, dict[str, list[dict[str, Any]]]]) -> list[str]:
+    """Each variant's median wall (and CPU) ratio to the floor, per N."""
+    ns = sorted(curve)
+    variants = [v for v in SCALE if any(v in curve[n] for n in ns)]
+    rows = [
+        "| variant | " + " | ".join(f"N={n:,}" for n in ns) + " |",
+        "|---|" + "---:|" * len(ns),
+    ]
+    for variant in variants:
+        cells = []
+        for n in ns:
+            runs = curve[n].get(variant)
+            floor = curve[n].get("floor")
+            if not runs or "wall" not in runs[0] or not floor or "wall" not in floor[0]:
+                cells.append("-")
+                continue
+            wall = statistics.median(r["wall"] for r in runs)
+            cpu = statistics.median(r["cpu"] for r in runs)
+            floor_wall = statistics.median(r["wall"] for r in floor)
+            floor_cpu = statistics.median(r["cpu"] for r in floor)
+            cells.append(f"{wall / floor_wall:.2f}x wall, {cpu / floor_cpu:.2f}x CPU")
+        rows.append(f"| {variant} | " + " | ".join(cells) + " |")
+    per_account = ["", "Per account (median wall / N, ms):", ""]
+    per_account.append("| variant | " + " | ".join(f"N={n:,}" for n in ns) + " |")
+    per_account.append("|---|" + "---:|" * len(ns))
+    for variant in variants:
+        cells = []
+        for n in ns:
+            runs = curve[n].get(variant)
+            if not runs or "wall" not in runs[0]:
+                cells.append("-")
+                continue
+            cells.append(f"{1000 * statistics.median(r['wall'] for r in runs) / n:.3f}")
+        per_account.append(f"| {variant} | " + " | ".join(cells) + " |")
+    return rows + per_account
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--n", type=int, default=200, help="accounts (default 200)")
-    parser.add_argument("--repeats", type=int, default=3, help="timed runs per variant")
-    parser.add_argument("--concurrency", type=int, default=50, help="AssumeRole calls at once")
-    parser.add_argument("--variants", default="abcdef", help="which variants, e.g. abd")
-    parser.add_argument("--warmup", type=int, default=10, help=argparse.SUPPRESS)
-    parser.add_argument("--run", choices=sorted(RUNNERS), help=argparse.SUPPRESS)
+    parser.add_argument("--sections", default="scale,full", help="scale and/or full")
+    parser.add_argument("--endpoints", default="stub", help="stub and/or moto, e.g. stub,moto")
+    parser.add_argument("--n", default="10,100,1000,5000", help="scale: account counts")
+    parser.add_argument("--variants", default=",".join(SCALE), help="scale: which variants")
+    parser.add_argument(
+        "--peers-max-n", type=int, default=1000, help="scale: run the peers up to this N"
+    )
+    parser.add_argument("--full-accounts", type=int, default=1000, help="full: accounts")
+    parser.add_argument("--full-variants", default=",".join(FULL), help="full: which variants")
+    parser.add_argument("--regions", type=int, default=2, help="full: regions per account")
+    parser.add_argument("--repeats", type=int, default=5, help="timed runs per variant")
+    parser.add_argument(
+        "--full-repeats", type=int, default=0, help="full: timed runs (default --repeats)"
+    )
+    parser.add_argument(
+        "--peer-repeats", type=int, default=2, help="timed runs per peer (at most --repeats)"
+    )
+    parser.add_argument(
+        "--fetcher-max-n", type=int, default=100, help="scale: run the fetcher up to this N"
+    )
+    parser.add_argument("--concurrency", type=int, default=50, help="calls at once (C)")
+    parser.add_argument("--quick", action="store_true", help="CI smoke run: small N, 1 repeat")
+    parser.add_argument("--section", choices=["scale", "full"], help=argparse.SUPPRESS)
+    parser.add_argument("--run", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.run:
+        args.n = int(args.n)
         child_main(args)
         return
-
-    server, endpoint = start_server()
-    try:
-        with tempfile.TemporaryDirectory() as home:
-            env = isolated_env(endpoint, Path(home))
-            os.environ.update(env)
-            started = time.perf_counter()
-            roles = max(args.n, args.warmup)
-            asyncio.run(create_roles(account_ids(roles)))
-            print(
-                f"created {roles} roles in {time.perf_counter() - started:.1f} s", file=sys.stderr
-            )
-            variants = ["a", *(v for v in args.variants if v != "a" and v in RUNNERS)]
-            results: dict[str, list[dict[str, Any]]] = {v: [] for v in variants}
-            for repeat in range(args.repeats):
-                for variant in variants:
-                    if results[variant] and "wall" not in results[variant][0]:
-                        continue  # skipped or failed: once is enough
-                    results[variant].append(run_child(variant, args, env))
-                walls = " ".join(
-                    f"{v}={runs[-1]['wall']:.2f}s"
-                    for v, runs in results.items()
-                    if "wall" in runs[-1]
-                )
-                print(f"repeat {repeat + 1}/{args.repeats}: {walls}", file=sys.stderr)
-    finally:
-        assert server.stdin is not None
-        server.stdin.close()
-        server.wait(timeout=10)
-    print(
-        f"\nN={args.n} accounts, concurrency {args.concurrency}, median of {args.repeats} "
-        f"runs, Python {sys.version.split()[0]}, {os.cpu_count()} CPUs\n"
+    if args.quick:
+        args.n, args.repeats, args.full_accounts, args.peers_max_n = "10,50", 1, 20, 50
+    ns = [int(n) for n in args.n.split(",")]
+    sections = args.sections.split(",")
+    kinds = args.endpoints.split(",")
+    header = (
+        f"concurrency {args.concurrency}, {args.repeats} interleaved repeats "
+        f"({min(args.peer_repeats, args.repeats)} for peers), each run a fresh process; "
+        f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs"
     )
-    print(table(results, args))
+    out: list[str] = []
+
+    def emit(lines: list[str]) -> None:  # each table as soon as it is ready
+        out.extend(lines)
+        print("\n".join(lines), flush=True)
+
+    stub = _endpoints.start_stub()  # also moto runs' Organizations endpoint (see run_on)
+    try:
+        for kind in kinds:
+            if "scale" in sections:
+                curve: dict[int, dict[str, list[dict[str, Any]]]] = {}
+                for n in ns:
+                    variants = [
+                        v
+                        for v in args.variants.split(",")
+                        if v in ("floor", "ours")
+                        or n <= (args.fetcher_max_n if v == "fetcher" else args.peers_max_n)
+                    ]
+                    variants = ["floor", *(v for v in variants if v != "floor")]
+                    curve[n] = measure_variants(kind, "scale", variants, n, args, stub)
+                    emit([f"\n### AssumeRole only, {kind}, N={n:,} ({header})\n"])
+                    emit(table(curve[n], SCALE, "floor"))
+                emit([f"\n### Scale curve, {kind}: ratio of medians to the floor\n"])
+                emit(scale_curve(curve))
+            if "full" in sections:
+                variants = ["raw", *(v for v in args.full_variants.split(",") if v != "raw")]
+                n = args.full_accounts
+                full_args = argparse.Namespace(**vars(args))
+                full_args.repeats = args.full_repeats or args.repeats
+                results = measure_variants(kind, "full", variants, n, full_args, stub)
+                emit(
+                    [
+                        f"\n### Full fan-out, {kind}: {n:,} accounts x {args.regions} regions, "
+                        f"one client + GetCallerIdentity each ({full_args.repeats} interleaved "
+                        f"repeats, {min(args.peer_repeats, full_args.repeats)} for peers; "
+                        f"concurrency {args.concurrency}; each run a fresh process)\n"
+                    ]
+                )
+                emit(table(results, FULL, "raw"))
+    finally:
+        stub.close()
 
 
 if __name__ == "__main__":

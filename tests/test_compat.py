@@ -468,3 +468,15 @@ def test_only_compat_touches_private_names_of_botocore_aiobotocore_boto3() -> No
     assert PACKAGE / "_core" / "fetch.py" in checked  # subpackages are checked too
     assert PACKAGE / "sync" / "__init__.py" in checked
     assert _violations() == []
+
+
+def test_the_cache_key_leaves_the_request_as_it_was() -> None:
+    request = {
+        "RoleArn": "a",
+        "RoleSessionName": "s",
+        "Policy": '{"b": 1, "a": 2}',
+        "Tags": [{"Key": "k", "Value": "v"}],
+    }
+    before = json.dumps(request, sort_keys=True)
+    assume_role_cache_key(request, generated_name=True)
+    assert json.dumps(request, sort_keys=True) == before

@@ -21,6 +21,7 @@ PUBLIC_MODULES = [
     "aio_assume_role.arns",
     "aio_assume_role.cache",
     "aio_assume_role.cli",
+    "aio_assume_role.demo",
     "aio_assume_role.errors",
     "aio_assume_role.fanout",
     "aio_assume_role.session",

@@ -153,8 +153,9 @@ def test_arguments_wrong_for_every_account_raise_at_once(
 
 
 def test_a_role_path_in_two_places_raises_at_once() -> None:
-    with pytest.raises(ValueError, match="Path"):
+    with pytest.raises(InvalidParameterError) as raised:
         assume_role_in_accounts(get_session(), accounts(1), "team/Auditor", path="/team/")
+    assert raised.value.parameter == "path"
 
 
 async def test_path_and_partition_build_the_arns(

@@ -11,6 +11,7 @@ import stat
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -151,7 +152,9 @@ class TestSessions:
         new_key = await access_key(second)
         assert new_key != old_key
         assert sts_server.count() == 2
-        (name,) = _files(cache_dir)
+        # The entry, and the lock file each miss took (kept: waiters share its inode).
+        (name, lock) = _files(cache_dir)
+        assert lock == name.replace(".json", ".lock")
         assert _access_key_in(cache_dir / name) == new_key
 
 
@@ -664,3 +667,20 @@ async def test_event_loop_stays_responsive_during_200_concurrent_reads_and_write
         gaps.append(await _max_loop_gap(concurrent_work))
     assert len(_files(tmp_path / "aio")) == tasks
     assert min(gaps) < blocking_total / 3, (gaps, blocking_total)
+
+
+async def test_a_write_serializes_in_the_worker_thread_not_on_the_loop(cache_dir: Path) -> None:
+    # json.dumps was most of a write's work on the loop: 200 concurrent writes stalled it.
+    threads: list[int] = []
+
+    class Spy(datetime.datetime):
+        def strftime(self, fmt: str) -> str:
+            threads.append(threading.get_ident())
+            return super().strftime(fmt)
+
+    spy = Spy(2031, 2, 3, 4, 5, 6, tzinfo=datetime.timezone.utc)
+    await AioJSONFileCache(cache_dir).set(KEY, {"Credentials": {"Expiration": spy}})
+    assert threads and threading.get_ident() not in threads
+    assert json.loads((cache_dir / f"{KEY}.json").read_bytes())["Credentials"] == {
+        "Expiration": "2031-02-03T04:05:06UTC"
+    }

@@ -376,3 +376,26 @@ def run_threads(call: Any, count: int) -> list[Any]:
     for thread in threads:
         thread.join(30)
     return results
+
+
+async def test_a_session_does_not_keep_its_finished_refresh_task(parent: AioSession) -> None:
+    # The task's coroutine frame held the fetched metadata (a copy of the secret) and,
+    # kept for the session's life, a dozen objects per session for the GC to traverse.
+    import gc
+    import weakref
+
+    tasks: list[weakref.ref[asyncio.Task[Any]]] = []
+
+    def remember_the_refresh_task(**_: Any) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        tasks.append(weakref.ref(task))
+
+    parent.register("before-call.sts.AssumeRole", remember_the_refresh_task)
+    child = assume_role(parent, role_arn())
+    await child.prefetch_credentials()
+    gc.collect()
+    assert len(tasks) == 1
+    assert tasks[0]() is None
+    credentials = await child.get_credentials()
+    assert (await credentials.get_frozen_credentials()).access_key  # served from the state

@@ -349,3 +349,22 @@ def test_bad_arguments_name_the_parameter(kwargs: dict[str, Any], parameter: str
     with pytest.raises(InvalidParameterError) as raised:
         SharedStsClients(arguments.pop("parent"), **arguments)
     assert raised.value.parameter == parameter
+
+
+async def test_the_configured_endpoint_is_read_once_per_signer_while_open(
+    parent: AioSession, sts_server: StsServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Looked up at every AssumeRole, it cost a config-provider build and a dozen
+    # environment reads per call; it is read when a signer first needs a client.
+    async with SharedStsClients(parent) as shared:
+        await assume_role(parent, role_arn("Before")).prefetch_credentials()
+        monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        await assume_role(parent, role_arn("After")).prefetch_credentials()  # same client
+        assert shared.client_count == 1
+    assert sts_server.count("AssumeRole") == 2
+    async with SharedStsClients(parent) as reopened:  # a new owner reads it anew
+        pool = reopened._pool
+        assert pool is not None
+        client = await pool.checkout(parent)
+        pool.checkin()
+        assert client.meta.endpoint_url == "http://127.0.0.1:9"

@@ -139,9 +139,24 @@ class AssumeRoleFetcher(FetcherCommon):
             metadata = await self._load_from_cache()
             if metadata is not None:
                 return metadata
-            response = await self._get_credentials()  # its shape is checked there
-            await self._store(response)
+            # A cache that other processes share may offer a lock for them (taken
+            # only here, on a miss): one process calls AssumeRole, the others wait
+            # and then find its entry. A plain getattr, so any cache can offer one.
+            lock = getattr(self._cache, "lock", None)
+            if not callable(lock):
+                response = await self._fetch_and_store()
+            else:
+                async with lock(self._cache_key):  # False: it gave up (a WARNING was logged)
+                    metadata = await self._load_from_cache()
+                    if metadata is not None:
+                        return metadata
+                    response = await self._fetch_and_store()
         return credential_metadata(response, role_arn=self._role_arn, source="sts")
+
+    async def _fetch_and_store(self) -> dict[str, Any]:
+        response = await self._get_credentials()  # its shape is checked there
+        await self._store(response)
+        return response
 
     async def _load_from_cache(self) -> dict[str, Any] | None:
         return self._fresh_cached(await self._cache.get(self._cache_key))

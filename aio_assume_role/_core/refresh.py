@@ -456,6 +456,8 @@ class AsyncRefresher(_Refresher):
         import asyncio
 
         wakeup = self._wakeup
+        if flight.done or wakeup is None:
+            return
         if isinstance(wakeup, asyncio.Task):
             # Shielded: a cancelled waiter must not cancel the refresh others wait for.
             await asyncio.shield(wakeup)
@@ -480,6 +482,10 @@ class AsyncRefresher(_Refresher):
             flight.done = True
             if flight.outcome is None:  # cancelled (its loop shut down) before settling
                 self.state.refresh_abandoned()
+        if self._flight is flight:
+            # Not kept for the session's life: the finished task, its coroutine's frame
+            # (which held the fetched metadata) and its context (the flight keeps the outcome).
+            self._wakeup = None
 
 
 def _current_owner() -> object:

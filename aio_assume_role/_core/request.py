@@ -612,7 +612,7 @@ def assume_role_cache_key(assume_kwargs: Mapping[str, Any], *, generated_name: b
     inline policy is parsed (so its keys get sorted), and the sha1 of the sorted JSON
     is made file-safe. ``tests/test_compat.py`` checks it against botocore's.
     """
-    args = deepcopy(dict(assume_kwargs))
+    args = dict(assume_kwargs)  # a shallow copy: only top-level keys are replaced
     if generated_name:
         del args["RoleSessionName"]
     if "Policy" in args:
