@@ -3,8 +3,9 @@
 ``AioJSONFileCache`` writes what botocore's ``JSONFileCache`` writes, so this
 library, boto3 and the AWS CLI (``~/.aws/cli/cache``) can share a directory.
 Sessions given the same cache and the same AssumeRole request share one
-AssumeRole call: here, 20 sessions at once make one, and a second run of this
-script makes none while the cached credentials are fresh.
+AssumeRole call: here, 20 sessions at once make one, a second run of this script
+makes none while the cached credentials are fresh, and processes started at the
+same time make one between them (a file lock per entry).
 
 Run: ``python examples/file_cache.py`` twice, with ``ROLE_ARN`` set to a role you may
 assume (``CACHE_DIR`` picks another directory than the AWS CLI's).

@@ -103,27 +103,32 @@ def test_web_service_start_up_fails_on_a_role_it_cannot_assume(sts_server: StsSe
 
 @covers("fan_out.py")
 def test_fan_out(sts_server: StsServer) -> None:
-    accounts = [f"{n:012d}" for n in range(100000000001, 100000000011)]
-    lines = run_example("fan_out.py", env={"ACCOUNT_IDS": ",".join(accounts)})
-    assert lines == [
-        *(f"{a}: arn:aws:sts::{a}:assumed-role/Auditor/inventory" for a in accounts),
-        "10 accounts, 0 failed",
+    accounts = [str(n) for n in range(100000000001, 100000000011)]
+    env = {"ACCOUNT_IDS": ",".join(accounts), "REGIONS": "us-east-1,eu-west-1"}
+    lines = run_example("fan_out.py", env=env)
+    assert sorted(lines[:-1]) == [
+        f"{a} {region}: arn:aws:sts::{a}:assumed-role/Auditor/inventory"
+        for a in accounts
+        for region in ("eu-west-1", "us-east-1")
     ]
-    assert sts_server.count("AssumeRole") == 10
-    assert sts_server.count("GetCallerIdentity") == 10
+    assert lines[-1] == "20 done, 20 ok, failed: {}"
+    assert sts_server.count("AssumeRole") == 10  # once per account, for both regions
+    assert sts_server.count("GetCallerIdentity") == 20
 
 
 def test_fan_out_reports_a_failed_account_and_goes_on(sts_server: StsServer) -> None:
     sts_server.fail_next(status=403, code="AccessDenied", message="not allowed")
     lines = run_example("fan_out.py")
-    failed = re.fullmatch(r"(\d{12}): failed: .*\(AccessDenied\).*", lines[0])
-    assert failed, lines
-    others = sorted({"111111111111", "222222222222", "333333333333"} - {failed.group(1)})
-    assert lines[1:] == [
-        *(f"{a}: arn:aws:sts::{a}:assumed-role/Auditor/inventory" for a in others),
-        "2 accounts, 1 failed",
+    failed = [line for line in lines if "failed: AccessDenied" in line]
+    assert len(failed) == 2  # both regions of the account whose AssumeRole was refused
+    account = failed[0].split()[0]
+    assert sorted(failed) == [
+        f"{account} {region}: assume failed: AccessDenied" for region in ("eu-west-1", "us-east-1")
     ]
+    assert lines[-1] == "6 done, 4 ok, failed: {'assume': {'AccessDenied': 2}}"
+    assert len(lines) == 7
     assert sts_server.count("AssumeRole") == 3
+    assert sts_server.count("GetCallerIdentity") == 4
 
 
 @covers("sync_drop_in.py")
@@ -240,8 +245,33 @@ def test_file_cache_is_shared_by_sessions_and_by_runs(
     assert run_example("file_cache.py", env=env) == [arn, "from STS: 1, from the cache: 19"]
     assert run_example("file_cache.py", env=env) == [arn, "from STS: 0, from the cache: 20"]
     assert sts_server.count("AssumeRole") == 1
-    [entry] = cache_dir.iterdir()
+    [entry] = cache_dir.glob("*.json")  # beside it, the cross-process lock's file
     assert (cache_dir.stat().st_mode & 0o777, entry.stat().st_mode & 0o777) == (0o700, 0o600)
+
+
+def test_file_cache_processes_started_together_make_one_assume_role_call(
+    sts_server: StsServer, tmp_path: Path
+) -> None:
+    env = {**os.environ, "CACHE_DIR": str(tmp_path / "cache")}
+    runs = [
+        subprocess.Popen(
+            [sys.executable, str(EXAMPLES / "file_cache.py")],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(3)
+    ]
+    outputs = [run.communicate(timeout=120) for run in runs]
+    assert [run.returncode for run in runs] == [0, 0, 0], [err for _, err in outputs]
+    summaries = sorted(out.splitlines()[-1] for out, _ in outputs)
+    assert summaries == [
+        "from STS: 0, from the cache: 20",
+        "from STS: 0, from the cache: 20",
+        "from STS: 1, from the cache: 19",
+    ]
+    assert sts_server.count("AssumeRole") == 1
 
 
 @covers("retries.py")
