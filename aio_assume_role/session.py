@@ -146,13 +146,13 @@ def assume_role(
             RoleArn, args, chained=is_chained(session, resolved_credentials(session))
         )
 
-    async_cache = as_async_cache(cache)
+    async_cache = as_async_cache(cache) if cache is not None else None
     fetcher = AssumeRoleFetcher(
         session,
         RoleArn,
         args,
         cache=async_cache,
-        cache_identity=cache_identity(cache, async_cache),
+        cache_identity=cache_identity(cache, async_cache) if async_cache is not None else None,
         check_chaining=validate,
     )
     child = AssumedRoleSession(session, AssumedRoleCredentials(fetcher))
