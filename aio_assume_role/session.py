@@ -122,8 +122,8 @@ def assume_role(
     ``additional_kwargs`` passes AssumeRole parameters this signature does not name.
 
     Raises ``InvalidParameterError`` (also a botocore ``ParamValidationError``) here,
-    naming every invalid argument. At first use, and at each refresh (README,
-    "Refresh, retries and failures"), the credentials raise: botocore's
+    naming every invalid argument. At first use, and at each refresh (see the
+    documentation's "Refresh windows and failures"), the credentials raise: botocore's
     ``ClientError`` (AccessDenied; throttling or 5xx after retries),
     ``EndpointConnectionError`` (STS unreachable), ``ParentCredentialsError`` (the
     parent has none), ``MFARefreshError`` (a fixed ``TokenCode`` already used),
