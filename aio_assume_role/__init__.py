@@ -32,7 +32,15 @@ if TYPE_CHECKING:
         ParentCredentialsError,
         RefreshError,
     )
-    from .fanout import AccountResult, assume_role_in_accounts
+    from .fanout import (
+        AccountResult,
+        FanOutProgress,
+        FanOutResult,
+        FanOutSummary,
+        assume_role_in_accounts,
+        fan_out,
+        fan_out_summary,
+    )
     from .session import AssumedRoleSession, assume_role, patch_aiobotocore
     from .sts_clients import SharedStsClients
     from .targets import (
@@ -54,6 +62,9 @@ _EXPORTS = {
     "AssumedRoleSession": ".session",
     "AsyncCredentialCache": ".cache",
     "ExpiredCredentialsError": ".errors",
+    "FanOutProgress": ".fanout",
+    "FanOutResult": ".fanout",
+    "FanOutSummary": ".fanout",
     "InvalidParameterError": ".errors",
     "MFARefreshError": ".errors",
     "MalformedResponseError": ".errors",
@@ -66,6 +77,8 @@ _EXPORTS = {
     "add_refresh_listener": "._core.refresh",
     "assume_role": ".session",
     "assume_role_in_accounts": ".fanout",
+    "fan_out": ".fanout",
+    "fan_out_summary": ".fanout",
     "from_organization": ".targets",
     "generate_lambda_session_name": ".arns",
     "get_assumed_role_session_arn": ".arns",
@@ -84,6 +97,9 @@ __all__ = [
     "AssumedRoleSession",
     "AsyncCredentialCache",
     "ExpiredCredentialsError",
+    "FanOutProgress",
+    "FanOutResult",
+    "FanOutSummary",
     "InvalidParameterError",
     "MFARefreshError",
     "MalformedResponseError",
@@ -96,6 +112,8 @@ __all__ = [
     "add_refresh_listener",
     "assume_role",
     "assume_role_in_accounts",
+    "fan_out",
+    "fan_out_summary",
     "from_organization",
     "generate_lambda_session_name",
     "get_assumed_role_session_arn",

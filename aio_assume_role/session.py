@@ -122,8 +122,8 @@ def assume_role(
     ``additional_kwargs`` passes AssumeRole parameters this signature does not name.
 
     Raises ``InvalidParameterError`` (also a botocore ``ParamValidationError``) here,
-    naming every invalid argument. At first use, and at each refresh (README,
-    "Refresh, retries and failures"), the credentials raise: botocore's
+    naming every invalid argument. At first use, and at each refresh (see the
+    documentation's "Refresh windows and failures"), the credentials raise: botocore's
     ``ClientError`` (AccessDenied; throttling or 5xx after retries),
     ``EndpointConnectionError`` (STS unreachable), ``ParentCredentialsError`` (the
     parent has none), ``MFARefreshError`` (a fixed ``TokenCode`` already used),
@@ -146,13 +146,13 @@ def assume_role(
             RoleArn, args, chained=is_chained(session, resolved_credentials(session))
         )
 
-    async_cache = as_async_cache(cache)
+    async_cache = as_async_cache(cache) if cache is not None else None
     fetcher = AssumeRoleFetcher(
         session,
         RoleArn,
         args,
         cache=async_cache,
-        cache_identity=cache_identity(cache, async_cache),
+        cache_identity=cache_identity(cache, async_cache) if async_cache is not None else None,
         check_chaining=validate,
     )
     child = AssumedRoleSession(session, AssumedRoleCredentials(fetcher))

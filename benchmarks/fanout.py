@@ -15,7 +15,10 @@ look worse).
 Section ``scale``, AssumeRole only, for each N:
 
   floor    raw aiobotocore: one shared STS client, AssumeRole N times, C at a time
-  ours     ``assume_role_in_accounts`` (sessions with their first credentials fetched)
+  ours     ``fan_out`` with a work that does nothing: AssumeRole per account, each
+           session dropped when its work is done
+  kept     ``assume_role_in_accounts``: the sessions, first credentials fetched, all
+           kept by the caller (more objects alive, so more garbage collection)
   fetcher  aiobotocore's own fetcher (``AioAssumeRoleCredentialFetcher``, what a
            ``role_arn`` profile uses): a new STS client per call; N <= --fetcher-max-n
   aarl     aws-assume-role-lib (sync) in a pool of C threads
@@ -26,7 +29,7 @@ region and calling GetCallerIdentity:
 
   raw      raw aiobotocore, credentials pre-made before the timer (the floor)
   raw+ar   raw aiobotocore, AssumeRole per account through one shared client, then work
-  ours     ``assume_role_in_accounts``, then work per (account, region) (``ours_full``)
+  ours     ``fan_out``: AssumeRole once per account, work per (account, region)
   aarl     aws-assume-role-lib, a child session per account, then work, C threads
   cove     botocove over the regions (it assumes the role per account *and region*)
 
@@ -68,7 +71,8 @@ REGIONS = ["us-east-1", "eu-west-1", "ap-southeast-2", "us-west-2"]
 
 SCALE = {
     "floor": "raw aiobotocore, one shared STS client",
-    "ours": "aio-assume-role assume_role_in_accounts",
+    "ours": "aio-assume-role fan_out, no-op work",
+    "kept": "aio-assume-role assume_role_in_accounts (sessions kept)",
     "fetcher": "aiobotocore fetcher, client per call",
     "aarl": "aws-assume-role-lib, thread pool",
     "cove": "botocove, thread pool",
@@ -76,13 +80,13 @@ SCALE = {
 FULL = {
     "raw": "raw aiobotocore, pre-made credentials",
     "raw+ar": "raw aiobotocore, shared-client AssumeRole + work",
-    "ours": "aio-assume-role assume_role_in_accounts + work",
+    "ours": "aio-assume-role fan_out + work",
     "aarl": "aws-assume-role-lib + work, thread pool",
     "cove": "botocove over regions, thread pool",
 }
 
 
-OWN_AND_FLOORS = ("floor", "ours", "raw", "raw+ar")
+OWN_AND_FLOORS = ("floor", "ours", "kept", "raw", "raw+ar")
 
 
 def account_ids(n: int, first: int = 0) -> list[str]:
@@ -128,6 +132,27 @@ async def scale_floor(ids: list[str], concurrency: int) -> None:
 
 
 async def scale_ours(ids: list[str], concurrency: int) -> None:
+    from aiobotocore.session import get_session
+
+    from aio_assume_role.fanout import fan_out
+
+    async def nothing(session: Any, account: Any, region: Any) -> None:
+        return None
+
+    results = fan_out(
+        get_session(),
+        nothing,
+        role_name=ROLE_NAME,
+        accounts=ids,
+        concurrency=concurrency,
+        RoleSessionName=SESSION_NAME,
+    )
+    failed = [result.error async for result in results if not result.ok]
+    if failed:
+        raise RuntimeError(f"{len(failed)} accounts failed, e.g. {failed[0]!r}")
+
+
+async def scale_kept(ids: list[str], concurrency: int) -> None:
     from aiobotocore.session import get_session
 
     from aio_assume_role.fanout import assume_role_in_accounts
@@ -214,6 +239,7 @@ async def scale_cove(ids: list[str], concurrency: int) -> None:
 SCALE_RUNNERS = {
     "floor": scale_floor,
     "ours": scale_ours,
+    "kept": scale_kept,
     "fetcher": scale_fetcher,
     "aarl": scale_aarl,
     "cove": scale_cove,
@@ -276,29 +302,25 @@ async def ours_full(
     concurrency: int,
     work: Callable[[Any, str, str], Awaitable[None]],
 ) -> None:
-    """Ours, as one function so it swaps for the coming ``fan_out`` API in one place.
-
-    Today: ``assume_role_in_accounts``, then ``work(session, region, account_id)``
-    for every (account, region) under the same concurrency.
-    """
+    """Ours: ``fan_out`` runs ``work(session, region, account_id)`` per (account, region)."""
     from aiobotocore.session import get_session
 
-    from aio_assume_role.fanout import assume_role_in_accounts
+    from aio_assume_role.fanout import fan_out
 
-    sessions = {}
-    async for result in assume_role_in_accounts(
-        get_session(), ids, ROLE_NAME, concurrency=concurrency, RoleSessionName=SESSION_NAME
+    async def unit(session: Any, account: Any, region: Any) -> None:
+        await work(session, region, account.id)
+
+    async for result in fan_out(
+        get_session(),
+        unit,
+        role_name=ROLE_NAME,
+        accounts=ids,
+        regions=regions,
+        concurrency=concurrency,
+        RoleSessionName=SESSION_NAME,
     ):
         if not result.ok:
-            raise RuntimeError(f"{result.account_id} failed: {result.error!r}")
-        sessions[result.account_id] = result.session
-    pairs = [(a, r) for a in ids for r in regions]
-
-    async def one(pair: tuple[str, str]) -> None:
-        account_id, region = pair
-        await work(sessions[account_id], region, account_id)
-
-    await bounded(concurrency, pairs, one)
+            raise RuntimeError(f"{result.account.id} failed: {result.error!r}")
 
 
 async def full_ours(ids: list[str], regions: list[str], concurrency: int, _: Any) -> None:

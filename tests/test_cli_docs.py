@@ -1,4 +1,5 @@
-"""The README's credential_process line works where the SDKs run it: from a process whose
+"""The CLI guide's (docs/how-to/cli.md) credential_process line works where the SDKs run
+it: from a process whose
 PATH does not hold the virtualenv's ``bin/`` (an IDE, cron, a service), with the
 virtualenv's Python named by its absolute path.
 """
@@ -16,8 +17,7 @@ import pytest
 from moto_sts import StsServer
 from support import ACCOUNT_ID
 
-README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
-SECTION = README.split("## Command line", 1)[1].split("\n## ", 1)[0]
+SECTION = (Path(__file__).resolve().parent.parent / "docs" / "how-to" / "cli.md").read_text()
 PLACEHOLDER = "/path/to/venv/bin/python"
 SYSTEM_PATH = "/usr/local/bin:/usr/bin:/bin"
 
@@ -32,7 +32,7 @@ RESOLVE = (
 
 def documented_credential_process() -> str:
     match = re.search(r"^credential_process = (.+)$", SECTION, re.MULTILINE)
-    assert match, "no credential_process line in the README's Command line section"
+    assert match, "no credential_process line in docs/how-to/cli.md"
     return match.group(1)
 
 
@@ -82,7 +82,7 @@ def test_the_documented_form_works_without_the_virtualenv_on_path(
 def test_the_bare_command_is_not_found_there(
     aws_env: Path, sdk_env: dict[str, str], sts_server: StsServer
 ) -> None:
-    """Why the README names the interpreter: the console script lives in the venv's bin/."""
+    """Why the guide names the interpreter: the console script lives in the venv's bin/."""
     line = documented_credential_process().replace(
         f"{PLACEHOLDER} -m aio_assume_role", "aio-assume-role"
     )

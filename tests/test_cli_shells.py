@@ -51,9 +51,8 @@ COMMAND = f"{PYTHON} -m aio_assume_role {role_arn()}"
 
 
 def readme_forms() -> dict[str, str]:
-    """The README's table of shell forms: shell -> command, for ROLE_ARN."""
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
-    section = readme.split("## Command line", 1)[1].split("\n## ", 1)[0]
+    """The CLI guide's table of shell forms (docs/how-to/cli.md): shell -> command."""
+    section = (Path(__file__).resolve().parent.parent / "docs" / "how-to" / "cli.md").read_text()
     rows = re.findall(r"^\| ([^|`]+?) \| `(.*aio-assume-role ROLE_ARN.*)` \|$", section, re.M)
     return {shell: command.replace("\\|", "|") for shell, command in rows}
 
@@ -62,7 +61,7 @@ FORMS = readme_forms()
 
 
 def script(shell: str, command: str = COMMAND) -> str:
-    """The README's form for ``shell``, then a child process that shows the variables."""
+    """The guide's form for ``shell``, then a child process that shows the variables."""
     form = FORMS[shell].replace("aio-assume-role ROLE_ARN", command)
     return f'{form}; {"& " if shell == "PowerShell" else ""}{PYTHON} -c "{SHOW}"'
 

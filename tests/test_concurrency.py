@@ -272,3 +272,19 @@ class TestCancellation:
         assert (await frozen(first)) == results[0]
         assert sts_server.count() == 2
         assert_unlocked(first, second)
+
+
+@pytest.mark.parametrize(("cache", "locks_held"), [(None, 0), ({}, 1)])
+async def test_without_a_cache_a_fetch_takes_no_shared_fetch_lock(
+    parent: AioSession, sts_server: StsServer, cache: Any, locks_held: int
+) -> None:
+    # cache=None: the session's fetches are its own, so no lock and no private cache
+    # copy (a deep copy of every response) on the way; a cache given is shared.
+    seen: list[int] = []
+    parent.register("before-call.sts.AssumeRole", lambda **_: seen.append(len(_SHARED_FETCHES)))
+    child = assume_role(parent, role_arn(), cache=cache)
+    await child.prefetch_credentials()
+    assert seen == [locks_held]
+    assert sts_server.count("AssumeRole") == 1
+    if cache is not None:
+        assert len(cache) == 1

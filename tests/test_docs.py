@@ -1,4 +1,4 @@
-"""The README's quickstart runs, and its set-up commands are the ones CI runs."""
+"""The README's two set-up commands are the ones CI runs, and its example runs."""
 
 from __future__ import annotations
 
@@ -14,63 +14,39 @@ ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
 
 
-def code_block_after(marker: str) -> str:
-    match = re.search(re.escape(marker) + r"\s*```python\n(.*?)```", README, re.DOTALL)
-    assert match, f"no python block after {marker!r} in README.md"
-    return match.group(1)
+def setup_commands() -> list[str]:
+    section = README.split("## Try it: two commands", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```bash\n(.*?)```", section, re.DOTALL)
+    assert len(blocks) == 1, "the set-up section has one bash block"
+    return blocks[0].strip().splitlines()
 
 
-def run_readme_block(marker: str, sts_server: StsServer, tmp_path: Path) -> list[str]:
+def test_the_setup_is_two_commands_install_and_demo_then_tests() -> None:
+    install, test = setup_commands()
+    assert install.startswith(
+        "python3 -m venv .venv && .venv/bin/python -m pip install -e '.[dev]'"
+    )
+    assert install.endswith("&& .venv/bin/aio-assume-role demo")
+    assert test == ".venv/bin/python -m pytest"
+
+
+def test_ci_runs_exactly_the_readme_setup_commands() -> None:
+    ci_lines = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines()]
+    for command in setup_commands():
+        assert command in ci_lines, f"CI does not run the README's {command!r}"
+
+
+def test_the_readme_example_runs_against_moto(sts_server: StsServer, tmp_path: Path) -> None:
+    block = re.search(r"```python\n(.*?)```", README, re.DOTALL)
+    assert block, "the README has a python example"
     script = tmp_path / "example.py"
-    script.write_text(code_block_after(marker))
+    script.write_text(block.group(1))
     env = {**os.environ, "AWS_ENDPOINT_URL": sts_server.endpoint}
     result = subprocess.run(
         [sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 0, result.stderr
-    return result.stdout.splitlines()
-
-
-def test_quickstart_runs_against_moto(sts_server: StsServer, tmp_path: Path) -> None:
-    lines = run_readme_block("<!-- quickstart.py -->", sts_server, tmp_path)
-    assert re.fullmatch(
-        r"arn:aws:sts::123456789012:assumed-role/MyRole/botocore-session-\d+", lines[0]
+    assert result.stdout.strip() == (
+        "arn:aws:sts::123456789012:assumed-role/MyRole/" + result.stdout.strip().rsplit("/", 1)[1]
     )
-    assert lines[1] == "arn:aws:sts::123456789012:assumed-role/Other/qs"
-    assert sts_server.count() == 2
-
-
-def test_sync_example_runs_against_moto(sts_server: StsServer, tmp_path: Path) -> None:
-    lines = run_readme_block("<!-- sync_example.py -->", sts_server, tmp_path)
-    assert re.fullmatch(
-        r"arn:aws:sts::123456789012:assumed-role/MyRole/botocore-session-\d+", lines[0]
-    )
-    assert lines[1:] == ["True", "arn:aws:sts::123456789012:assumed-role/MyRole/alice"]
-    assert sts_server.count() == 2
-
-
-def test_patch_example_runs_against_moto(sts_server: StsServer, tmp_path: Path) -> None:
-    lines = run_readme_block("<!-- patch_example.py -->", sts_server, tmp_path)
-    assert len(lines) == 2
-    assert all(line.startswith("arn:aws:sts::123456789012:assumed-role/MyRole/") for line in lines)
-    assert sts_server.count() == 2
-
-
-def test_fanout_example_runs_against_moto(sts_server: StsServer, tmp_path: Path) -> None:
-    lines = run_readme_block("<!-- fanout_example.py -->", sts_server, tmp_path)
-    assert lines == [
-        f"arn:aws:sts::{account}:assumed-role/Auditor/inventory"
-        for account in ("111111111111", "222222222222", "333333333333")
-    ]
-    assert sts_server.count() == 3
-
-
-def test_readme_setup_commands_are_what_ci_runs() -> None:
-    setup = re.search(r"## Development set-up.*?```bash\n(.*?)```", README, re.DOTALL)
-    assert setup
-    install, test = setup.group(1).strip().splitlines()
-    ci = (ROOT / ".ci" / "run").read_text()
-    assert "python3 -m venv .venv" in install
-    assert ".venv/bin/python -m pip install" in install
-    assert "-e '.[dev]'" in install and "-e '.[dev]'" in ci
-    assert test in ci.splitlines()
+    assert sts_server.count("AssumeRole") == 1

@@ -116,18 +116,26 @@ class AssumeRoleFetcher(FetcherCommon):
         role_arn: str,
         args: Mapping[str, Any],
         *,
-        cache: AsyncCredentialCache,
+        cache: AsyncCredentialCache | None,
         cache_identity: object,
         check_chaining: bool = False,
     ) -> None:
+        """``cache`` None: no cache at all (each fetch calls AssumeRole)."""
         super().__init__(role_arn, args, cache=cache)
         self._check_chaining = check_chaining
         self._parent = parent
         self._cache_identity = cache_identity
-        self._cache: AsyncCredentialCache = cache
+        self._cache: AsyncCredentialCache | None = cache
 
     async def fetch_credentials(self) -> dict[str, Any]:
         """Return credential metadata for the refresh engine (``source``: cache or sts)."""
+        if self._cache is None:
+            # No cache (assume_role(cache=None)): nobody shares this session's fetches
+            # and nothing could be served from a private copy when the engine asks
+            # for a refresh, so neither a cache nor the shared-fetch lock is used.
+            await self._resolve_parent_credentials()
+            response = await self._get_credentials()
+            return credential_metadata(response, role_arn=self._role_arn, source="sts")
         metadata = await self._load_from_cache()
         if metadata is not None:
             return metadata
@@ -159,11 +167,13 @@ class AssumeRoleFetcher(FetcherCommon):
         return response
 
     async def _load_from_cache(self) -> dict[str, Any] | None:
+        assert self._cache is not None
         return self._fresh_cached(await self._cache.get(self._cache_key))
 
     async def _store(self, response: dict[str, Any]) -> None:
         """Write a fetched response to the cache; a failure loses the cache entry only."""
         try:
+            assert self._cache is not None
             await self._cache.set(self._cache_key, response)
         except Exception as error:
             self._cache_write_failed(error)

@@ -260,8 +260,8 @@ def assume_role(
     ``ParentCredentialsError`` (also a ``NoCredentialsError``) here. At first use and
     at each refresh, the credentials raise what the async path's do (botocore's
     ``ClientError`` and ``EndpointConnectionError``, ``MFARefreshError``,
-    ``ExpiredCredentialsError``, ``MalformedResponseError``, ``RefreshError``: the
-    README's "Refresh, retries and failures").
+    ``ExpiredCredentialsError``, ``MalformedResponseError``, ``RefreshError``: see
+    the documentation's "Refresh windows and failures").
     """
     check_session(
         session,
