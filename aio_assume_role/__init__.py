@@ -40,6 +40,7 @@ if TYPE_CHECKING:
         assume_role_in_accounts,
         fan_out,
         fan_out_summary,
+        summarize,
     )
     from .session import AssumedRoleSession, assume_role, patch_aiobotocore
     from .sts_clients import SharedStsClients
@@ -86,6 +87,7 @@ _EXPORTS = {
     "is_role_arn": ".arns",
     "list_organization_accounts": ".targets",
     "patch_aiobotocore": ".session",
+    "summarize": ".fanout",
 }
 
 __all__ = [
@@ -121,6 +123,7 @@ __all__ = [
     "is_role_arn",
     "list_organization_accounts",
     "patch_aiobotocore",
+    "summarize",
 ]
 
 

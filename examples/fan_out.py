@@ -17,8 +17,7 @@ from contextlib import aclosing
 
 from aiobotocore.session import get_session
 
-from aio_assume_role import Account, AssumedRoleSession
-from aio_assume_role.fanout import FanOutResult, fan_out, summarize
+from aio_assume_role import Account, AssumedRoleSession, FanOutResult, fan_out, summarize
 
 ACCOUNT_IDS = os.environ.get("ACCOUNT_IDS", "111111111111,222222222222,333333333333").split(",")
 ROLE_NAME = os.environ.get("ROLE_NAME", "Auditor")
