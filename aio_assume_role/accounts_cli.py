@@ -1,12 +1,12 @@
 """``aio-assume-role accounts``: can this role be assumed in every account?
 
-::
+```bash
+aio-assume-role accounts --role-name Audit --org
+aio-assume-role accounts --role-name Audit --ou ou-ab12-cdefgh34 --regions us-east-1 eu-west-1
+aio-assume-role accounts --role-name Audit --accounts-file accounts.txt --json
+```
 
-    aio-assume-role accounts --role-name Audit --org
-    aio-assume-role accounts --role-name Audit --ou ou-ab12-cdefgh34 --regions us-east-1 eu-west-1
-    aio-assume-role accounts --role-name Audit --accounts-file accounts.txt --json
-
-assumes ``--role-name`` in each target account (with ``fan_out``, through the
+The command assumes ``--role-name`` in each target account (with ``fan_out``, through the
 parent credentials of ``--profile`` or the environment) and calls STS
 GetCallerIdentity through the assumed session: once per account in the parent's
 region, or once per account and region with ``--regions``. The targets are exactly
@@ -21,15 +21,15 @@ line; or, with ``--json``, JSON Lines on stdout, one ``FanOutResult.to_json()`` 
 line (the GetCallerIdentity ARN as ``value``), sorted by account id then region,
 with the summary on stderr. The progress (a bar on a terminal with the
 ``progress`` extra, else a line every ``PROGRESS_LOG_INTERVAL`` seconds and one at
-the end) goes to stderr; ``--no-progress`` leaves stderr silent but for a fatal
-error (and, without ``--json``, puts nothing but the table and summary anywhere).
+the end) goes to stderr. With ``--no-progress`` there is none, and with ``--json``
+no summary either: stderr is then empty unless the command fails.
 
 Array jobs (Kubernetes Indexed Jobs, AWS Batch array jobs): ``--shard i/n`` checks
 shard ``i`` of ``n`` (``aio_assume_role.targets.shard_accounts``: an account's shard
 depends only on its id and ``n``); ``--shard /n`` (or ``n``) reads the index from
 ``JOB_COMPLETION_INDEX`` or ``AWS_BATCH_JOB_ARRAY_INDEX``; without ``--shard``,
-``AIO_ASSUME_ROLE_SHARD`` is read. The JSON Lines of the ``n`` shards, concatenated,
-are the lines of one unsharded run. ``examples/array-jobs/`` holds an Indexed Job
+``AIO_ASSUME_ROLE_SHARD`` is read. The JSON Lines of the ``n`` shards, concatenated
+and sorted, are the lines of one unsharded run. ``examples/array-jobs/`` holds an Indexed Job
 manifest and an AWS Batch job definition that run it.
 
 Exit codes: 0 every check succeeded (also when there was nothing to check); 1 the

@@ -13,6 +13,7 @@ import json
 import os
 import subprocess
 import sys
+import types
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -251,8 +252,26 @@ def test_progress_is_a_line_per_interval_and_one_at_the_end(
     ]
 
 
-def test_a_terminal_gets_a_tqdm_bar_when_tqdm_is_installed() -> None:
-    tqdm = pytest.importorskip("tqdm")
+def test_a_terminal_gets_a_tqdm_bar_when_tqdm_is_installed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    bars: list[dict[str, Any]] = []
+
+    class Bar:  # what the command uses of tqdm.tqdm
+        def __init__(self, **kwargs: Any) -> None:
+            self.state: dict[str, Any] = {"kwargs": kwargs, "updates": 0, "closed": False}
+            bars.append(self.state)
+
+        def set_postfix(self, counts: dict[str, int], refresh: bool) -> None:
+            self.state["postfix"] = counts
+
+        def update(self, n: int) -> None:
+            self.state["updates"] += n
+
+        def close(self) -> None:
+            self.state["closed"] = True
+
+    monkeypatch.setitem(sys.modules, "tqdm", types.SimpleNamespace(tqdm=Bar))
 
     class Terminal(io.StringIO):
         def isatty(self) -> bool:
@@ -260,11 +279,23 @@ def test_a_terminal_gets_a_tqdm_bar_when_tqdm_is_installed() -> None:
 
     stream = Terminal()
     progress = accounts_cli._Progress(stream, "prog")
-    assert progress.tqdm is tqdm.tqdm
-    for done in range(1, 3):
-        progress(FanOutProgress(done, 2, done, 0, 0))
+    for done in range(1, 4):
+        progress(FanOutProgress(done, 3, done - 1, 1, 0))
     progress.close()
-    assert "2/2" in stream.getvalue()
+
+    assert len(bars) == 1
+    assert bars[0]["kwargs"] == {"total": 3, "file": stream, "desc": "prog", "unit": "check"}
+    assert bars[0]["updates"] == 3
+    assert bars[0]["postfix"] == {"ok": 2, "failed": 1}
+    assert bars[0]["closed"]
+    assert stream.getvalue() == ""  # no text lines besides the bar
+
+
+def test_without_a_terminal_there_is_no_bar_even_with_tqdm(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "tqdm", types.SimpleNamespace(tqdm=None))
+    assert accounts_cli._Progress(io.StringIO(), "prog").tqdm is None
 
 
 # --- an organization ----------------------------------------------------------------------
@@ -273,9 +304,10 @@ def test_a_terminal_gets_a_tqdm_bar_when_tqdm_is_installed() -> None:
 def test_org_checks_every_member_but_the_management_account(
     org: Org, sts_server: StsServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, out, _ = run(capsys, "--org", "--json", "--no-progress")
+    code, out, err = run(capsys, "--org", "--json", "--no-progress")
 
     assert code == 0
+    assert err == []  # --json --no-progress: stdout is the whole output
     lines = json_lines(out)
     assert [line["account_id"] for line in lines] == org.members
     assert all(line["ok"] and line["account_name"].startswith("account-") for line in lines)
