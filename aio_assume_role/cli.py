@@ -553,7 +553,7 @@ async def fetch_credentials(options: argparse.Namespace) -> dict[str, Any]:
 
 #: ``aio-assume-role NAME ...`` runs this module's ``main(rest, prog=...)`` instead of
 #: assuming a role (no role ARN is a bare word). Each is imported only when run.
-SUBCOMMANDS = {"demo": "aio_assume_role.demo"}
+SUBCOMMANDS = {"demo": "aio_assume_role.demo", "accounts": "aio_assume_role.accounts_cli"}
 
 
 def _run_subcommand(argv: Sequence[str] | None, prog: str | None) -> int | None:

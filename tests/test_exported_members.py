@@ -18,6 +18,7 @@ import aio_assume_role
 
 PUBLIC_MODULES = [
     "aio_assume_role",
+    "aio_assume_role.accounts_cli",
     "aio_assume_role.arns",
     "aio_assume_role.cache",
     "aio_assume_role.cli",
