@@ -92,7 +92,7 @@ def _description() -> str:
 
         Exit codes: 2 bad arguments, 3 no parent credentials, 4 AssumeRole failed.
 
-        Subcommands (see their --help): demo.
+        Subcommands (see their --help): {", ".join(sorted(SUBCOMMANDS))}.
         """
     )
 

@@ -255,7 +255,7 @@ def test_the_main_command_still_takes_a_role_arn(capsys: pytest.CaptureFixture[s
     with pytest.raises(SystemExit) as exit_info:
         cli.main(["--help"], prog="aio-assume-role")
     assert exit_info.value.code == 0
-    assert "Subcommands (see their --help): demo." in capsys.readouterr().out
+    assert "Subcommands (see their --help): accounts, demo." in capsys.readouterr().out
 
 
 BLOCK_MOTO = """\
