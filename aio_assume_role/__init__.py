@@ -1,10 +1,29 @@
-"""Self-refreshing assumed-role sessions for aiobotocore.
+"""Self-refreshing assumed-role sessions for aiobotocore (and boto3).
 
 ``assume_role(session, RoleArn, ...)`` returns an ``AioSession`` whose credentials
 call AssumeRole through ``session`` on first use and again before they expire.
-The boto3 counterpart lives in ``aio_assume_role.sync``.
 
-The names below are imported on first access (PEP 562), so that
+The public API, by task:
+
+- one role: ``assume_role``, ``AssumedRoleSession``, ``patch_aiobotocore``;
+  the boto3 counterpart is ``aio_assume_role.sync`` (a drop-in for aws-assume-role-lib);
+- caching: ``AioJSONFileCache`` (shared safely by processes), ``AsyncCredentialCache``;
+- many accounts: ``fan_out``, ``fan_out_summary``, ``summarize``, ``FanOutResult``,
+  ``FanOutSummary``, ``FanOutProgress``; targets: ``Account``, ``from_organization``,
+  ``OrganizationAccounts``, ``list_organization_accounts``; ``assume_role_in_accounts``,
+  ``AccountResult``; ``SharedStsClients``;
+- observing refreshes: ``add_refresh_listener``, ``RefreshEvent``, ``RefreshListener``;
+- names: ``get_role_arn``, ``get_assumed_role_session_arn``, ``is_role_arn``,
+  ``generate_lambda_session_name``, ``AUTOMATIC_ROLE_SESSION_NAME``;
+- errors (all ``AssumeRoleError``): ``InvalidParameterError``, ``ParentCredentialsError``,
+  ``MFARefreshError``, ``ExpiredCredentialsError``, ``MalformedResponseError``,
+  ``RefreshError``.
+
+Commands: ``aio-assume-role ROLE_ARN`` (credentials for a shell or a credential_process),
+``aio-assume-role accounts`` (can a role be assumed in every account?),
+``aio-assume-role demo`` (the whole story against an embedded endpoint).
+
+The names are imported on first access (PEP 562), so that
 ``import aio_assume_role.sync`` does not load aiobotocore and aiohttp.
 """
 

@@ -107,3 +107,9 @@ def test_public_docstrings_say_what_they_raise() -> None:
         for error in ("InvalidParameterError", "ClientError", "RefreshError", "MFARefreshError"):
             assert error in doc, (function.__module__, error)
     assert "prefetch_credentials" in (inspect.getdoc(session.AssumedRoleSession) or "")
+
+
+def test_the_package_docstring_names_every_export() -> None:
+    # The first screen of help(aio_assume_role): the whole public API, by task.
+    mentioned = set(re.findall(r"``(\w+)``", aio_assume_role.__doc__ or ""))
+    assert set(aio_assume_role.__all__) <= mentioned
