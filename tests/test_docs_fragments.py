@@ -2,8 +2,9 @@
 
 Every ```python block in docs/**/*.md and README.md is one of:
 
-- snippet includes only (``--8<-- "examples/name.py"``) of files in examples/ that
-  tests/test_examples.py runs;
+- snippet includes only, of files in examples/ that tests/test_examples.py runs: in the block
+  form (``--8<--`` / ``examples/name.py`` / ``--8<--``), since ruff format rewrites the one-line
+  form inside a python block;
 - run by a named test: a ``<!-- run-by: tests/file.py::test_name -->`` comment on the line
   before the block (the README cannot carry one: GitHub shows the comment's neighbours
   only, and it cannot include files, so its one block is listed in ``RUN_BY_TEST_UNMARKED``);
@@ -38,7 +39,8 @@ RUN_BY_TEST_UNMARKED = {
     "README.md": "tests/test_docs.py::test_the_readme_example_runs_against_moto",
 }
 
-INCLUDE = re.compile(r'^-{1,3}8<-{1,3} "([^"]+)"$')
+INCLUDE = re.compile(r'^-{1,3}8<-{1,3} "([^"]+)"$')  # --8<-- "file": one line
+BLOCK_MARK = re.compile(r"^-{1,3}8<-{1,3}$")  # --8<-- / file / --8<--: a block of files
 MARKER = re.compile(r"^<!-- (not-run|run-by): (.+?) -->$")
 
 
@@ -97,13 +99,41 @@ def covered_examples() -> set[str]:
     return names
 
 
+def includes(lines: list[str]) -> list[tuple[int, str | None]]:
+    """(index, file) for each line of ``lines``: the file it includes, or None.
+
+    Both snippet forms: ``--8<-- "file"`` on one line, and the block form (a ``--8<--``
+    line, file names one a line, a ``--8<--`` line), which the python blocks use because
+    ruff's formatter leaves it alone (it rewrites the one-line form as ``--8 < --"file"``).
+    A marker line is (index, None) with the file "". ``file:section`` names its file.
+    """
+    found: list[tuple[int, str | None]] = []
+    in_block = False
+    for index, raw in enumerate(lines):
+        line = raw.strip()
+        if BLOCK_MARK.match(line):
+            in_block = not in_block
+            found.append((index, ""))
+        elif in_block:
+            if line and not line.startswith(";"):  # ";file" is a commented-out include
+                found.append((index, line.split(":", 1)[0]))
+            else:
+                found.append((index, ""))
+        elif match := INCLUDE.match(line):
+            found.append((index, match.group(1).split(":", 1)[0]))
+        else:
+            found.append((index, None))
+    return found
+
+
 def included_files(block: Block) -> list[str] | None:
     """The files a block includes, or None if it holds anything but includes."""
-    body = [line.strip() for line in block.body if line.strip()]
-    matches = [INCLUDE.match(line) for line in body]
-    if not body or not all(matches):
+    lines = [line for line in block.body if line.strip()]
+    found = includes(lines)
+    if not lines or any(name is None for _, name in found):
         return None
-    return [m.group(1) for m in matches if m]
+    names = [name for _, name in found if name]
+    return names or None
 
 
 def example_problem(name: str) -> str | None:
@@ -141,8 +171,8 @@ def test_every_python_block_runs_or_is_a_listed_sketch() -> None:
             else:
                 problems.append(
                     f"{where}: a copied python block: include the example that runs it "
-                    '(```python / --8<-- "examples/NAME.py" / ```), or mark a sketch with '
-                    "<!-- not-run: reason --> and list it in NOT_RUN"
+                    "(```python / --8<-- / examples/NAME.py / --8<-- / ```), or mark a sketch "
+                    "with <!-- not-run: reason --> and list it in NOT_RUN"
                 )
     assert problems == []
     assert not_run == NOT_RUN, "a not-run block was added or removed: update NOT_RUN"
@@ -163,11 +193,10 @@ def test_every_include_in_the_docs_exists_and_examples_are_run() -> None:
     """Includes outside python blocks too (the ini profile, the transcript)."""
     problems = []
     for page in pages():
-        for number, line in enumerate(page.read_text().splitlines(), 1):
-            match = INCLUDE.match(line.strip())
-            if not match:
+        for index, name in includes(page.read_text().splitlines()):
+            number = index + 1
+            if not name:
                 continue
-            name = match.group(1).split(":", 1)[0]  # "file:section" includes a section
             if name.startswith("examples/"):
                 problem = example_problem(name)
             else:
@@ -180,10 +209,9 @@ def test_every_include_in_the_docs_exists_and_examples_are_run() -> None:
 def test_the_getting_started_page_shows_the_demo_transcript() -> None:
     transcript = DOCS / "demo-transcript.txt"
     text_blocks = blocks(DOCS / "getting-started.md", "text")
-    assert any(
-        [line.strip() for line in b.body if line.strip()] == ['--8<-- "docs/demo-transcript.txt"']
-        for b in text_blocks
-    ), "docs/getting-started.md does not include docs/demo-transcript.txt in a text block"
+    assert any(included_files(b) == ["docs/demo-transcript.txt"] for b in text_blocks), (
+        "docs/getting-started.md does not include docs/demo-transcript.txt in a text block"
+    )
     content = transcript.read_text()
     for title in (
         "0. Set-up",
@@ -202,11 +230,15 @@ def test_a_copied_block_is_caught(tmp_path: Path) -> None:
     page.write_text(
         "```python\nprint('copied')\n```\n\n"
         '```python\n--8<-- "examples/quickstart.py"\n```\n\n'
+        "```python\n--8<--\nexamples/quickstart.py\nexamples/mfa.py\n--8<--\n```\n\n"
+        "```python\n--8<--\nexamples/quickstart.py\n--8<--\nprint('and a copy')\n```\n\n"
         "<!-- not-run: a sketch -->\n```python\nsession = ...\n```\n"
     )
-    copied, included, sketch = blocks(page)
+    copied, included, block_form, mixed, sketch = blocks(page)
     assert included_files(copied) is None and copied.marker is None
     assert included_files(included) == ["examples/quickstart.py"]
+    assert included_files(block_form) == ["examples/quickstart.py", "examples/mfa.py"]
+    assert included_files(mixed) is None
     assert example_problem("examples/quickstart.py") is None
     assert example_problem("examples/nothing.py") is not None
     assert sketch.marker == ("not-run", "a sketch")
