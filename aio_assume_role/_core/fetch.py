@@ -8,7 +8,7 @@ import os
 import weakref
 from collections.abc import AsyncIterator, Hashable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..errors import ParentCredentialsError
 from ..sts_clients import sts_client
@@ -21,7 +21,15 @@ __all__ = ["AssumeRoleFetcher", "KeyedLock"]
 if TYPE_CHECKING:
     from aiobotocore.session import AioSession
 
-    from ..cache import AsyncCredentialCache
+
+class _ResponseCache(Protocol):
+    """What the fetcher awaits of a cache (``cache.AsyncCredentialCache``, the public
+    protocol, has this shape): named here so that this layer does not import the cache
+    module above it."""
+
+    async def get(self, key: str) -> dict[str, Any] | None: ...
+
+    async def set(self, key: str, value: Mapping[str, Any]) -> None: ...
 
 
 _Locks = dict[Hashable, tuple[AbstractAsyncContextManager[Any], int]]
@@ -116,7 +124,7 @@ class AssumeRoleFetcher(FetcherCommon):
         role_arn: str,
         args: Mapping[str, Any],
         *,
-        cache: AsyncCredentialCache | None,
+        cache: _ResponseCache | None,
         cache_identity: object,
         check_chaining: bool = False,
     ) -> None:
@@ -125,7 +133,7 @@ class AssumeRoleFetcher(FetcherCommon):
         self._check_chaining = check_chaining
         self._parent = parent
         self._cache_identity = cache_identity
-        self._cache: AsyncCredentialCache | None = cache
+        self._cache: _ResponseCache | None = cache
 
     async def fetch_credentials(self) -> dict[str, Any]:
         """Return credential metadata for the refresh engine (``source``: cache or sts)."""
