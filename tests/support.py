@@ -94,3 +94,30 @@ def patch_retry_sleep(
     shim.__dict__.update(vars(asyncio))
     shim.__dict__["sleep"] = sleep
     monkeypatch.setattr(aiobotocore.endpoint, "asyncio", shim)
+
+
+def reset_moto(endpoint: str) -> None:
+    """Forget every service's state in the moto server (Organizations, IAM...), not only STS."""
+    import urllib.request
+
+    request = urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST")
+    with urllib.request.urlopen(request) as response:
+        assert response.status == 200
+
+
+def new_organization(endpoint: str) -> tuple[Any, str, str]:
+    """Reset moto, create an organization (all features): its boto3 client, the management
+    account's id and the root's id."""
+    import boto3
+
+    reset_moto(endpoint)
+    client = boto3.client(
+        "organizations",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id=DUMMY_ACCESS_KEY,
+        aws_secret_access_key=DUMMY_SECRET_KEY,
+    )
+    management_id = client.create_organization(FeatureSet="ALL")["Organization"]["MasterAccountId"]
+    root_id = client.list_roots()["Roots"][0]["Id"]
+    return client, management_id, root_id

@@ -14,16 +14,14 @@ import os
 import subprocess
 import sys
 import types
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from moto_sts import StsServer
-from support import DUMMY_ACCESS_KEY, DUMMY_SECRET_KEY
+from support import DUMMY_SECRET_KEY, new_organization, reset_moto
 
 from aio_assume_role import accounts_cli
 from aio_assume_role.accounts_cli import main
@@ -46,24 +44,9 @@ class Org:
     under_a: list[str]
 
 
-def _reset_moto(endpoint: str) -> None:
-    request = urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST")
-    with urllib.request.urlopen(request) as response:
-        assert response.status == 200
-
-
 @pytest.fixture(scope="module")
 def org(_moto_server: StsServer) -> Iterator[Org]:
-    _reset_moto(_moto_server.endpoint)
-    client = boto3.client(
-        "organizations",
-        endpoint_url=_moto_server.endpoint,
-        region_name="us-east-1",
-        aws_access_key_id=DUMMY_ACCESS_KEY,
-        aws_secret_access_key=DUMMY_SECRET_KEY,
-    )
-    management_id = client.create_organization(FeatureSet="ALL")["Organization"]["MasterAccountId"]
-    root_id = client.list_roots()["Roots"][0]["Id"]
+    client, management_id, root_id = new_organization(_moto_server.endpoint)
     ou_a = client.create_organizational_unit(ParentId=root_id, Name="A")["OrganizationalUnit"][
         "Id"
     ]
@@ -80,7 +63,7 @@ def org(_moto_server: StsServer) -> Iterator[Org]:
             )
             under_a.append(account_id)
     yield Org(management_id, root_id, ou_a, sorted(members), sorted(under_a))
-    _reset_moto(_moto_server.endpoint)
+    reset_moto(_moto_server.endpoint)
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, list[str], list[str]]:

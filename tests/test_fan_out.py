@@ -24,6 +24,7 @@ import pytest
 from aiobotocore.session import AioSession, get_session
 from botocore.exceptions import ClientError, ParamValidationError
 from moto_sts import StsServer
+from support import new_organization, reset_moto
 
 from aio_assume_role import fanout
 from aio_assume_role.arns import get_role_arn
@@ -768,29 +769,11 @@ async def test_a_failing_progress_callback_stops_the_run_cleanly(parent: AioSess
 # --- accounts from AWS Organizations ---------------------------------------------------------
 
 
-def _reset_moto(endpoint: str) -> None:
-    import urllib.request
-
-    request = urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST")
-    with urllib.request.urlopen(request) as response:
-        assert response.status == 200
-
-
 @pytest.fixture
 def organization(sts_server: StsServer) -> Iterator[dict[str, Any]]:
     """A moto organization: the management account and 5 members, one of them closed."""
-    import boto3
-    from support import DUMMY_ACCESS_KEY, DUMMY_SECRET_KEY
 
-    _reset_moto(sts_server.endpoint)
-    client = boto3.client(
-        "organizations",
-        endpoint_url=sts_server.endpoint,
-        region_name="us-east-1",
-        aws_access_key_id=DUMMY_ACCESS_KEY,
-        aws_secret_access_key=DUMMY_SECRET_KEY,
-    )
-    management = client.create_organization(FeatureSet="ALL")["Organization"]["MasterAccountId"]
+    client, management, _ = new_organization(sts_server.endpoint)
     members = {}
     for n in range(5):
         status = client.create_account(AccountName=f"member-{n}", Email=f"m{n}@example.com")
@@ -799,7 +782,7 @@ def organization(sts_server: StsServer) -> Iterator[dict[str, Any]]:
     client.close_account(AccountId=closed)
     sts_server.reset()
     yield {"management": management, "members": members, "closed": closed}
-    _reset_moto(sts_server.endpoint)
+    reset_moto(sts_server.endpoint)
 
 
 async def test_accounts_from_an_organization_carry_their_names(
@@ -846,7 +829,7 @@ async def test_an_organizations_error_is_raised_by_the_iteration(
 ) -> None:
     from aio_assume_role.targets import from_organization
 
-    _reset_moto(sts_server.endpoint)  # no organization
+    reset_moto(sts_server.endpoint)  # no organization
     results = fan_out(parent, _noop, role_name=ROLE, accounts=from_organization())
     with pytest.raises(ClientError) as raised:
         await collect(results)

@@ -9,16 +9,14 @@ and after its last test.
 from __future__ import annotations
 
 import hashlib
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-import boto3
 import pytest
 from aiobotocore.session import AioSession
 from botocore.exceptions import ClientError
 from moto_sts import StsServer
-from support import DUMMY_ACCESS_KEY, DUMMY_SECRET_KEY
+from support import DUMMY_SECRET_KEY, new_organization, reset_moto
 
 from aio_assume_role.arns import get_role_arn
 from aio_assume_role.errors import InvalidParameterError
@@ -51,24 +49,9 @@ class Org:
         return sorted(set().union(*(self.active[place] for place in places)))
 
 
-def _reset_moto(endpoint: str) -> None:
-    request = urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST")
-    with urllib.request.urlopen(request) as response:
-        assert response.status == 200
-
-
 @pytest.fixture(scope="module")
 def org(_moto_server: StsServer) -> Iterator[Org]:
-    _reset_moto(_moto_server.endpoint)
-    client = boto3.client(
-        "organizations",
-        endpoint_url=_moto_server.endpoint,
-        region_name="us-east-1",
-        aws_access_key_id=DUMMY_ACCESS_KEY,
-        aws_secret_access_key=DUMMY_SECRET_KEY,
-    )
-    management_id = client.create_organization(FeatureSet="ALL")["Organization"]["MasterAccountId"]
-    root_id = client.list_roots()["Roots"][0]["Id"]
+    client, management_id, root_id = new_organization(_moto_server.endpoint)
 
     def create_ou(parent_id: str, name: str) -> str:
         response = client.create_organizational_unit(ParentId=parent_id, Name=name)
@@ -96,7 +79,7 @@ def org(_moto_server: StsServer) -> Iterator[Org]:
         found.suspended.update(created[:closed])
         found.active[place] = set(created[closed:])
     yield found
-    _reset_moto(_moto_server.endpoint)
+    reset_moto(_moto_server.endpoint)
 
 
 @pytest.fixture
