@@ -41,7 +41,7 @@ from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
 from .arns import get_role_arn
 from .errors import AssumeRoleError, InvalidParameterError
-from .session import AssumedRoleSession, assume_role
+from .session import AssumedRoleSession, PreparedAssumeRole, prepare_assume_role
 from .sts_clients import SharedStsClients, active_shared_clients
 from .targets import (
     Account,
@@ -81,7 +81,7 @@ ProgressCallback = Callable[[int, int], object]
 #: between two progress lines logged (INFO, logger ``aio_assume_role``).
 PROGRESS_LOG_INTERVAL = 10.0
 
-# Any well-formed account id: assume_role() is tried on it once, before any I/O, so
+# Any well-formed account id: assume_role()'s checks run on it once, before any I/O, so
 # arguments that are wrong for every account raise at once instead of N times.
 _PROBE_ACCOUNT_ID = "000000000000"
 
@@ -355,12 +355,16 @@ def fan_out(
     resolved, targets = _early_targets(accounts, problems)
     if problems:
         raise InvalidParameterError(problems)
-    _probe(parent, role_name, path, partition, assume_role_kwargs)
     return _fan_out(
         parent,
         work,
         targets,
-        _Assumer(parent, role_name, path, partition, assume_role_kwargs),
+        _Assumer(
+            role_name,
+            path,
+            partition,
+            _prepare(parent, role_name, path, partition, assume_role_kwargs),
+        ),
         resolved,
         regions=region_list,
         concurrency=concurrency,
@@ -504,11 +508,15 @@ def assume_role_in_accounts(
         problems.append(("progress", "must be a callable progress(done, total) or None"))
     if problems:
         raise InvalidParameterError(problems)
-    _probe(parent, role_name, path, partition, assume_role_kwargs)
     return _assume_in_accounts(
         parent,
         list(account_ids),
-        _Assumer(parent, role_name, path, partition, assume_role_kwargs),
+        _Assumer(
+            role_name,
+            path,
+            partition,
+            _prepare(parent, role_name, path, partition, assume_role_kwargs),
+        ),
         concurrency=concurrency,
         progress=progress,
     )
@@ -546,27 +554,21 @@ class _Outcome(NamedTuple):
 
 
 class _Assumer:
-    """Builds and prefetches an account's session: the role, path, partition, kwargs."""
+    """Builds and prefetches an account's session: the role, path, partition, parameters."""
+
+    __slots__ = ("new_session", "partition", "path", "role_name")
 
     def __init__(
-        self,
-        parent: AioSession,
-        role_name: str,
-        path: str,
-        partition: str,
-        kwargs: dict[str, Any],
+        self, role_name: str, path: str, partition: str, new_session: PreparedAssumeRole
     ) -> None:
-        self.parent = parent
         self.role_name = role_name
         self.path = path
         self.partition = partition
-        self.kwargs = kwargs
+        self.new_session = new_session  # checked once, for every account (_prepare)
 
     async def __call__(self, account_id: object) -> AssumedRoleSession:
         role_arn = get_role_arn(account_id, self.role_name, self.path, self.partition)  # type: ignore[arg-type]
-        session = assume_role(self.parent, role_arn, **self.kwargs)
-        await session.prefetch_credentials()
-        return session
+        return await self.new_session.prefetched(role_arn)
 
 
 class _AccountState:
@@ -679,11 +681,19 @@ def _sharing(parent: AioSession, concurrency: int) -> contextlib.AbstractAsyncCo
 # --- checks ------------------------------------------------------------------------------
 
 
-def _probe(
+# assume_role()'s keyword arguments that are not AssumeRole parameters.
+_ASSUME_ROLE_OPTIONS = ("region_name", "validate", "cache", "additional_kwargs")
+
+
+def _prepare(
     parent: AioSession, role_name: str, path: str, partition: str, kwargs: dict[str, Any]
-) -> None:
-    """Raise what every account would: assume_role() on a well-formed id, without I/O."""
-    assume_role(parent, get_role_arn(_PROBE_ACCOUNT_ID, role_name, path, partition), **kwargs)
+) -> PreparedAssumeRole:
+    """Raise what every account would, without I/O: assume_role()'s checks on a well-formed
+    id. Only the account id differs between accounts, and get_role_arn() checks it."""
+    options = {name: kwargs[name] for name in _ASSUME_ROLE_OPTIONS if name in kwargs}
+    parameters = {name: value for name, value in kwargs.items() if name not in options}
+    probe_arn = get_role_arn(_PROBE_ACCOUNT_ID, role_name, path, partition)
+    return prepare_assume_role(parent, probe_arn, parameters, **options)
 
 
 def _check_concurrency(concurrency: object, problems: list[tuple[str, str]]) -> None:

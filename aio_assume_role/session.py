@@ -131,6 +131,93 @@ def assume_role(
     ``MalformedResponseError`` (an answer without usable credentials), or
     ``RefreshError`` (caused by one of those) in the seconds after a failure.
     """
+    return prepare_assume_role(
+        session,
+        RoleArn,
+        request_parameters(locals()),
+        region_name=region_name,
+        validate=validate,
+        cache=cache,
+        additional_kwargs=additional_kwargs,
+    )(RoleArn)
+
+
+class PreparedAssumeRole:
+    """``assume_role()``'s checks done once: builds child sessions for many role ARNs.
+
+    For fan-outs, where every account gets the same parameters and only the
+    account id in the ARN differs (``prepare_assume_role`` checked them all with one
+    well-formed ARN). Calling it does no network call and no validation.
+    """
+
+    __slots__ = ("_cache", "_cache_identity", "_check_chaining", "args", "parent", "region_name")
+
+    def __init__(
+        self,
+        parent: AioSession,
+        args: dict[str, Any],
+        *,
+        region_name: str | bool | None,
+        check_chaining: bool,
+        cache: Any,
+    ) -> None:
+        self.parent = parent
+        self.args = args
+        self.region_name = region_name
+        self._check_chaining = check_chaining
+        self._cache = as_async_cache(cache) if cache is not None else None
+        self._cache_identity = (
+            cache_identity(cache, self._cache) if self._cache is not None else None
+        )
+
+    def __call__(self, role_arn: str) -> AssumedRoleSession:
+        """A new child session assuming ``role_arn`` (a well-formed ARN: not checked here).
+
+        Never raises for a valid ARN.
+        """
+        fetcher = AssumeRoleFetcher(
+            self.parent,
+            role_arn,
+            self.args,
+            cache=self._cache,
+            cache_identity=self._cache_identity,
+            check_chaining=self._check_chaining,
+        )
+        child = AssumedRoleSession(self.parent, AssumedRoleCredentials(fetcher))
+        apply_region_mode(self.parent, child, self.region_name)
+        return child
+
+    async def prefetched(self, role_arn: str) -> AssumedRoleSession:
+        """A new child session assuming ``role_arn``, its credentials fetched already.
+
+        The fetch runs in the calling task (nobody else holds the session yet, so no
+        background task is needed to share it): cancelling the caller cancels it.
+        Raises what ``prefetch_credentials()`` raises.
+        """
+        child = self(role_arn)
+        await child._assumed_role_credentials.first_fetch()
+        return child
+
+
+def prepare_assume_role(
+    session: AioSession,
+    role_arn: str,
+    parameters: Mapping[str, Any],
+    *,
+    region_name: str | bool | None = None,
+    validate: bool = True,
+    cache: Any = None,
+    additional_kwargs: Mapping[str, Any] | None = None,
+) -> PreparedAssumeRole:
+    """Check ``assume_role(session, role_arn, **parameters, ...)``'s arguments, build nothing.
+
+    ``parameters``: AssumeRole parameters by their ``assume_role`` names (None: not
+    given). The result builds the sessions; ``role_arn`` is only checked here.
+
+    Raises:
+        InvalidParameterError: as ``assume_role`` does.
+        TypeError: ``parameters`` names a parameter ``assume_role`` does not have.
+    """
     check_session(
         session,
         AioSession,
@@ -138,26 +225,14 @@ def assume_role(
         {"boto3.session.Session": "for boto3, use aio_assume_role.sync.assume_role"},
     )
     validate_options(region_name=region_name, cache=cache, additional_kwargs=additional_kwargs)
-    args = normalize_assume_role_args(
-        **request_parameters(locals()), additional_kwargs=additional_kwargs
-    )
+    args = normalize_assume_role_args(**parameters, additional_kwargs=additional_kwargs)
     if validate:
         validate_assume_role_args(
-            RoleArn, args, chained=is_chained(session, resolved_credentials(session))
+            role_arn, args, chained=is_chained(session, resolved_credentials(session))
         )
-
-    async_cache = as_async_cache(cache) if cache is not None else None
-    fetcher = AssumeRoleFetcher(
-        session,
-        RoleArn,
-        args,
-        cache=async_cache,
-        cache_identity=cache_identity(cache, async_cache) if async_cache is not None else None,
-        check_chaining=validate,
+    return PreparedAssumeRole(
+        session, args, region_name=region_name, check_chaining=validate, cache=cache
     )
-    child = AssumedRoleSession(session, AssumedRoleCredentials(fetcher))
-    apply_region_mode(session, child, region_name)
-    return child
 
 
 # --- the credentials: aiobotocore's class, every getter asks the refresh engine ---
@@ -182,6 +257,11 @@ class AssumedRoleCredentials(EngineDecides, AioDeferredRefreshableCredentials):
     async def get_frozen_credentials(self) -> ReadOnlyCredentials:
         """The current keys, refreshed first if due (see the class docstring for errors)."""
         return await self._refresher.frozen_credentials()
+
+    async def first_fetch(self) -> ReadOnlyCredentials:
+        """The first keys, fetched in the calling task: only while nobody else holds these
+        credentials (``PreparedAssumeRole.prefetched``). Raises as ``get_frozen_credentials``."""
+        return await self._refresher.first_fetch_in_caller()
 
     async def get_access_key(self) -> str:
         """The current access key id (refreshed first if due)."""

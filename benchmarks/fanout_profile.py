@@ -3,7 +3,8 @@
     python benchmarks/fanout_profile.py [--n 1000] [--repeats 5] [--cprofile] [--tracemalloc]
 
 In one process (after a warm-up of each): the floor (one shared STS client,
-AssumeRole N times) and ours (``assume_role_in_accounts``) alternately, reporting
+AssumeRole N times), ours (``fan_out`` with no-op work, as the scale section) and kept
+(``assume_role_in_accounts``, sessions kept) alternately, reporting
 per variant the median wall and CPU time per account, the garbage collections
 per generation (``gc.callbacks``) and the time spent in them, the objects that stay
 reachable after the run (``gc.get_objects()`` delta per account, results kept), and
@@ -59,6 +60,12 @@ async def floor_kept(ids: list[str], concurrency: int) -> list[Any]:
     return kept
 
 
+async def ours_fan_out(ids: list[str], concurrency: int) -> list[Any]:
+    """What the scale section's goal measures: ``fan_out`` with no-op work."""
+    await fanout.scale_ours(ids, concurrency)
+    return []
+
+
 async def ours_kept(ids: list[str], concurrency: int) -> list[Any]:
     from aiobotocore.session import get_session
 
@@ -76,7 +83,7 @@ async def ours_kept(ids: list[str], concurrency: int) -> list[Any]:
     ]
 
 
-VARIANTS = {"floor": floor_kept, "ours": ours_kept}
+VARIANTS = {"floor": floor_kept, "ours": ours_fan_out, "kept": ours_kept}
 
 
 async def one_run(variant: str, n: int, concurrency: int, profile: Any) -> dict[str, Any]:

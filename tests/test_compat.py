@@ -112,8 +112,9 @@ def test_account_id_is_added_like_botocore() -> None:
     botocore.credentials.BaseAssumeRoleCredentialFetcher(
         None, role_arn()
     )._add_account_id_to_response(theirs)
-    FetcherCommon(role_arn(), {}, cache={})._add_account_id_to_response(response)
+    metadata = FetcherCommon(role_arn(), {}, cache={})._checked_metadata(response)
     assert response["Credentials"]["AccountId"] == theirs["Credentials"]["AccountId"]
+    assert metadata["account_id"] == theirs["Credentials"]["AccountId"]
 
 
 @pytest.mark.parametrize(

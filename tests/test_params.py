@@ -79,7 +79,28 @@ class TestNormalize:
         # 123 is not a policy: it is left for validation to reject, not sent as "123".
         assert normalize_assume_role_args(Policy=123)["Policy"] == 123  # type: ignore[arg-type]
         unserializable = {"Statement": {1, 2}}
-        assert normalize_assume_role_args(Policy=unserializable)["Policy"] is unserializable
+        assert normalize_assume_role_args(Policy=unserializable)["Policy"] == unserializable
+
+    def test_the_result_shares_no_list_or_dict_with_the_arguments(self) -> None:
+        # One normalized request serves every account of a fan-out: a caller changing
+        # its own lists afterwards must not change it. A TokenCode provider is kept.
+        tags = [{"Key": "team", "Value": "a"}]
+        arns = [{"arn": "arn:aws:iam::aws:policy/ReadOnlyAccess"}]
+        keys = ["team"]
+
+        def token_code() -> str:
+            return "123456"
+
+        args = normalize_assume_role_args(
+            Tags=tags, PolicyArns=arns, TransitiveTagKeys=keys, TokenCode=token_code
+        )
+        tags[0]["Value"] = "b"
+        arns.append({"arn": "arn:aws:iam::aws:policy/ViewOnlyAccess"})
+        keys.append("cost-center")
+        assert args["Tags"] == [{"Key": "team", "Value": "a"}]
+        assert args["PolicyArns"] == [{"arn": "arn:aws:iam::aws:policy/ReadOnlyAccess"}]
+        assert args["TransitiveTagKeys"] == ["team"]
+        assert args["TokenCode"] is token_code
 
     def test_policy_string_is_kept_verbatim(self) -> None:
         assert normalize_assume_role_args(Policy='{"a": 1}')["Policy"] == '{"a": 1}'

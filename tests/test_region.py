@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 from aiobotocore.session import AioSession
 from support import role_arn
@@ -20,6 +22,20 @@ async def test_none_follows_the_parent_live(parent: AioSession) -> None:
     parent.set_config_variable("region", "eu-west-2")
     assert child.get_config_variable("region") == "eu-west-2"
     assert await client_region(child) == "eu-west-2"
+
+
+def test_a_deep_copy_of_the_config_store_follows_the_same_sessions(parent: AioSession) -> None:
+    # botocore's session-bound providers share their session when the store is
+    # deep-copied; so does ours, instead of copying both sessions deeply.
+    child = assume_role(parent, role_arn())
+    copied_objects: dict[int, object] = {}  # deepcopy's memo: id(original) -> its copy
+    copied = copy.deepcopy(child.get_component("config_store"), copied_objects)
+    assert id(parent) not in copied_objects
+    assert id(child) not in copied_objects
+    parent.set_config_variable("region", "eu-west-2")
+    assert copied.get_config_variable("region") == "eu-west-2"
+    child.set_config_variable("region", "ap-south-1")
+    assert copied.get_config_variable("region") == "ap-south-1"
 
 
 async def test_none_still_lets_the_child_set_its_own(parent: AioSession) -> None:

@@ -92,15 +92,25 @@ def sync_builtin_event_hooks(*, boto3_defaults: bool = False) -> HierarchicalEmi
 # --- region modes: follow the parent, copy it, implicit, or a given region ---
 
 
-class _ParentConfigProvider(botocore.configprovider.BaseProvider):
-    """Reads a config variable from the parent session at every lookup."""
+class _FollowParentRegion(botocore.configprovider.BaseProvider):
+    """The child's region: its own if set on it (``set_config_variable``), else the
+    parent's, read at every lookup. Called with the child's config store, it installs
+    itself there (one object for both, as a fan-out builds thousands of children)."""
 
-    def __init__(self, name: str, parent: botocore.session.Session) -> None:
-        self.name = name
+    def __init__(self, child: botocore.session.Session, parent: botocore.session.Session) -> None:
+        self.child = child
         self.parent = parent
 
     def provide(self) -> Any:
-        return self.parent.get_config_variable(self.name)
+        own = self.child.instance_variables().get("region")
+        return own if own is not None else self.parent.get_config_variable("region")
+
+    def __call__(self, store: ConfigValueStore) -> None:
+        store.set_config_provider("region", self)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> _FollowParentRegion:
+        # As botocore's providers bound to a session: a copied store reads the same sessions.
+        return _FollowParentRegion(self.child, self.parent)
 
 
 def apply_region_mode(
@@ -116,15 +126,7 @@ def apply_region_mode(
     """
     if region_name is None:
         try:
-            chain = botocore.configprovider.ChainProvider(
-                [
-                    botocore.configprovider.InstanceVarProvider("region", child),
-                    _ParentConfigProvider("region", parent),
-                ]
-            )
-            _configure_config_store(
-                child, lambda store: store.set_config_provider("region", chain)
-            )
+            _configure_config_store(child, _FollowParentRegion(child, parent))
         except Exception as error:  # pragma: no cover - guards against botocore API drift
             raise RuntimeError(
                 "Unexpected breakage of botocore's config API. Set region_name=True to use "

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 from ..errors import ParentCredentialsError
 from ..sts_clients import sts_client
 from .request import FetcherCommon, check_chained_duration
-from .response import credential_metadata
 
 __all__ = ["AssumeRoleFetcher", "KeyedLock"]
 
@@ -142,15 +141,15 @@ class AssumeRoleFetcher(FetcherCommon):
             # and nothing could be served from a private copy when the engine asks
             # for a refresh, so neither a cache nor the shared-fetch lock is used.
             await self._resolve_parent_credentials()
-            response = await self._get_credentials()
-            return credential_metadata(response, role_arn=self._role_arn, source="sts")
+            _, fetched = await self._get_credentials()
+            return fetched
         metadata = await self._load_from_cache()
         if metadata is not None:
             return metadata
         # Resolved before the shared-fetch lock: a parent that shares this cache and
         # role would otherwise wait for the lock its own child holds.
         await self._resolve_parent_credentials()
-        async with _SHARED_FETCHES.hold((self._cache_identity, self._cache_key)):
+        async with _SHARED_FETCHES.hold((self._cache_identity, self.cache_key)):
             # Another session sharing this cache may have filled it meanwhile.
             metadata = await self._load_from_cache()
             if metadata is not None:
@@ -160,29 +159,27 @@ class AssumeRoleFetcher(FetcherCommon):
             # and then find its entry. A plain getattr, so any cache can offer one.
             lock = getattr(self._cache, "lock", None)
             if not callable(lock):
-                response = await self._fetch_and_store()
-            else:
-                async with lock(self._cache_key):  # False: it gave up (a WARNING was logged)
-                    metadata = await self._load_from_cache()
-                    if metadata is not None:
-                        return metadata
-                    response = await self._fetch_and_store()
-        return credential_metadata(response, role_arn=self._role_arn, source="sts")
+                return await self._fetch_and_store()
+            async with lock(self.cache_key):  # False: it gave up (a WARNING was logged)
+                metadata = await self._load_from_cache()
+                if metadata is not None:
+                    return metadata
+                return await self._fetch_and_store()
 
     async def _fetch_and_store(self) -> dict[str, Any]:
-        response = await self._get_credentials()  # its shape is checked there
+        response, metadata = await self._get_credentials()  # its shape is checked there
         await self._store(response)
-        return response
+        return metadata
 
     async def _load_from_cache(self) -> dict[str, Any] | None:
         assert self._cache is not None
-        return self._fresh_cached(await self._cache.get(self._cache_key))
+        return self._fresh_cached(await self._cache.get(self.cache_key))
 
     async def _store(self, response: dict[str, Any]) -> None:
         """Write a fetched response to the cache; a failure loses the cache entry only."""
         try:
             assert self._cache is not None
-            await self._cache.set(self._cache_key, response)
+            await self._cache.set(self.cache_key, response)
         except Exception as error:
             self._cache_write_failed(error)
 
@@ -195,7 +192,8 @@ class AssumeRoleFetcher(FetcherCommon):
             check_chained_duration(self._assume_kwargs)
         await parent_credentials.get_frozen_credentials()
 
-    async def _get_credentials(self) -> dict[str, Any]:
+    async def _get_credentials(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """AssumeRole's response (account id added) and its credential metadata."""
         kwargs = dict(self._assume_kwargs)
         token_code = self._token_codes.next()
         if inspect.isawaitable(token_code):
@@ -207,6 +205,6 @@ class AssumeRoleFetcher(FetcherCommon):
         )
         async with sts_client(self._parent) as sts:
             response: dict[str, Any] = await sts.assume_role(**kwargs)
-        self._add_account_id_to_response(response)  # checks its shape first
+        metadata = self._checked_metadata(response)  # raises if malformed
         self._token_codes.succeeded()  # only now: a malformed answer is a failed call
-        return response
+        return response, metadata

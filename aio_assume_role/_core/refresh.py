@@ -235,6 +235,8 @@ class RefreshState:
         )
         self._retry_point = self._failure = None
         self.serve_until = self._advisory_point
+        if not _LISTENERS and not logger.isEnabledFor(logging.DEBUG):
+            return self.frozen  # nobody to tell: a fan-out refreshes thousands at once
         event = RefreshEvent(
             role_arn=self.role_arn,
             trigger=trigger,
@@ -422,6 +424,22 @@ class AsyncRefresher(_Refresher):
             phase = state.plan(now)
             if phase in (SERVE, START_AND_SERVE):
                 return await self.frozen_credentials()
+
+    async def first_fetch_in_caller(self) -> ReadOnlyCredentials:
+        """The first credentials, fetched in the calling task rather than a background one.
+
+        Only for credentials no other task can be waiting on (their session is not
+        handed out yet): there is nobody to shield the fetch for, so a cancelled caller
+        cancels it and the next caller starts over. When a fetch already ran or runs,
+        as ``frozen_credentials()``. Raises what the fetch raised (redacted).
+        """
+        if self._flight is not None or self.state.phase(_clock.now()) != FIRST_USE:
+            return await self.frozen_credentials()
+        flight = self._flight = _Flight(_current_owner(), FIRST_USE)
+        await self._run(flight)
+        credentials = self._result(flight)
+        assert credentials is not None  # settled: _run returned without being cancelled
+        return credentials
 
     def _running_flight(self) -> _Flight | None:
         flight = self._flight

@@ -178,8 +178,9 @@ def normalize_assume_role_args(
     - Tags given as a mapping ``{key: value}`` become ``[{"Key": key, "Value": value}]``;
     - ``additional_kwargs`` go in first, so named parameters win over them.
 
-    Values of the wrong type are passed through for validation to report. Raises
-    ``TypeError`` for a name that is not in the table (a programming error).
+    Values of the wrong type are passed through for validation to report. The result
+    shares no list or dict with the arguments (a TokenCode provider is the one given).
+    Raises ``TypeError`` for a name that is not in the table (a programming error).
     """
     unknown = sorted(set(named) - set(REQUEST_PARAMETER_SPECS))
     if unknown:
@@ -194,6 +195,12 @@ def normalize_assume_role_args(
         value = named.get(name)
         if value is not None:
             args[name] = spec.normalize(value)
+    # Copied deeply (but TokenCode, which may be a provider object): a caller that
+    # changes its lists or dicts afterwards does not change the requests made from them.
+    token_code = args.pop("TokenCode", None)
+    args = deepcopy(args)
+    if token_code is not None:
+        args["TokenCode"] = token_code
     return args
 
 
@@ -630,7 +637,7 @@ class FetcherCommon:
 
     def __init__(self, role_arn: str, args: Mapping[str, Any], *, cache: Any) -> None:
         """Record the request: TokenCode (left out of the request and its cache key),
-        lifetime, session name (given, or generated as botocore does), cache key.
+        lifetime, session name (given, or generated as botocore does).
 
         A cached response counts as fresh while it has more left than the advisory
         refresh window, so credentials served from the cache are never due at once.
@@ -640,13 +647,14 @@ class FetcherCommon:
         self.duration_seconds = requested_lifetime(args)
         self._expiry_window_seconds, _ = refresh_windows(self.duration_seconds)
         self._role_arn = role_arn
-        self._assume_kwargs: dict[str, Any] = deepcopy(dict(extra_args))
+        # ``args`` come from normalize_assume_role_args, which copied them: the lists
+        # and dicts in them are shared by the fetchers of one fan-out, never changed.
+        self._assume_kwargs: dict[str, Any] = extra_args
         self._assume_kwargs["RoleArn"] = role_arn
-        generated = not self._assume_kwargs.get("RoleSessionName")
-        if generated:
+        self._generated_name = not self._assume_kwargs.get("RoleSessionName")
+        if self._generated_name:
             self._assume_kwargs["RoleSessionName"] = generated_session_name()
         self._role_session_name: str = self._assume_kwargs["RoleSessionName"]
-        self._cache_key = assume_role_cache_key(self._assume_kwargs, generated_name=generated)
         self._cache = cache
 
     @property
@@ -659,10 +667,13 @@ class FetcherCommon:
         """The session name sent to STS (given, or generated once)."""
         return self._role_session_name
 
-    @property
+    @functools.cached_property
     def cache_key(self) -> str:
-        """botocore's cache key for this request (the file name in a JSON file cache)."""
-        return self._cache_key
+        """botocore's cache key for this request (the file name in a JSON file cache).
+
+        Computed on first use: a session without a cache never needs it.
+        """
+        return assume_role_cache_key(self._assume_kwargs, generated_name=self._generated_name)
 
     def _fresh_cached(self, response: object) -> dict[str, Any] | None:
         """Credential metadata from a cache entry, if complete and not about to expire.
@@ -700,17 +711,22 @@ class FetcherCommon:
             f": {error.strerror}" if isinstance(error, OSError) and error.strerror else "",
         )
 
-    def _add_account_id_to_response(self, response: dict[str, Any]) -> None:
-        # Both paths call this right after AssumeRole returns, before the response is
-        # cached or read: a malformed one raises MalformedResponseError here and goes
-        # no further. Then, as botocore does, the account id from the assumed role's
-        # ARN is added to the credentials (and so to the cache entry).
-        credential_metadata(response, role_arn=self._role_arn)
+    def _checked_metadata(self, response: dict[str, Any]) -> dict[str, Any]:
+        """The credential metadata of a response AssumeRole just returned (``source`` sts).
+
+        Both paths call this right after AssumeRole returns, before the response is
+        cached or read: a malformed one raises ``MalformedResponseError`` here and goes
+        no further. Then, as botocore does, the account id from the assumed role's
+        ARN is added to the credentials (and so to the cache entry).
+        """
+        metadata = credential_metadata(response, role_arn=self._role_arn, source="sts")
         arn = response.get("AssumedRoleUser", {}).get("Arn")
         if ArnParser.is_arn(arn):
-            response["Credentials"]["AccountId"] = ArnParser().parse_arn(arn)["account"]
+            account_id = ArnParser().parse_arn(arn)["account"]
+            response["Credentials"]["AccountId"] = metadata["account_id"] = account_id
         else:
             logger.debug("Unable to extract the account id from the assumed role's ARN")
+        return metadata
 
     def __repr__(self) -> str:
         return (

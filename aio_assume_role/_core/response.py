@@ -136,13 +136,14 @@ def _carries_secret(args: object) -> bool:
 
 
 _FILTER = _RedactCredentialResponses()
+_PARSERS = logging.getLogger(_PARSER_LOGGER)  # the same object for the process's life
 
 
 @contextmanager
 def credential_responses_redacted() -> Iterator[None]:
     """Within this block (this task or thread only), AssumeRole bodies are not logged."""
     # Added on each use (a no-op once present) so a logging reconfiguration cannot drop it.
-    logging.getLogger(_PARSER_LOGGER).addFilter(_FILTER)
+    _PARSERS.addFilter(_FILTER)
     token = _FETCHING.set(True)
     try:
         yield

@@ -54,7 +54,7 @@ from .._core.request import (
     validate_options,
 )
 from .._core.request import CREDENTIALS_METHOD as METHOD
-from .._core.response import credential_metadata, read_cached_response, store_response
+from .._core.response import read_cached_response, store_response
 from ..arns import generate_lambda_session_name, get_assumed_role_session_arn, get_role_arn
 from ..errors import InvalidParameterError, ParentCredentialsError
 
@@ -135,14 +135,15 @@ class SyncAssumeRoleFetcher(FetcherCommon):
         metadata = self._load_from_cache()
         if metadata is not None:
             return metadata
-        response = self._get_credentials()  # its shape is checked there
+        response, metadata = self._get_credentials()  # its shape is checked there
         try:
-            store_response(self._cache, self._cache_key, response)
+            store_response(self._cache, self.cache_key, response)
         except Exception as error:
             self._cache_write_failed(error)
-        return credential_metadata(response, role_arn=self.role_arn, source="sts")
+        return metadata
 
-    def _get_credentials(self) -> dict[str, Any]:
+    def _get_credentials(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """AssumeRole's response (account id added) and its credential metadata."""
         kwargs = self._assume_role_kwargs()
         logger.debug(
             "Calling AssumeRole for %s as session %s", self._role_arn, self._role_session_name
@@ -155,14 +156,14 @@ class SyncAssumeRoleFetcher(FetcherCommon):
             response: dict[str, Any] = client.assume_role(**kwargs)
         finally:
             client.close()
-        self._add_account_id_to_response(response)  # checks its shape first
+        metadata = self._checked_metadata(response)  # raises if malformed
         self._token_codes.succeeded()  # only now: a malformed answer is a failed call
-        return response
+        return response, metadata
 
     def _load_from_cache(self) -> dict[str, Any] | None:
         # botocore's raises on a corrupt file or a malformed entry; here, as on the
         # async path, either is a miss.
-        return self._fresh_cached(read_cached_response(self._cache, self._cache_key))
+        return self._fresh_cached(read_cached_response(self._cache, self.cache_key))
 
 
 class SyncAssumedRoleCredentials(EngineDecides, DeferredRefreshableCredentials):
