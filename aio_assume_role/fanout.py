@@ -574,14 +574,27 @@ class _Assumer:
 class _AccountState:
     """One account's AssumeRole: done once, by its first unit; the others wait for it."""
 
-    __slots__ = ("done", "error", "remaining", "session", "started")
+    __slots__ = ("assumed", "error", "finished", "remaining", "session", "started")
 
     def __init__(self, remaining: int) -> None:
         self.remaining = remaining  # units of this account not finished yet
         self.started = False
-        self.done = asyncio.Event()
+        self.finished = False
+        # Made by the first unit that has to wait (none, with one region per account).
+        self.assumed: asyncio.Event | None = None
         self.session: AssumedRoleSession | None = None
         self.error: Exception | None = None
+
+    def finish(self) -> None:
+        self.finished = True
+        if self.assumed is not None:
+            self.assumed.set()
+
+    async def wait(self) -> None:
+        if not self.finished:
+            if self.assumed is None:
+                self.assumed = asyncio.Event()
+            await self.assumed.wait()
 
 
 class _WorkerCrash:
@@ -626,9 +639,9 @@ async def _run(
             except Exception as error:
                 state.error = error
             finally:
-                state.done.set()  # also when cancelled: the run is ending
+                state.finish()  # also when cancelled: the run is ending
         else:
-            await state.done.wait()
+            await state.wait()
         session, assume_error = state.session, state.error
         if session is None and assume_error is None:  # the first unit was cancelled: so is the run
             raise asyncio.CancelledError

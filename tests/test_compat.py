@@ -8,11 +8,14 @@ upstream source: they hold on every botocore the package supports, oldest includ
 from __future__ import annotations
 
 import ast
+import contextlib
 import datetime
+import gc
 import inspect
 import json
 import re
 import types
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -241,6 +244,75 @@ async def test_if_botocore_stops_calling_the_hook_the_store_is_botocores(
     assert isinstance(child, AssumedRoleSession)
     assert not child.config_store_is_lazy
     await signs_and_resolves_region(parent)
+
+
+# --- No reference cycle until a component is built ------------------------------------
+
+
+@contextlib.contextmanager
+def no_cycle_collector() -> Iterator[None]:
+    """Only reference counting frees objects here."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+async def test_a_prefetched_child_is_freed_by_reference_counting(parent: AioSession) -> None:
+    # The drift test: botocore's sessions hold themselves through their lazy factories
+    # and their session_var_map; a child that built none of them is no cycle.
+    child = assume_role(parent, role_arn())
+    await child.prefetch_credentials()
+    with no_cycle_collector():
+        freed = weakref.ref(child)
+        del child
+        assert freed() is None
+
+
+async def test_a_child_builds_the_components_a_plain_session_builds(parent: AioSession) -> None:
+    plain, child = get_session(), assume_role(parent, role_arn())
+    for name in ("token_provider", "config_store"):
+        assert type(child.get_component(name)) is type(plain.get_component(name))
+    for name in ("endpoint_resolver", "monitor", "default_config_resolver"):
+        ours, theirs = child._get_internal_component(name), plain._get_internal_component(name)
+        assert type(ours) is type(theirs)
+    assert dict(child.session_var_map.items()) == dict(plain.session_var_map.items())
+    child.session_var_map["region"] = ("region", "MY_REGION_VAR", None, None)
+    assert child.session_var_map["region"][1] == "MY_REGION_VAR"
+    await signs_and_resolves_region(parent)
+
+
+async def test_without_the_deferred_tables_a_child_is_a_cycle_that_works(
+    parent: AioSession, sts_server: StsServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert not _compat.weaken_lazy_factories(types.SimpleNamespace())  # type: ignore[arg-type]
+    monkeypatch.setattr(_child_session, "weaken_lazy_factories", lambda session: False)
+    child = assume_role(parent, role_arn())
+    await child.prefetch_credentials()
+    with no_cycle_collector():
+        freed = weakref.ref(child)
+        del child
+        assert freed() is not None  # a cycle: left to the collector
+    gc.collect()
+    assert freed() is None
+    await signs_and_resolves_region(parent)
+
+
+def test_factories_that_do_not_hold_the_session_are_left_alone() -> None:
+    session = get_session()
+    other = get_session()
+
+    def not_holding() -> object:
+        return other
+
+    def taking_an_argument(value: object = session) -> object:
+        return value
+
+    for factory in (not_holding, taking_an_argument, other.get_credentials, print):
+        assert _compat._weak_factory(session, weakref.ref(session), factory) is None
 
 
 # --- The boto3 path's children: the same templates and lazy store, same fallbacks ----

@@ -10,6 +10,7 @@ a session used only for its credentials never needs it. The four region modes of
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -17,12 +18,15 @@ import botocore.configprovider
 import botocore.session
 from botocore.configprovider import ConfigValueStore, create_botocore_default_config_mapping
 from botocore.hooks import HierarchicalEmitter
+from botocore.session import SessionVarDict
 
 from .compat import (
     CopyOnWriteEmitter,
     LazyConfigStoreSession,
     aio_copy_on_write_emitter_class,
     builtin_handlers_template,
+    default_session_var_map,
+    weaken_lazy_factories,
 )
 
 __all__ = []
@@ -44,6 +48,22 @@ class LightChildSession(LazyConfigStoreSession):
         if not self.config_store_is_lazy:  # built by botocore already: set up from now on
             self._config_store_setups = None
         self.register_component("data_loader", parent.get_component("data_loader"))
+        # No reference cycle until a component is built (see compat): a fan-out's
+        # children are freed as they are dropped, not by full collections of the heap.
+        self._session_var_map = None  # botocore's default, built again on first use
+        weaken_lazy_factories(self)
+
+    @property
+    def session_var_map(self) -> SessionVarDict:
+        """botocore's ``session_var_map``, built on first use (it holds the session)."""
+        var_map = self._session_var_map
+        if var_map is None:
+            var_map = self._session_var_map = default_session_var_map(self)
+        return var_map
+
+    @session_var_map.setter
+    def session_var_map(self, value: SessionVarDict) -> None:
+        self._session_var_map = value
 
     def _build_config_store(self) -> ConfigValueStore:
         store = ConfigValueStore(mapping=create_botocore_default_config_mapping(self))
@@ -98,19 +118,31 @@ class _FollowParentRegion(botocore.configprovider.BaseProvider):
     itself there (one object for both, as a fan-out builds thousands of children)."""
 
     def __init__(self, child: botocore.session.Session, parent: botocore.session.Session) -> None:
-        self.child = child
+        # Weakly until installed (the child holds it in its pending set-ups, not as a
+        # cycle); once in the child's config store, which clients may read after the
+        # child is dropped, strongly, as botocore's providers hold their session.
+        self._child_ref = weakref.ref(child)
+        self._child: botocore.session.Session | None = None
         self.parent = parent
 
+    @property
+    def child(self) -> botocore.session.Session | None:
+        return self._child or self._child_ref()
+
     def provide(self) -> Any:
-        own = self.child.instance_variables().get("region")
+        child = self.child
+        own = child.instance_variables().get("region") if child is not None else None
         return own if own is not None else self.parent.get_config_variable("region")
 
     def __call__(self, store: ConfigValueStore) -> None:
+        self._child = self._child_ref()
         store.set_config_provider("region", self)
 
     def __deepcopy__(self, memo: dict[int, Any]) -> _FollowParentRegion:
         # As botocore's providers bound to a session: a copied store reads the same sessions.
-        return _FollowParentRegion(self.child, self.parent)
+        copied = _FollowParentRegion.__new__(_FollowParentRegion)
+        copied._child_ref, copied._child, copied.parent = self._child_ref, self._child, self.parent
+        return copied
 
 
 def apply_region_mode(

@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import functools
 import types
+import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -187,6 +188,103 @@ class LazyConfigStoreSession(botocore.session.Session):
             return
         lazy("config_store", self._build_config_store)
         self.config_store_is_lazy = True
+
+
+# --- A session's references to itself ---------------------------------------------
+#
+# botocore's Session.__init__ registers lazy components whose factories hold the
+# session (bound methods, closures over ``self``) and a ``SessionVarDict`` holding it:
+# every session is a reference cycle, garbage only the cycle collector frees. A fan-out
+# drops thousands of children; as cycles, each one's ~40 objects count towards the
+# collector's thresholds and trigger full collections of the whole heap. A child whose
+# unbuilt factories hold it weakly is freed by reference counting the moment it is
+# dropped. Once a component is built, it holds the session as botocore's would.
+
+
+class _WeakFactory:
+    """A lazy component factory that holds its session weakly.
+
+    Either ``method``, a bound method's function, called with the session; or a
+    closure's ``code`` and ``globals`` with its ``cells``, those that held the session
+    ``None``, rebuilt into the function at call time with the session there (the
+    original function is not kept: its cells hold the session). The session is alive
+    whenever it runs: components are built through the session's own methods.
+    """
+
+    __slots__ = ("cells", "code", "globals", "method", "session")
+
+    def __init__(
+        self,
+        session: weakref.ref[Any],
+        *,
+        method: Callable[[Any], Any] | None = None,
+        closure: types.FunctionType | None = None,
+        cells: tuple[types.CellType | None, ...] = (),
+    ) -> None:
+        self.session = session
+        self.method = method
+        self.code = closure.__code__ if closure is not None else None
+        self.globals = closure.__globals__ if closure is not None else None
+        self.cells = cells
+
+    def __call__(self) -> Any:
+        session = self.session()
+        if session is None:  # pragma: no cover - only its own (private) locator could call
+            raise ReferenceError("the session this component belongs to is gone")
+        if self.method is not None:
+            return self.method(session)
+        assert self.code is not None and self.globals is not None
+        closure = tuple(types.CellType(session) if cell is None else cell for cell in self.cells)
+        return types.FunctionType(self.code, self.globals, self.code.co_name, None, closure)()
+
+
+def _weak_factory(session: Any, ref: weakref.ref[Any], factory: object) -> _WeakFactory | None:
+    """``factory`` holding ``session`` weakly; None if it does not hold it directly."""
+    if isinstance(factory, types.MethodType) and factory.__self__ is session:
+        return _WeakFactory(ref, method=factory.__func__)
+    if not isinstance(factory, types.FunctionType) or not factory.__closure__:
+        return None
+    if factory.__code__.co_argcount or factory.__defaults__ or factory.__kwdefaults__:
+        return None
+    cells: list[types.CellType | None] = []
+    for cell in factory.__closure__:
+        try:
+            holds_session = cell.cell_contents is session
+        except ValueError:  # an empty cell
+            holds_session = False
+        cells.append(None if holds_session else cell)
+    if None not in cells:
+        return None
+    return _WeakFactory(ref, closure=factory, cells=tuple(cells))
+
+
+def weaken_lazy_factories(session: botocore.session.Session) -> bool:
+    """Make ``session``'s unbuilt lazy components hold it weakly; whether it was done.
+
+    Relies on botocore's ``ComponentLocator._deferred`` (name -> factory) in
+    ``session._components`` and ``session._internal_components``. Factories that
+    do not hold the session directly are left alone. If a locator has no such dict,
+    nothing changes: the session stays a cycle, freed by the cycle collector.
+    """
+    locators = [
+        getattr(getattr(session, name, None), "_deferred", None)
+        for name in ("_components", "_internal_components")
+    ]
+    if not all(isinstance(deferred, dict) for deferred in locators):
+        return False
+    ref = weakref.ref(session)
+    for deferred in locators:
+        assert isinstance(deferred, dict)
+        for name, factory in list(deferred.items()):
+            weak = _weak_factory(session, ref, factory)
+            if weak is not None:
+                deferred[name] = weak
+    return True
+
+
+def default_session_var_map(session: botocore.session.Session) -> botocore.session.SessionVarDict:
+    """What botocore's ``Session.__init__`` sets ``session_var_map`` to (no ``session_vars``)."""
+    return botocore.session.SessionVarDict(session, session.SESSION_VARIABLES)
 
 
 # --- boto3 sessions ---------------------------------------------------------------
