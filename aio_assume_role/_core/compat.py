@@ -41,6 +41,11 @@ def emitter_tables_shareable() -> bool:
     return all(hasattr(emitter, name) for name in EMITTER_TABLES)
 
 
+# Whether HierarchicalEmitter.__init__ sets the tables and nothing else: then a
+# CopyOnWriteEmitter reading a template's tables skips building its own empty ones.
+_EMITTER_INIT_SETS_ONLY_TABLES = set(vars(HierarchicalEmitter())) == set(EMITTER_TABLES)
+
+
 class CopyOnWriteEmitter(HierarchicalEmitter):
     """Reads the template's handlers until its first own (un)registration.
 
@@ -52,7 +57,8 @@ class CopyOnWriteEmitter(HierarchicalEmitter):
     """
 
     def __init__(self, template: HierarchicalEmitter | None = None) -> None:
-        super().__init__()
+        if template is None or not _EMITTER_INIT_SETS_ONLY_TABLES:
+            super().__init__()
         self._shared = template is not None
         if template is not None:
             # Read-only while shared; the lookup cache holds the same answers for all.
@@ -201,81 +207,103 @@ class LazyConfigStoreSession(botocore.session.Session):
 # dropped. Once a component is built, it holds the session as botocore's would.
 
 
-class _WeakFactory:
-    """A lazy component factory that holds its session weakly.
+class _WeakMethod:
+    """A lazy factory that was a bound method of the session: holds the session weakly."""
 
-    Either ``method``, a bound method's function, called with the session; or a
-    closure's ``code`` and ``globals`` with its ``cells``, those that held the session
-    ``None``, rebuilt into the function at call time with the session there (the
-    original function is not kept: its cells hold the session). The session is alive
-    whenever it runs: components are built through the session's own methods.
-    """
+    __slots__ = ("function", "session")
 
-    __slots__ = ("cells", "code", "globals", "method", "session")
-
-    def __init__(
-        self,
-        session: weakref.ref[Any],
-        *,
-        method: Callable[[Any], Any] | None = None,
-        closure: types.FunctionType | None = None,
-        cells: tuple[types.CellType | None, ...] = (),
-    ) -> None:
+    def __init__(self, session: weakref.ref[Any], function: Callable[[Any], Any]) -> None:
         self.session = session
-        self.method = method
-        self.code = closure.__code__ if closure is not None else None
-        self.globals = closure.__globals__ if closure is not None else None
-        self.cells = cells
+        self.function = function
 
     def __call__(self) -> Any:
-        session = self.session()
-        if session is None:  # pragma: no cover - only its own (private) locator could call
-            raise ReferenceError("the session this component belongs to is gone")
-        if self.method is not None:
-            return self.method(session)
-        assert self.code is not None and self.globals is not None
-        closure = tuple(types.CellType(session) if cell is None else cell for cell in self.cells)
+        return self.function(_alive(self.session))
+
+
+class _WeakClosure:
+    """A lazy factory that was a closure over the session (its cell ``self``): holds the
+    session weakly. Its function is rebuilt at call time, with the session in that
+    cell; the original function is not kept (its cell holds the session)."""
+
+    __slots__ = ("cells", "code", "globals", "index", "session")
+
+    def __init__(self, session: weakref.ref[Any], factory: types.FunctionType, index: int) -> None:
+        assert factory.__closure__ is not None
+        self.session = session
+        self.code = factory.__code__
+        self.globals = factory.__globals__
+        self.index = index
+        self.cells = factory.__closure__[:index] + factory.__closure__[index + 1 :]
+
+    def __call__(self) -> Any:
+        cells = self.cells
+        index = self.index
+        closure = (*cells[:index], types.CellType(_alive(self.session)), *cells[index:])
         return types.FunctionType(self.code, self.globals, self.code.co_name, None, closure)()
 
 
-def _weak_factory(session: Any, ref: weakref.ref[Any], factory: object) -> _WeakFactory | None:
-    """``factory`` holding ``session`` weakly; None if it does not hold it directly."""
-    if isinstance(factory, types.MethodType) and factory.__self__ is session:
-        return _WeakFactory(ref, method=factory.__func__)
-    if not isinstance(factory, types.FunctionType) or not factory.__closure__:
+def _alive(session: weakref.ref[Any]) -> Any:
+    # The session is alive whenever a component is built: through its own methods.
+    alive = session()
+    if alive is None:  # pragma: no cover - only its own (private) locator could call
+        raise ReferenceError("the session this component belongs to is gone")
+    return alive
+
+
+# A factory's code object -> the index of its closure cell named ``self``, or None.
+_SELF_CELLS: dict[types.CodeType, int | None] = {}
+
+
+def _self_cell(code: types.CodeType) -> int | None:
+    try:
+        return _SELF_CELLS[code]
+    except KeyError:
+        takes_nothing = not (code.co_argcount or code.co_kwonlyargcount)
+        index = (
+            code.co_freevars.index("self")
+            if takes_nothing and "self" in code.co_freevars
+            else None
+        )
+        _SELF_CELLS[code] = index
+        return index
+
+
+def _weak_factory(
+    session: Any, ref: weakref.ref[Any], factory: object
+) -> _WeakMethod | _WeakClosure | None:
+    """``factory`` holding ``session`` weakly; None if it does not hold it that way."""
+    if type(factory) is types.MethodType:
+        return _WeakMethod(ref, factory.__func__) if factory.__self__ is session else None
+    if type(factory) is not types.FunctionType or factory.__closure__ is None:
         return None
-    if factory.__code__.co_argcount or factory.__defaults__ or factory.__kwdefaults__:
+    index = _self_cell(factory.__code__)
+    if index is None or factory.__defaults__ or factory.__kwdefaults__:
         return None
-    cells: list[types.CellType | None] = []
-    for cell in factory.__closure__:
-        try:
-            holds_session = cell.cell_contents is session
-        except ValueError:  # an empty cell
-            holds_session = False
-        cells.append(None if holds_session else cell)
-    if None not in cells:
+    try:
+        holds_session = factory.__closure__[index].cell_contents is session
+    except ValueError:  # an empty cell
         return None
-    return _WeakFactory(ref, closure=factory, cells=tuple(cells))
+    return _WeakClosure(ref, factory, index) if holds_session else None
 
 
 def weaken_lazy_factories(session: botocore.session.Session) -> bool:
     """Make ``session``'s unbuilt lazy components hold it weakly; whether it was done.
 
     Relies on botocore's ``ComponentLocator._deferred`` (name -> factory) in
-    ``session._components`` and ``session._internal_components``. Factories that
-    do not hold the session directly are left alone. If a locator has no such dict,
-    nothing changes: the session stays a cycle, freed by the cycle collector.
+    ``session._components`` and ``session._internal_components``: bound methods of
+    the session, and closures whose cell ``self`` holds it, are replaced. Other
+    factories are left alone. If a locator has no such dict, nothing changes: the
+    session stays a cycle, freed by the cycle collector.
     """
-    locators = [
-        getattr(getattr(session, name, None), "_deferred", None)
-        for name in ("_components", "_internal_components")
-    ]
-    if not all(isinstance(deferred, dict) for deferred in locators):
-        return False
+    locators: list[dict[str, Any]] = []
+    for name in ("_components", "_internal_components"):
+        deferred = getattr(getattr(session, name, None), "_deferred", None)
+        if type(deferred) is not dict:
+            return False
+        locators.append(deferred)
     ref = weakref.ref(session)
     for deferred in locators:
-        assert isinstance(deferred, dict)
-        for name, factory in list(deferred.items()):
+        for name, factory in deferred.items():  # values replaced, no key added or removed
             weak = _weak_factory(session, ref, factory)
             if weak is not None:
                 deferred[name] = weak
