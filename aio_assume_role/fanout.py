@@ -47,7 +47,8 @@ from .targets import (
     Account,
     OrganizationAccounts,
     Targets,
-    normalize_accounts,
+    accounts_or_ids,
+    in_shard,
     resolve_targets,
     shard_accounts,
 )
@@ -385,10 +386,11 @@ async def _fan_out(
     shard: tuple[int, int] | None,
     progress: Callable[[FanOutProgress], object] | bool | None,
 ) -> AsyncGenerator[FanOutResult[T], None]:
+    # Checked ids stay str until their result is made (see targets.accounts_or_ids).
     accounts = targets if resolved else await resolve_targets(parent, targets)
     assert isinstance(accounts, list)
     if shard is not None:
-        accounts = shard_accounts(accounts, *shard)
+        accounts = in_shard(accounts, *shard)
     total = len(accounts) * len(regions)
     reporter = _reporter(progress, total)
     counts = {"ok": 0, "assume": 0, "work": 0}
@@ -397,8 +399,13 @@ async def _fan_out(
             _run(parent, accounts, regions, assumer, work, concurrency)
         ) as outcomes:
             async for outcome in outcomes:
+                account = outcome.account
                 result: FanOutResult[T] = FanOutResult(
-                    outcome.account, outcome.region, outcome.stage, outcome.value, outcome.error
+                    Account(account) if isinstance(account, str) else account,
+                    outcome.region,
+                    outcome.stage,
+                    outcome.value,
+                    outcome.error,
                 )
                 counts[outcome.stage or "ok"] += 1
                 if reporter is not None:
@@ -652,6 +659,8 @@ async def _run(
             return _Outcome(account, region, "assume", None, assume_error)
         if work is None:
             return _Outcome(account, region, None, session, None)
+        if isinstance(account, str):  # a checked id (see _fan_out): work gets an Account
+            account = Account(account)
         try:
             value = await work(session, account, region)
         except Exception as error:
@@ -754,7 +763,7 @@ def _early_targets(accounts: object, problems: list[tuple[str, str]]) -> tuple[b
     if any(isinstance(item, OrganizationAccounts) for item in items):
         return False, items
     try:
-        return True, normalize_accounts(items)
+        return True, accounts_or_ids(items)
     except InvalidParameterError as error:
         problems.extend(error.problems)
         return True, []

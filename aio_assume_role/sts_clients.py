@@ -15,8 +15,8 @@ import asyncio
 import logging
 import os
 import weakref
-from collections.abc import AsyncIterator, Hashable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import Hashable
+from contextlib import AbstractAsyncContextManager
 from types import TracebackType
 from typing import Any
 
@@ -373,28 +373,52 @@ def sts_client(parent: AioSession) -> AbstractAsyncContextManager[Any]:
     the burst of refreshes signed by ``parent`` that are in flight now (opened by
     the first, closed by the last); else, outside asyncio, a client for this call.
     """
-    return _sts_client(parent)
+    return _StsClientLease(parent)
 
 
-@asynccontextmanager
-async def _sts_client(parent: AioSession) -> AsyncIterator[Any]:
-    owner = active_shared_clients(parent)
-    burst = burst_clients(parent) if owner is None else None
-    if owner is not None:
-        pool = owner._open_pool(asyncio.get_running_loop())
-    else:
-        pool = burst.pool if burst is not None else None
-    try:
-        client = await pool.checkout(parent) if pool is not None else None
-        if client is None:
-            async with parent.create_client("sts") as own_client:
-                yield own_client
-            return
-        assert pool is not None
+class _StsClientLease:
+    """``sts_client(parent)``'s context: checks a shared client out and back in, or opens
+    and closes a client for this call. A class rather than an ``asynccontextmanager``:
+    a fan-out enters one per account."""
+
+    __slots__ = ("_burst", "_own", "_parent", "_pool")
+
+    def __init__(self, parent: AioSession) -> None:
+        self._parent = parent
+        self._pool: _ClientPool | None = None
+        self._burst: _Burst | None = None
+        self._own: Any = None  # the context of a client created for this call only
+
+    async def __aenter__(self) -> Any:
+        parent = self._parent
+        owner = active_shared_clients(parent)
+        if owner is not None:
+            pool = owner._open_pool(asyncio.get_running_loop())
+        else:
+            burst = self._burst = burst_clients(parent)
+            pool = burst.pool if burst is not None else None
         try:
-            yield client
+            client = await pool.checkout(parent) if pool is not None else None
+            if client is not None:
+                self._pool = pool
+                return client
+            own = parent.create_client("sts")
+            client = await own.__aenter__()
+            self._own = own
+            return client
+        except BaseException:
+            await self._release_burst()
+            raise
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        try:
+            if self._own is not None:
+                await self._own.__aexit__(*exc_info)
+            elif self._pool is not None:
+                self._pool.checkin()
         finally:
-            pool.checkin()
-    finally:
-        if burst is not None:
-            await burst.close_if_idle()
+            await self._release_burst()
+
+    async def _release_burst(self) -> None:
+        if self._burst is not None:
+            await self._burst.close_if_idle()

@@ -290,7 +290,7 @@ def shard_accounts(accounts: Iterable[str | Account], index: int, count: int) ->
     normalized = _normalize(accounts, problems, allow_specs=False)[0]
     if problems:
         raise InvalidParameterError(problems)
-    return [account for account in normalized if _shard(account.id, count) == index]
+    return in_shard(normalized, index, count)
 
 
 def parse_shard(
@@ -470,9 +470,14 @@ def _check_ou_ids(name: str, ou_ids: object, problems: list[tuple[str, str]]) ->
 
 
 def _normalize(
-    accounts: object, problems: list[tuple[str, str]], *, allow_specs: bool
+    accounts: object,
+    problems: list[tuple[str, str]],
+    *,
+    allow_specs: bool,
+    keep_ids: bool = False,
 ) -> tuple[list[Any], bool]:
-    """Accounts (and, if allowed, spec placeholders) in order of first appearance."""
+    """Accounts (and, if allowed, spec placeholders) in order of first appearance;
+    with ``keep_ids``, an id given as such stays its (checked) str."""
     if _is_single_value(accounts):
         problems.append(
             (
@@ -504,21 +509,47 @@ def _normalize(
             if problem is not None:
                 problems.append((f"accounts[{position}]", problem))
             else:
-                items.append(Account(item))
+                items.append(item if keep_ids else Account(item))
     return (items if has_specs else _dedupe(items)), has_specs
 
 
-def _dedupe(accounts: Iterable[Account]) -> list[Account]:
-    by_id: dict[str, Account] = {}
+def _dedupe(accounts: Iterable[Any]) -> list[Any]:
+    # Accounts, or ids (str) where the caller keeps them.
+    by_id: dict[str, Any] = {}
     for account in accounts:
-        kept = by_id.get(account.id)
+        account_id = account if isinstance(account, str) else account.id
+        kept = by_id.get(account_id)
         if kept is None or (_is_bare(kept) and not _is_bare(account)):
-            by_id[account.id] = account
+            by_id[account_id] = account
     return list(by_id.values())
 
 
-def _is_bare(account: Account) -> bool:
-    return account == Account(account.id)
+def _is_bare(account: Account | str) -> bool:
+    return isinstance(account, str) or account == Account(account.id)
+
+
+def accounts_or_ids(accounts: Iterable[str | Account]) -> list[str | Account]:
+    """As ``normalize_accounts``, but an id given as such stays a str.
+
+    For a fan-out over thousands of ids: each becomes an ``Account`` when its result
+    is made, rather than all of them being held for the whole run. Raises as
+    ``normalize_accounts``.
+    """
+    problems: list[tuple[str, str]] = []
+    result = _normalize(accounts, problems, allow_specs=False, keep_ids=True)[0]
+    if problems:
+        raise InvalidParameterError(problems)
+    return result
+
+
+def in_shard(accounts: list[Any], index: int, count: int) -> list[Any]:
+    """The accounts (``Account`` or checked id) of shard ``index`` of ``count``, in order:
+    ``shard_accounts`` for normalized accounts. Never raises for checked arguments."""
+    return [
+        account
+        for account in accounts
+        if _shard(account if isinstance(account, str) else account.id, count) == index
+    ]
 
 
 def _check_count(count: object, problems: list[tuple[str, str]]) -> None:

@@ -25,7 +25,9 @@ from aio_assume_role.targets import (
     SHARD_INDEX_ENVIRONMENT_VARIABLES,
     Account,
     OrganizationAccounts,
+    accounts_or_ids,
     from_organization,
+    in_shard,
     list_organization_accounts,
     normalize_accounts,
     parse_shard,
@@ -351,6 +353,33 @@ def test_normalize_accounts_rejects_bad_input_naming_accounts(accounts: object) 
     with pytest.raises(InvalidParameterError) as caught:
         normalize_accounts(accounts)  # type: ignore[arg-type]
     assert caught.value.parameter == "accounts"
+
+
+def test_accounts_or_ids_keeps_ids_as_ids_and_dedupes_as_normalize_does() -> None:
+    # What fan_out holds for a run over thousands of ids: the strs, not an Account each.
+    named = Account("222222222222", name="prod")
+    given = ["333333333333", "222222222222", named, "333333333333", "444444444444"]
+
+    kept = accounts_or_ids(given)
+
+    assert kept == ["333333333333", named, "444444444444"]
+    assert [Account(a) if isinstance(a, str) else a for a in kept] == normalize_accounts(given)
+
+
+@pytest.mark.parametrize("accounts", [["12345678901"], "123456789012", [from_organization()]])
+def test_accounts_or_ids_rejects_what_normalize_rejects(accounts: object) -> None:
+    with pytest.raises(InvalidParameterError) as caught:
+        accounts_or_ids(accounts)  # type: ignore[arg-type]
+    assert caught.value.parameter == "accounts"
+
+
+def test_in_shard_is_shard_accounts_for_ids_and_accounts() -> None:
+    ids = [f"{100000000000 + i:012d}" for i in range(40)]
+    mixed: list[str | Account] = [Account(i) if n % 3 == 0 else i for n, i in enumerate(ids)]
+    for index in range(3):
+        assert [
+            Account(a) if isinstance(a, str) else a for a in in_shard(mixed, index, 3)
+        ] == shard_accounts(mixed, index, 3)
 
 
 async def test_resolve_targets_takes_plain_lists_without_any_call(

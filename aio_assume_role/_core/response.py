@@ -14,8 +14,8 @@ from __future__ import annotations
 import datetime
 import logging
 import re
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from contextvars import ContextVar
 from copy import deepcopy
 from typing import Any
@@ -139,16 +139,23 @@ _FILTER = _RedactCredentialResponses()
 _PARSERS = logging.getLogger(_PARSER_LOGGER)  # the same object for the process's life
 
 
-@contextmanager
-def credential_responses_redacted() -> Iterator[None]:
+class _Redaction:
+    """``credential_responses_redacted()``'s context (a class: one is entered per fetch)."""
+
+    __slots__ = ("_token",)
+
+    def __enter__(self) -> None:
+        # Added on each use (a no-op once present) so a logging reconfiguration cannot drop it.
+        _PARSERS.addFilter(_FILTER)
+        self._token = _FETCHING.set(True)
+
+    def __exit__(self, *exc_info: object) -> None:
+        _FETCHING.reset(self._token)
+
+
+def credential_responses_redacted() -> AbstractContextManager[None]:
     """Within this block (this task or thread only), AssumeRole bodies are not logged."""
-    # Added on each use (a no-op once present) so a logging reconfiguration cannot drop it.
-    _PARSERS.addFilter(_FILTER)
-    token = _FETCHING.set(True)
-    try:
-        yield
-    finally:
-        _FETCHING.reset(token)
+    return _Redaction()
 
 
 # What a credential looks like in a body or a message: the XML or JSON field names.
