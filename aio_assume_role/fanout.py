@@ -365,6 +365,7 @@ def fan_out(
             path,
             partition,
             _prepare(parent, role_name, path, partition, assume_role_kwargs),
+            checked_ids=True,
         ),
         resolved,
         regions=region_list,
@@ -523,6 +524,7 @@ def assume_role_in_accounts(
             path,
             partition,
             _prepare(parent, role_name, path, partition, assume_role_kwargs),
+            checked_ids=False,
         ),
         concurrency=concurrency,
         progress=progress,
@@ -563,18 +565,45 @@ class _Outcome(NamedTuple):
 class _Assumer:
     """Builds and prefetches an account's session: the role, path, partition, parameters."""
 
-    __slots__ = ("new_session", "partition", "path", "role_name")
+    __slots__ = (
+        "_arn_prefix",
+        "_arn_suffix",
+        "checked_ids",
+        "new_session",
+        "partition",
+        "path",
+        "role_name",
+    )
 
     def __init__(
-        self, role_name: str, path: str, partition: str, new_session: PreparedAssumeRole
+        self,
+        role_name: str,
+        path: str,
+        partition: str,
+        new_session: PreparedAssumeRole,
+        *,
+        checked_ids: bool,
     ) -> None:
         self.role_name = role_name
         self.path = path
         self.partition = partition
         self.new_session = new_session  # checked once, for every account (_prepare)
+        self.checked_ids = checked_ids  # fan_out's: ids checked before the run
+        # The role's ARN around the account id, for ids checked already (fan_out's).
+        probe = get_role_arn(_PROBE_ACCOUNT_ID, role_name, path, partition)
+        self._arn_prefix = f"arn:{partition}:iam::"
+        assert probe.startswith(self._arn_prefix + _PROBE_ACCOUNT_ID)
+        self._arn_suffix = probe[len(self._arn_prefix) + len(_PROBE_ACCOUNT_ID) :]
 
-    async def __call__(self, account_id: object) -> AssumedRoleSession:
-        role_arn = get_role_arn(account_id, self.role_name, self.path, self.partition)  # type: ignore[arg-type]
+    async def __call__(self, account: object) -> AssumedRoleSession:
+        """``account``: an ``Account``, an id checked already (``checked_ids``) or, from
+        ``assume_role_in_accounts``, any value (checked here)."""
+        if isinstance(account, Account):
+            role_arn = self._arn_prefix + account.id + self._arn_suffix
+        elif self.checked_ids and isinstance(account, str):
+            role_arn = self._arn_prefix + account + self._arn_suffix
+        else:
+            role_arn = get_role_arn(account, self.role_name, self.path, self.partition)  # type: ignore[arg-type]
         return await self.new_session.prefetched(role_arn)
 
 
@@ -638,11 +667,10 @@ async def _run(
     pending = iter(units())  # shared by the workers: each takes the next unit
 
     async def run_unit(account: Any, state: _AccountState, region: str | None) -> _Outcome:
-        account_id = account.id if isinstance(account, Account) else account
         if not state.started:
             state.started = True
             try:
-                state.session = await assumer(account_id)
+                state.session = await assumer(account)
             except Exception as error:
                 state.error = error
             finally:

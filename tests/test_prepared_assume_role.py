@@ -17,9 +17,11 @@ from aiobotocore.session import AioSession
 from support import role_arn
 
 from aio_assume_role import session as session_module
+from aio_assume_role.arns import get_role_arn
 from aio_assume_role.errors import InvalidParameterError
 from aio_assume_role.fanout import fan_out
 from aio_assume_role.session import assume_role, prepare_assume_role
+from aio_assume_role.targets import Account
 
 ACCOUNTS = [f"{100000000000 + i:012d}" for i in range(12)]
 
@@ -109,3 +111,28 @@ async def test_first_fetch_after_a_fetch_is_an_ordinary_get(parent: AioSession) 
     frozen = await session._assumed_role_credentials.first_fetch()
     assert frozen.access_key == (await session._assumed_role_credentials.get_access_key())
     assert len(recorder.tasks) == 1  # served from the first fetch, not fetched again
+
+
+@pytest.mark.parametrize(
+    ("role_name", "path"), [("Audit", ""), ("team/Audit", ""), ("Audit", "/a/b/"), ("Audit", "/")]
+)
+async def test_fan_out_assumes_the_arn_get_role_arn_gives(
+    parent: AioSession, role_name: str, path: str
+) -> None:
+    # fan_out formats each account's ARN around the checked id; it must be get_role_arn's.
+    async def arn(session: Any, account: Any, region: Any) -> str:
+        return str(session.role_arn)
+
+    results = [
+        result
+        async for result in fan_out(
+            parent,
+            arn,
+            role_name=role_name,
+            path=path,
+            accounts=[ACCOUNTS[0], Account(ACCOUNTS[1])],
+        )
+    ]
+    assert sorted(result.value for result in results) == sorted(
+        get_role_arn(account_id, role_name, path) for account_id in ACCOUNTS[:2]
+    )

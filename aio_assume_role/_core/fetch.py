@@ -196,9 +196,9 @@ class AssumeRoleFetcher(FetcherCommon):
         """AssumeRole's response (account id added) and its credential metadata."""
         kwargs = dict(self._assume_kwargs)
         token_code = self._token_codes.next()
-        if inspect.isawaitable(token_code):
-            token_code = await token_code
         if token_code is not None:
+            if inspect.isawaitable(token_code):
+                token_code = await token_code
             kwargs["TokenCode"] = token_code
         logger.debug(
             "Calling AssumeRole for %s as session %s", self._role_arn, self._role_session_name

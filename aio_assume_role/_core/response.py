@@ -54,12 +54,13 @@ def credential_metadata(
     def malformed(field: str, problem: str) -> MalformedResponseError:
         return MalformedResponseError(role_arn=role_arn, field=field, problem=problem)
 
-    if not isinstance(response, Mapping):
+    # A dict first: what botocore parses (checking the Mapping ABC is much slower).
+    if type(response) is not dict and not isinstance(response, Mapping):
         raise malformed("response", f"is not an object (got {_type_name(response)})")
     if "Credentials" not in response:
         raise malformed("Credentials", "is missing")
     credentials = response["Credentials"]
-    if not isinstance(credentials, Mapping):
+    if type(credentials) is not dict and not isinstance(credentials, Mapping):
         raise malformed("Credentials", f"is not an object (got {_type_name(credentials)})")
     for name in _SECRET_FIELDS:
         field = f"Credentials.{name}"
