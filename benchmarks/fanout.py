@@ -483,10 +483,16 @@ def measure_variants(
     args: argparse.Namespace,
     stub: _endpoints.Endpoint,
 ) -> dict[str, list[dict[str, Any]]]:
-    """Every variant ``args.repeats`` times, interleaved, each run in a fresh process."""
+    """Every variant ``args.repeats`` times, interleaved, each run in a fresh process.
+
+    The order rotates from one repeat to the next (A B C, B C A, C A B, ...): a variant
+    is not always the one that runs right after the machine's quiet moment, or after
+    its busiest one.
+    """
     results: dict[str, list[dict[str, Any]]] = {v: [] for v in variants}
     for repeat in range(args.repeats):
-        for variant in variants:
+        shift = repeat % len(variants)
+        for variant in variants[shift:] + variants[:shift]:
             if results[variant] and "wall" not in results[variant][0]:
                 continue  # skipped or failed: once is enough
             if variant not in OWN_AND_FLOORS and repeat >= args.peer_repeats:
@@ -583,6 +589,30 @@ def scale_curve(curve: dict[int, dict[str, list[dict[str, Any]]]]) -> list[str]:
             floor_wall = statistics.median(r["wall"] for r in floor)
             floor_cpu = statistics.median(r["cpu"] for r in floor)
             cells.append(f"{wall / floor_wall:.2f}x wall, {cpu / floor_cpu:.2f}x CPU")
+        rows.append(f"| {variant} | " + " | ".join(cells) + " |")
+    rows += [
+        "",
+        "CPU ratio to the floor run of the same repeat, median (min-max) of the repeats:",
+        "",
+    ]
+    rows.append("| variant | " + " | ".join(f"N={n:,}" for n in ns) + " |")
+    rows.append("|---|" + "---:|" * len(ns))
+    for variant in variants:
+        cells = []
+        for n in ns:
+            pairs = [
+                run["cpu"] / floor_run["cpu"]
+                # peers run fewer repeats: the first ones, paired with those of the floor
+                for run, floor_run in zip(
+                    curve[n].get(variant, []), curve[n].get("floor", []), strict=False
+                )
+                if "cpu" in run and "cpu" in floor_run
+            ]
+            cells.append(
+                f"{statistics.median(pairs):.2f}x ({min(pairs):.2f}-{max(pairs):.2f})"
+                if pairs
+                else "-"
+            )
         rows.append(f"| {variant} | " + " | ".join(cells) + " |")
     per_account = ["", "Per account (median wall / N, ms):", ""]
     per_account.append("| variant | " + " | ".join(f"N={n:,}" for n in ns) + " |")
