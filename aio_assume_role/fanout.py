@@ -360,13 +360,7 @@ def fan_out(
         parent,
         work,
         targets,
-        _Assumer(
-            role_name,
-            path,
-            partition,
-            _prepare(parent, role_name, path, partition, assume_role_kwargs),
-            checked_ids=True,
-        ),
+        _Assumer(parent, role_name, path, partition, assume_role_kwargs, checked_ids=True),
         resolved,
         regions=region_list,
         concurrency=concurrency,
@@ -519,13 +513,7 @@ def assume_role_in_accounts(
     return _assume_in_accounts(
         parent,
         list(account_ids),
-        _Assumer(
-            role_name,
-            path,
-            partition,
-            _prepare(parent, role_name, path, partition, assume_role_kwargs),
-            checked_ids=False,
-        ),
+        _Assumer(parent, role_name, path, partition, assume_role_kwargs, checked_ids=False),
         concurrency=concurrency,
         progress=progress,
     )
@@ -577,17 +565,20 @@ class _Assumer:
 
     def __init__(
         self,
+        parent: AioSession,
         role_name: str,
         path: str,
         partition: str,
-        new_session: PreparedAssumeRole,
+        assume_role_kwargs: dict[str, Any],
         *,
         checked_ids: bool,
     ) -> None:
+        """Raises what ``assume_role()`` would for every account (see ``_prepare``)."""
         self.role_name = role_name
         self.path = path
         self.partition = partition
-        self.new_session = new_session  # checked once, for every account (_prepare)
+        # Checked once, for every account.
+        self.new_session = _prepare(parent, role_name, path, partition, assume_role_kwargs)
         self.checked_ids = checked_ids  # fan_out's: ids checked before the run
         # The role's ARN around the account id, for ids checked already (fan_out's).
         probe = get_role_arn(_PROBE_ACCOUNT_ID, role_name, path, partition)
