@@ -127,7 +127,7 @@ class _FollowParentRegion(botocore.configprovider.BaseProvider):
 
     @property
     def child(self) -> botocore.session.Session | None:
-        return self._child or self._child_ref()
+        return self._child if self._child is not None else self._child_ref()
 
     def provide(self) -> Any:
         child = self.child
