@@ -17,7 +17,9 @@ The public API, by task:
   ``generate_lambda_session_name``, ``AUTOMATIC_ROLE_SESSION_NAME``;
 - errors (all ``AssumeRoleError``): ``InvalidParameterError``, ``ParentCredentialsError``,
   ``MFARefreshError``, ``ExpiredCredentialsError``, ``MalformedResponseError``,
-  ``RefreshError``.
+  ``RefreshError``, ``RefreshTimeoutError``;
+- testing your own code: ``aio_assume_role.testing`` (move the library's clock, pin its
+  jitter, await its background refreshes).
 
 Commands: ``aio-assume-role ROLE_ARN`` (credentials for a shell or a credential_process),
 ``aio-assume-role accounts`` (can a role be assumed in every account?),
@@ -50,6 +52,7 @@ if TYPE_CHECKING:
         MFARefreshError,
         ParentCredentialsError,
         RefreshError,
+        RefreshTimeoutError,
     )
     from .fanout import (
         AccountResult,
@@ -92,6 +95,7 @@ _EXPORTS = {
     "ParentCredentialsError": ".errors",
     "RefreshError": ".errors",
     "RefreshEvent": "._core.refresh",
+    "RefreshTimeoutError": ".errors",
     "RefreshListener": "._core.refresh",
     "SharedStsClients": ".sts_clients",
     "add_refresh_listener": "._core.refresh",
@@ -129,6 +133,7 @@ __all__ = [
     "RefreshError",
     "RefreshEvent",
     "RefreshListener",
+    "RefreshTimeoutError",
     "SharedStsClients",
     "add_refresh_listener",
     "assume_role",

@@ -10,12 +10,16 @@ keep working::
     ├── MFARefreshError            (also botocore RefreshWithMFAUnsupportedError)
     ├── ExpiredCredentialsError    (also RuntimeError, what aiobotocore raises here)
     ├── MalformedResponseError     (also botocore CredentialRetrievalError)
-    └── RefreshError               (also botocore CredentialRetrievalError)
+    ├── RefreshError               (also botocore CredentialRetrievalError)
+    └── RefreshTimeoutError        (also botocore CredentialRetrievalError, TimeoutError)
 
 Errors from STS itself (throttling, AccessDenied, ...) reach the callers that waited
-for the failed refresh as botocore's ``ClientError``, and connection failures as
-botocore's ``EndpointConnectionError``; callers arriving during the few seconds of
-backoff that follow get ``RefreshError``, with that error as ``__cause__``.
+for the failed refresh as botocore's ``ClientError``, connection failures as
+botocore's ``EndpointConnectionError``, and a refresh past its deadline as
+``RefreshTimeoutError``; callers arriving during the few seconds of backoff that
+follow get ``RefreshError``, with that error as ``__cause__``. While valid
+credentials are held (before the last minute), a failed refresh raises nothing: they
+keep being served.
 
 No message ever contains a parameter's string value, a secret key or a session token.
 """
@@ -41,6 +45,7 @@ __all__ = [
     "MalformedResponseError",
     "ParentCredentialsError",
     "RefreshError",
+    "RefreshTimeoutError",
 ]
 
 
@@ -173,6 +178,31 @@ class RefreshError(AssumeRoleError, CredentialRetrievalError):
     def __reduce__(self):  # type: ignore[no-untyped-def]
         kwargs = {name: getattr(self, name) for name in ("role_arn", "error_code", "retry_at")}
         return functools.partial(type(self), **kwargs), ()
+
+
+class RefreshTimeoutError(AssumeRoleError, CredentialRetrievalError, TimeoutError):
+    """A refresh that callers waited for did not finish within its deadline.
+
+    The deadline (``seconds``, 30 by default) bounds the whole refresh: the cache,
+    AssumeRole and botocore's retries of it, however slowly STS (or a proxy) answers.
+    Set it with the credentials' or session's ``refresh_timeout``. While valid
+    credentials are held, a refresh past its deadline raises nothing: they are served.
+    """
+
+    fmt = (
+        "Refreshing credentials for {role_arn} did not finish within its {seconds:g} s "
+        "deadline (STS, or a proxy, did not answer in time); set refresh_timeout to change it"
+    )
+
+    def __init__(self, *, role_arn: str, seconds: float) -> None:
+        self.role_arn = role_arn
+        self.seconds = seconds
+        super().__init__(  # type: ignore[call-arg]
+            role_arn=role_arn, seconds=seconds, provider="assume-role", error_msg="timeout"
+        )
+
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        return functools.partial(type(self), role_arn=self.role_arn, seconds=self.seconds), ()
 
 
 def _top_level_name(path: object) -> str:

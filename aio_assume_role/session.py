@@ -43,7 +43,8 @@ class AssumedRoleSession(LightChildSession, AioSession):
 
     - ``assume_role_parent_session``: the session the role is assumed through;
     - ``role_arn``: the ARN of the assumed role;
-    - ``await prefetch_credentials()``: assume the role now, to surface errors early.
+    - ``await prefetch_credentials()``: assume the role now, to surface errors early;
+    - ``refresh_timeout``: the deadline of each refresh, in seconds (30 by default).
 
     Unlike a plain ``AioSession``, it starts from a shared template of botocore's
     builtin event handlers, shares its parent's loader and builds its config store
@@ -63,6 +64,21 @@ class AssumedRoleSession(LightChildSession, AioSession):
     def role_arn(self) -> str:
         """The ARN of the assumed role."""
         return self._assumed_role_credentials.fetcher.role_arn
+
+    @property
+    def refresh_timeout(self) -> float | None:
+        """The deadline of each refresh in seconds (30 by default; None: no deadline).
+
+        It bounds the whole refresh (cache, AssumeRole, botocore's retries): callers
+        waiting for a refresh past it get ``RefreshTimeoutError``, while credentials
+        still valid beyond the last minute keep being served. Setting it raises
+        ``InvalidParameterError`` unless it is a positive number of seconds or None.
+        """
+        return self._assumed_role_credentials.refresh_timeout
+
+    @refresh_timeout.setter
+    def refresh_timeout(self, value: float | None) -> None:
+        self._assumed_role_credentials.refresh_timeout = value
 
     async def prefetch_credentials(self) -> datetime.datetime:
         """Assume the role now if not done yet, and return when the credentials expire.
@@ -248,6 +264,8 @@ class AssumedRoleCredentials(EngineDecides, AioDeferredRefreshableCredentials):
     ``RefreshError`` in the seconds of backoff after such a failure.
     """
 
+    _refresher: AsyncRefresher
+
     def __init__(self, fetcher: AssumeRoleFetcher) -> None:
         super().__init__(fetcher.fetch_credentials, METHOD, time_fetcher=_clock.current_time)
         self.fetcher = fetcher
@@ -256,12 +274,12 @@ class AssumedRoleCredentials(EngineDecides, AioDeferredRefreshableCredentials):
 
     async def get_frozen_credentials(self) -> ReadOnlyCredentials:
         """The current keys, refreshed first if due (see the class docstring for errors)."""
-        return await self._refresher.frozen_credentials()
+        return self._served(await self._refresher.frozen_credentials())
 
     async def first_fetch(self) -> ReadOnlyCredentials:
         """The first keys, fetched in the calling task: only while nobody else holds these
         credentials (``PreparedAssumeRole.prefetched``). Raises as ``get_frozen_credentials``."""
-        return await self._refresher.first_fetch_in_caller()
+        return self._served(await self._refresher.first_fetch_in_caller())
 
     async def get_access_key(self) -> str:
         """The current access key id (refreshed first if due)."""

@@ -24,6 +24,7 @@ from aiobotocore.session import AioSession
 from botocore.config import Config
 from botocore.configprovider import ConfiguredEndpointProvider
 
+from ._core.windows import REFRESH_TIMEOUT_SECONDS, sts_timeouts
 from .errors import InvalidParameterError
 
 __all__ = ["SharedStsClients"]
@@ -174,7 +175,7 @@ class SharedStsClients:
                 [("config", f"must be a botocore Config, got {type(config).__name__}")]
             )
         self._parent = parent
-        self._config = config
+        self._config = _with_timeouts(parent.get_default_client_config(), config)
         self._state = "new"  # new -> open -> closing -> closed
         self._pool: _ClientPool | None = None  # made when opened, in the running loop
 
@@ -268,7 +269,7 @@ class _Burst:
         default = parent.get_default_client_config()
         pool = max(getattr(default, "max_pool_connections", None) or 10, self.MIN_POOL_CONNECTIONS)
         self.parent = parent
-        self.pool = _ClientPool(loop, Config(max_pool_connections=pool))
+        self.pool = _ClientPool(loop, _with_timeouts(default, Config(max_pool_connections=pool)))
 
     @property
     def closed(self) -> bool:
@@ -354,6 +355,20 @@ def _configured_sts_endpoint(session: AioSession) -> Any:
     return provider.provide()
 
 
+def _with_timeouts(default: Any, config: Config | None) -> Config | None:
+    """``config`` over connect and read timeouts that fit a refresh's deadline.
+
+    ``default`` is the signing session's default client config (or the session, to
+    read it from): where it sets its own timeouts, they stay (``sts_timeouts``).
+    """
+    if isinstance(default, AioSession):
+        default = default.get_default_client_config()
+    timeouts = sts_timeouts(default, REFRESH_TIMEOUT_SECONDS)
+    if timeouts is None:
+        return config
+    return timeouts if config is None else timeouts.merge(config)
+
+
 def _retrieve_exception(task: asyncio.Task[Any]) -> None:
     # Waiters see the error; this keeps asyncio from logging it when none are left.
     if not task.cancelled():
@@ -402,7 +417,7 @@ class _StsClientLease:
             if client is not None:
                 self._pool = pool
                 return client
-            own = parent.create_client("sts")
+            own = parent.create_client("sts", config=_with_timeouts(parent, None))
             client = await own.__aenter__()
             self._own = own
             return client

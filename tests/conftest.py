@@ -54,30 +54,25 @@ def parent(sts_server: StsServer) -> AioSession:
 
 
 @pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
-    import moto.sts.models
+def clock() -> Iterator[FakeClock]:
+    """Our clock and moto's, moved together (``clock.advance(seconds)``): the public
+    ``aio_assume_role.testing.moved_clock``, as users' tests use it."""
+    from aio_assume_role.testing import moved_clock
 
-    from aio_assume_role._core import clock as _clock
-
-    fake = FakeClock()
-    real_now = _clock.now
-    real_utcnow = moto.sts.models.utcnow
-    monkeypatch.setattr(_clock, "now", lambda: real_now() + fake.offset)
-    monkeypatch.setattr(moto.sts.models, "utcnow", lambda: real_utcnow() + fake.offset)
-    return fake
+    with moved_clock(moto=True) as moved:
+        yield moved
 
 
 @pytest.fixture(autouse=True)
-def dice(monkeypatch: pytest.MonkeyPatch) -> Dice:
-    """Chance pinned at 0.0 (no jitter: botocore's windows; the shortest backoffs).
+def dice() -> Iterator[Dice]:
+    """Chance pinned at 0.0 (no jitter: the earliest advisory point; the shortest backoffs).
 
     Tests of jitter and backoff set ``dice.value``.
     """
-    from aio_assume_role._core import clock as _clock
+    from aio_assume_role.testing import pinned_jitter
 
-    fake = Dice()
-    monkeypatch.setattr(_clock, "random_fraction", fake)
-    return fake
+    with pinned_jitter(0.0) as pinned:
+        yield pinned
 
 
 @pytest.fixture

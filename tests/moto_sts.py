@@ -55,6 +55,9 @@ class StsServer:
     requests: list[dict[str, str]] = field(default_factory=list)
     signers: list[tuple[str, str]] = field(default_factory=list)
     _faults: list[_Fault] = field(default_factory=list)
+    # access key id -> the error code requests signed with it get (a service rejecting
+    # those credentials), for the actions named.
+    _rejected: dict[str, tuple[str, frozenset[str]]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _server: BaseWSGIServer | None = None
 
@@ -78,6 +81,27 @@ class StsServer:
             self.requests.clear()
             self.signers.clear()
             self._faults.clear()
+            self._rejected.clear()
+
+    def reject_key(
+        self,
+        access_key: str,
+        code: str = "ExpiredToken",
+        actions: tuple[str, ...] = ("GetCallerIdentity",),
+    ) -> None:
+        """From now on, answer requests for ``actions`` signed with ``access_key`` with
+        ``code`` (403, "The security token included in the request is expired")."""
+        with self._lock:
+            self._rejected[access_key] = (code, frozenset(actions))
+
+    def _rejection(self, action: str, authorization: str) -> _Fault | None:
+        match = re.search(r"Credential=([^/]+)/", authorization)
+        with self._lock:
+            rejected = self._rejected.get(match.group(1)) if match else None
+        if rejected is None or action not in rejected[1]:
+            return None
+        message = "The security token included in the request is expired"
+        return _Fault(action, 403, rejected[0], message, 1)
 
     def fail_next(
         self,
@@ -137,7 +161,9 @@ class StsServer:
             authorization = environ.get("HTTP_AUTHORIZATION", "")
             if "Action" in params and "/sts/" in authorization:
                 self._record(params, authorization)
-                fault = self._take_fault(params["Action"])
+                fault = self._rejection(params["Action"], authorization) or self._take_fault(
+                    params["Action"]
+                )
                 if fault is not None:
                     return self._answer(fault, app, environ, start_response)
             return app(environ, start_response)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import datetime
 import types
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
+
+from aio_assume_role.testing import Clock
+from aio_assume_role.testing import Dice as _Dice
 
 ACCOUNT_ID = "123456789012"
 DUMMY_ACCESS_KEY = "AKIAIOSFODNN7EXAMPLE"
@@ -19,25 +21,9 @@ def role_arn(name: str = "MyRole", account: str = ACCOUNT_ID) -> str:
     return f"arn:aws:iam::{account}:role/{name}"
 
 
-class FakeClock:
-    """Moves our clock and moto's together (see the ``clock`` fixture), so expiry can be
-    reached without waiting."""
-
-    def __init__(self) -> None:
-        self.offset = datetime.timedelta()
-
-    def advance(self, seconds: float) -> None:
-        self.offset += datetime.timedelta(seconds=seconds)
-
-
-class Dice:
-    """What ``_clock.random_fraction()`` returns while the ``dice`` fixture is active."""
-
-    def __init__(self, value: float = 0.0) -> None:
-        self.value = value
-
-    def __call__(self) -> float:
-        return self.value
+# The public testing helpers, under the names the tests have always used.
+FakeClock = Clock
+Dice = _Dice
 
 
 class RefreshLog:
@@ -58,12 +44,16 @@ class RefreshLog:
             if not waiter.done() and not waiter.get_loop().is_closed():
                 waiter.get_loop().call_soon_threadsafe(_resolve, waiter)
 
-    async def wait_for(self, count: int) -> list[Any]:
-        """Return the events once at least ``count`` have been recorded."""
+    async def wait_for(self, count: int, timeout: float = 120) -> list[Any]:
+        """Return the events once at least ``count`` have been recorded.
+
+        ``timeout`` is a failure bound (a test that waits for an event that never comes
+        fails instead of hanging the suite), not a wait.
+        """
         while len(self.events) < count:
             waiter = asyncio.get_running_loop().create_future()
             self._waiters.append(waiter)
-            await waiter
+            await asyncio.wait_for(waiter, timeout)
         return self.events
 
 

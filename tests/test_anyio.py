@@ -32,7 +32,7 @@ httpxsession = pytest.importorskip("aiobotocore.httpxsession")
 pytest.importorskip("httpx2")
 
 ADVISORY = 47 * 60
-MANDATORY = 55 * 60
+MANDATORY = 59 * 60 + 30  # the last minute
 BACKENDS = ["trio", "asyncio"]
 
 
@@ -187,7 +187,7 @@ def test_cancelled_first_caller_does_not_cancel_the_refresh(
         assert doomed.cancelled_caught
         assert len(results) == 10
         assert len(set(results)) == 1 and results[0].access_key != old.access_key
-        assert child._assumed_role_credentials._refresher._flight.done
+        assert child._assumed_role_credentials._refresher._flights == {}  # none left in flight
         assert len(_SHARED_FETCHES) == 0
 
     run("trio", main)
@@ -226,6 +226,41 @@ def test_advisory_refresh_runs_in_the_background_under_trio(
 
     run("trio", main)
     assert sts_server.count() == 2
+
+
+def test_static_stability_and_the_deadline_under_trio(
+    sts_server: StsServer,
+    clock: FakeClock,
+    trio_backend: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Under trio too: a failed advisory refresh serves the credentials held, a refresh past
+    its deadline fails its waiters with RefreshTimeoutError, and wait_for_refreshes works."""
+    from stub_endpoints import silent_endpoint
+
+    from aio_assume_role import testing
+    from aio_assume_role.errors import RefreshTimeoutError
+
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")  # the failures at once, not after backoffs
+
+    async def main() -> None:
+        child = child_of(httpx_session(), role_arn())
+        held = await frozen(child)
+        clock.advance(ADVISORY)
+        sts_server.fail_next(status=503, code="ServiceUnavailable", times=100)
+        with anyio.fail_after(30):
+            assert await frozen(child) == held
+            assert await testing.wait_for_refreshes() == 1
+            assert await frozen(child) == held  # served through the failure
+        sts_server.clear_faults()
+        with silent_endpoint() as url:
+            monkeypatch.setenv("AWS_ENDPOINT_URL_STS", url)
+            late = child_of(httpx_session(), role_arn("Late"))
+            late.refresh_timeout = 0.5
+            with anyio.fail_after(30), pytest.raises(RefreshTimeoutError):
+                await frozen(late)
+
+    run("trio", main)
 
 
 def test_aiohttp_parent_works_under_anyios_asyncio_backend(sts_server: StsServer) -> None:

@@ -26,11 +26,12 @@ from botocore.credentials import ReadOnlyCredentials
 from moto_sts import StsServer
 from support import FakeClock, role_arn
 
+from aio_assume_role import testing
 from aio_assume_role._core.fetch import _SHARED_FETCHES
 from aio_assume_role.session import AssumedRoleSession, assume_role
 
 ADVISORY = 47 * 60  # 13 of 60 minutes left
-MANDATORY = 55 * 60  # 5 of 60 minutes left
+MANDATORY = 59 * 60 + 30  # 30 seconds left: the mandatory window is the last minute
 EXPIRED = 65 * 60
 
 
@@ -77,8 +78,8 @@ async def frozen(session: AioSession) -> ReadOnlyCredentials:
 def assert_unlocked(*sessions: AssumedRoleSession) -> None:
     """Nothing is left in flight or holding a lock: nothing can wedge a later caller."""
     for session in sessions:
-        flight = session._assumed_role_credentials._refresher._flight
-        assert flight is None or flight.done
+        flights = session._assumed_role_credentials._refresher._flights.values()
+        assert all(flight.done for flight in flights)
     assert len(_SHARED_FETCHES) == 0
 
 
@@ -150,7 +151,7 @@ async def test_advisory_callers_do_not_wait_for_a_refresh_in_flight(
     others = await asyncio.wait_for(asyncio.gather(*(frozen(child) for _ in range(50))), 2)
     assert set(others) == {old}
     gate.open()
-    await child._assumed_role_credentials._refresher._wakeup
+    assert await testing.wait_for_refreshes() == 1
     assert (await frozen(child)).access_key != old.access_key
     assert sts_server.count() == 2
 

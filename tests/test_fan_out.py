@@ -153,6 +153,19 @@ async def test_an_assume_failure_is_a_result_for_each_region_and_no_work_runs(
     assert sum(result.ok for result in results) == 4
 
 
+async def test_an_accounts_assume_failure_is_a_result_not_a_warning(
+    parent: AioSession, sts_server: StsServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A WARNING per failed account ("callers get this error; next attempt from ...") means
+    # nothing in a fan-out and breaks its progress bar: the result reports it.
+    caplog.set_level(logging.DEBUG, logger="aio_assume_role")
+    sts_server.fail_next("AssumeRole", code="AccessDenied", status=403)
+    results = await collect(fan_out(parent, caller_account, role_name=ROLE, accounts=accounts(2)))
+    assert sorted(result.ok for result in results) == [False, True]
+    refresh_records = [r for r in caplog.records if "Refreshing credentials" in r.getMessage()]
+    assert [record.levelno for record in refresh_records] == [logging.DEBUG]
+
+
 async def test_an_exception_from_work_is_that_units_result(
     parent: AioSession, sts_server: StsServer
 ) -> None:

@@ -22,7 +22,7 @@ from aio_assume_role.session import assume_role
 
 SERIAL = f"arn:aws:iam::{ACCOUNT_ID}:mfa/alice"
 ADVISORY = 47 * 60
-MANDATORY = 55 * 60
+MANDATORY = 59 * 60 + 30  # 30 seconds left: the mandatory window is the last minute
 
 
 async def frozen(session: AioSession) -> ReadOnlyCredentials:

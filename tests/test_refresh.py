@@ -15,13 +15,13 @@ async def access_key(session: AioSession) -> str:
     return str((await credentials.get_frozen_credentials()).access_key)
 
 
-def test_windows_match_botocore_from_thirty_minutes_up() -> None:
-    assert refresh_windows(3600) == (900, 600)
-    assert refresh_windows(1800) == (900, 600)
-    assert refresh_windows(43200) == (900, 600)
+def test_windows_follow_botocores_2026_bands() -> None:
+    assert refresh_windows(3600) == (900, 60)
+    assert refresh_windows(1800) == (900, 60)
+    assert refresh_windows(43200) == (3600, 60)
 
 
-def test_windows_scale_down_for_short_lifetimes() -> None:
+def test_windows_leave_short_lifetimes_a_fresh_stretch() -> None:
     advisory, mandatory = refresh_windows(900)
     assert 0 < mandatory < advisory < 900
 
@@ -69,7 +69,7 @@ async def test_fifteen_minute_credentials_are_not_refreshed_on_every_use(
     assert not credentials.refresh_needed()
     assert await access_key(child) == first
     assert sts_server.count() == 1
-    clock.advance(3 * 60)  # 7 of 15 minutes left: inside the scaled advisory window
+    clock.advance(6 * 60)  # 4 of 15 minutes left: inside their 5-minute advisory window
     await access_key(child)
     await refreshes.wait_for(2)
     assert await access_key(child) != first

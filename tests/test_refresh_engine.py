@@ -35,7 +35,7 @@ from aio_assume_role.errors import RefreshError
 from aio_assume_role.session import assume_role
 
 ADVISORY = 47 * 60  # 13 of 60 minutes left
-MANDATORY = 55 * 60  # 5 of 60 minutes left
+MANDATORY = 59 * 60 + 30  # 30 seconds left: the mandatory window is the last minute
 
 
 async def frozen(session: AioSession) -> ReadOnlyCredentials:
@@ -84,9 +84,9 @@ class TestJitter:
             state = RefreshState(role_arn(), 3600)
             state.succeeded(metadata, "first-use", 0.0, now)
             points.append(state._advisory_point)
-        # 15 minutes before expiry, moved later by up to half of the 5 advisory-only minutes.
+        # 15 minutes before expiry, moved later by up to half of the 14 advisory-only minutes.
         assert [(expiry - point).total_seconds() for point in points] == pytest.approx(
-            [900, 825, 750.15], abs=0.01
+            [900, 690, 480.42], abs=0.01
         )
 
     def test_sessions_created_together_spread_their_refresh_points(
@@ -103,7 +103,7 @@ class TestJitter:
             points.add(state._advisory_point)
         assert len(points) == 500
         spread = (max(points) - min(points)).total_seconds()
-        assert 140 < spread <= 150  # over (nearly) the whole 150 s jitter range
+        assert 410 < spread <= 420  # over (nearly) the whole 420 s jitter range
 
     async def test_a_session_refreshes_at_its_own_jittered_point(
         self,
@@ -125,7 +125,7 @@ class TestJitter:
         (*_, event) = await refreshes.wait_for(3)
         assert event.role_arn == role_arn("Early")
         assert sts_server.count() == 3
-        clock.advance(90)  # 12.5 minutes left: Late's point
+        clock.advance(6 * 60 + 10)  # 7 min 50 s left: past Late's point (8 min 0.4 s)
         await frozen(late)
         (*_, event) = await refreshes.wait_for(4)
         assert event.role_arn == role_arn("Late")
@@ -206,8 +206,8 @@ class TestEventLoops:
             return old  # the loop closes with the refresh in flight: asyncio.run cancels it
 
         old = asyncio.run(first_loop())
-        flight = child._assumed_role_credentials._refresher._flight
-        assert flight.done and flight.outcome is None  # abandoned, nothing applied
+        assert child._assumed_role_credentials._refresher._flights == {}  # nothing in flight
+        assert child._assumed_role_credentials._state.expiry is not None
         state = child._assumed_role_credentials._state
         assert state.serve_until is None  # the next use checks again (and refreshes)
 

@@ -1,8 +1,8 @@
 """Refresh under STS faults: advisory vs mandatory windows, retries, clock skew.
 
-1-hour credentials have botocore's windows: advisory 15 minutes before expiry
+1-hour credentials have the 2026 windows: advisory 15 minutes before expiry
 (a failed refresh keeps the still-valid credentials and logs a warning),
-mandatory 10 minutes before (a failed refresh raises to the caller). Faults are
+mandatory in the last minute (a failed refresh raises to the caller). Faults are
 answered by the real moto server (``fail_next``) or by a closed port; the clock
 fixture moves our clock and moto's together.
 """
@@ -28,7 +28,7 @@ from aio_assume_role.errors import ExpiredCredentialsError, RefreshError
 from aio_assume_role.session import AssumedRoleSession, assume_role
 
 ADVISORY = 47 * 60  # 13 of 60 minutes left: inside the 15-minute advisory window only
-MANDATORY = 55 * 60  # 5 minutes left: inside the 10-minute mandatory window
+MANDATORY = 59 * 60 + 30  # 30 seconds left: the mandatory window is the last minute
 EXPIRED = 65 * 60
 
 TRANSIENT = [
@@ -192,14 +192,14 @@ class TestAdvisoryWindow:
     ) -> None:
         child = assume_role(parent, role_arn())
         old = await frozen(child)
-        clock.advance(ADVISORY)  # 13 minutes left: 3 minutes before the mandatory point
+        clock.advance(ADVISORY)  # 13 minutes left: 12 minutes before the mandatory point
         sts_server.fail_next(status=403, code="AccessDenied")
-        dice.value = 0.5  # backoff: half-way between 1/3 and 2/3 of those 180 s = 90 s
+        dice.value = 0.5  # backoff: half-way between 300 and 600 s = 450 s
         await frozen(child)
         (_, failed) = await refreshes.wait_for(2)
         # In seconds: pytest.approx takes timedeltas only from pytest 9.1 on.
-        assert (failed.next_attempt - _clock.now()).total_seconds() == pytest.approx(90, abs=2)
-        clock.advance(85)  # still backing off: every use is served, nobody calls STS
+        assert (failed.next_attempt - _clock.now()).total_seconds() == pytest.approx(450, abs=2)
+        clock.advance(445)  # still backing off: every use is served, nobody calls STS
         for _ in range(20):
             assert await frozen(child) == old
         assert sts_server.count() == 2
@@ -280,7 +280,7 @@ class TestMandatoryWindow:
         child = assume_role(parent, role_arn())
         await frozen(child)
         clock.advance(MANDATORY)
-        for value, backoff in ((0.0, 1.0), (0.5, 2.0), (0.99, 2.98)):
+        for value, backoff in ((0.0, 1.0), (0.5, 3.0), (0.99, 4.96)):
             dice.value = value
             sts_server.fail_next(status=403, code="AccessDenied")
             started = _clock.now()
@@ -292,7 +292,7 @@ class TestMandatoryWindow:
             retry_at = repeated.value.retry_at
             assert started + timedelta(seconds=backoff) <= retry_at
             assert retry_at <= failed + timedelta(seconds=backoff)
-            clock.advance(3)
+            clock.advance(5)
 
 
 class TestConnectionRefused:

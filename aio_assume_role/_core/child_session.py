@@ -1,15 +1,17 @@
 """What makes a child session cheap, on both paths (aiobotocore's and boto3's).
 
-A child starts from a shared template of botocore's builtin event handlers
-(``builtin_event_hooks``), uses its parent's loader (parsed models, MBs, are shared rather
-than reloaded per child client), and builds its config store (~250 provider
-objects) only on first use, where botocore allows (``_compat.LazyConfigStoreSession``):
-a session used only for its credentials never needs it. The four region modes of
-``assume_role(region_name=...)`` are applied here too, for both paths.
+A child starts from a shared template of botocore's builtin event handlers and the
+rejection handlers (``builtin_event_hooks``; ``rejection``), uses its parent's loader
+(parsed models, MBs, are shared rather than reloaded per child client), and builds
+its config store (~250 provider objects) only on first use, where botocore allows
+(``compat.LazyConfigStoreSession``): a session used only for its credentials never
+needs it. The four region modes of ``assume_role(region_name=...)`` are applied here
+too, for both paths.
 """
 
 from __future__ import annotations
 
+import functools
 import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -28,6 +30,7 @@ from .compat import (
     default_session_var_map,
     weaken_lazy_factories,
 )
+from .rejection import register_rejection_handlers
 
 __all__ = []
 
@@ -45,6 +48,8 @@ class LightChildSession(LazyConfigStoreSession):
         # Set first: botocore's __init__ may build the config store (session initializers).
         self._config_store_setups: list[Callable[[ConfigValueStore], None]] | None = []
         super().__init__(event_hooks=event_hooks, include_builtin_handlers=event_hooks is None)
+        if event_hooks is None:  # no shared template (which has them): on this session
+            register_rejection_handlers(self.get_component("event_emitter"))
         if not self.config_store_is_lazy:  # built by botocore already: set up from now on
             self._config_store_setups = None
         self.register_component("data_loader", parent.get_component("data_loader"))
@@ -93,7 +98,7 @@ def builtin_event_hooks() -> AioHierarchicalEmitter | None:
     None if the shared template cannot be built on this botocore (see ``_compat``):
     the session then registers the builtin handlers itself, as botocore does.
     """
-    template = builtin_handlers_template("aio")
+    template = _template("aio")
     if template is None:
         return None
     return aio_copy_on_write_emitter_class()(template)
@@ -105,8 +110,17 @@ def sync_builtin_event_hooks(*, boto3_defaults: bool = False) -> HierarchicalEmi
     ``boto3_defaults`` adds the handlers ``boto3.Session()`` registers on its session.
     None if that template cannot be built on this botocore/boto3 (see ``_compat``).
     """
-    template = builtin_handlers_template("boto3" if boto3_defaults else "botocore")
+    template = _template("boto3" if boto3_defaults else "botocore")
     return CopyOnWriteEmitter(template) if template is not None else None
+
+
+@functools.cache
+def _template(flavor: str) -> HierarchicalEmitter | None:
+    """botocore's builtin handlers and the rejection handlers (``rejection``), once."""
+    template = builtin_handlers_template(flavor)
+    if template is not None:
+        register_rejection_handlers(template)
+    return template
 
 
 # --- region modes: follow the parent, copy it, implicit, or a given region ---

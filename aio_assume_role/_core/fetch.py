@@ -134,8 +134,12 @@ class AssumeRoleFetcher(FetcherCommon):
         self._cache_identity = cache_identity
         self._cache: _ResponseCache | None = cache
 
-    async def fetch_credentials(self) -> dict[str, Any]:
-        """Return credential metadata for the refresh engine (``source``: cache or sts)."""
+    async def fetch_credentials(self, rejected_key: str | None = None) -> dict[str, Any]:
+        """Return credential metadata for the refresh engine (``source``: cache or sts).
+
+        ``rejected_key``: an access key a service rejected; a cache entry holding it
+        is a miss.
+        """
         if self._cache is None:
             # No cache (assume_role(cache=None)): nobody shares this session's fetches
             # and nothing could be served from a private copy when the engine asks
@@ -143,7 +147,7 @@ class AssumeRoleFetcher(FetcherCommon):
             await self._resolve_parent_credentials()
             _, fetched = await self._get_credentials()
             return fetched
-        metadata = await self._load_from_cache()
+        metadata = await self._load_from_cache(rejected_key)
         if metadata is not None:
             return metadata
         # Resolved before the shared-fetch lock: a parent that shares this cache and
@@ -151,7 +155,7 @@ class AssumeRoleFetcher(FetcherCommon):
         await self._resolve_parent_credentials()
         async with _SHARED_FETCHES.hold((self._cache_identity, self.cache_key)):
             # Another session sharing this cache may have filled it meanwhile.
-            metadata = await self._load_from_cache()
+            metadata = await self._load_from_cache(rejected_key)
             if metadata is not None:
                 return metadata
             # A cache that other processes share may offer a lock for them (taken
@@ -161,7 +165,7 @@ class AssumeRoleFetcher(FetcherCommon):
             if not callable(lock):
                 return await self._fetch_and_store()
             async with lock(self.cache_key):  # False: it gave up (a WARNING was logged)
-                metadata = await self._load_from_cache()
+                metadata = await self._load_from_cache(rejected_key)
                 if metadata is not None:
                     return metadata
                 return await self._fetch_and_store()
@@ -171,9 +175,9 @@ class AssumeRoleFetcher(FetcherCommon):
         await self._store(response)
         return metadata
 
-    async def _load_from_cache(self) -> dict[str, Any] | None:
+    async def _load_from_cache(self, rejected_key: str | None) -> dict[str, Any] | None:
         assert self._cache is not None
-        return self._fresh_cached(await self._cache.get(self.cache_key))
+        return self._fresh_cached(await self._cache.get(self.cache_key), rejected_key)
 
     async def _store(self, response: dict[str, Any]) -> None:
         """Write a fetched response to the cache; a failure loses the cache entry only."""

@@ -1,24 +1,33 @@
 """The refresh engine: when credentials refresh, who waits, what happens on failure.
 
 One ``RefreshState`` per credentials object decides; a driver runs the fetch.
-Validity and activity are two small state machines::
+Validity and activity are two small state machines (windows in ``windows``)::
 
     validity:  first use ─┐
                fresh ──(advisory point, jittered)──▶ advisory ──▶ mandatory ──▶ expired
+               any ──(a service rejected the current key)──▶ invalidated
     activity:  idle ──▶ refreshing ──▶ idle          (one refresh in flight; outcome shared)
                           └─ failed ──▶ backing off ──▶ idle
 
 - fresh: serve the current credentials.
 - advisory: serve the current credentials; if idle and not backing off, start one
   refresh in the background (asyncio task, trio system task). Nobody waits.
-- first use, mandatory, expired: wait for the refresh in flight (start it if idle).
-  Its outcome, credentials or error, goes to every waiter. During the short
-  backoff after a failure here, callers get ``RefreshError`` at once.
+- first use, mandatory, expired, invalidated: wait for the refresh in flight (start it
+  if idle). Its outcome, credentials or error, goes to every waiter.
+
+Static stability: a refresh that fails while the credentials held are valid beyond
+the mandatory point never fails a caller. They keep being served, one WARNING says
+so, and the next attempt waits 300 to 600 seconds (capped at the mandatory point, so
+the last minute gets a last try). A failure that callers waited for goes to all of
+them, and to new callers for 1 to 5 seconds; then the next caller tries again.
+Whether an error is one retrying can fix (``is_retryable``) is reported, and changes
+none of this: a trust policy fixed in minutes must not take a service down.
 
 Drivers: ``AsyncRefresher`` (asyncio and trio; nothing bound to one event loop:
-a flight belongs to the loop that started it, and a caller in another loop starts
-its own) and ``ThreadedRefresher`` (the boto3 path: the first thread runs the
-refresh, others wait for its outcome; in the advisory window that thread pays).
+a flight belongs to the loop that started it, and a caller in another loop, in
+another thread too, starts its own) and ``ThreadedRefresher`` (the boto3 path: the
+first thread runs the refresh, others wait for its outcome; in the advisory window
+that thread pays). Every refresh has an overall deadline (``refresh_timeout``).
 
 Time is read through ``_clock.now()`` and chance through ``_clock.random_fraction()``.
 Each outcome is one log record (DEBUG on success, WARNING on failure, never a
@@ -28,25 +37,38 @@ traceback or a secret) and one ``RefreshEvent`` to the listeners registered with
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import datetime
 import logging
+import os
+import sys
 import threading
 import time
+import weakref
 from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import Any
 
 from botocore.credentials import ReadOnlyCredentials
 
-from ..errors import ExpiredCredentialsError, RefreshError
+from ..errors import (
+    ExpiredCredentialsError,
+    InvalidParameterError,
+    MFARefreshError,
+    ParentCredentialsError,
+    RefreshError,
+    RefreshTimeoutError,
+)
 from . import clock as _clock
 from .response import credential_responses_redacted, safe_error
 from .windows import (
-    advisory_retry_point,
-    mandatory_retry_point,
+    INVALIDATION_COOLDOWN_SECONDS,
+    REFRESH_TIMEOUT_SECONDS,
     parse_expiry,
     refresh_points,
+    repeat_failure_until,
+    served_retry_point,
 )
 
 __all__ = [
@@ -57,6 +79,7 @@ __all__ = [
     "RefreshState",
     "ThreadedRefresher",
     "add_refresh_listener",
+    "is_retryable",
 ]
 
 logger = logging.getLogger("aio_assume_role")
@@ -66,10 +89,53 @@ FRESH = "fresh"
 ADVISORY = "advisory"
 MANDATORY = "mandatory"
 EXPIRED = "expired"
+INVALIDATED = "invalidated"
 
 # What RefreshState.plan() tells a caller to do, besides waiting.
 SERVE = "serve"
 START_AND_SERVE = "start-and-serve"
+
+# Which rule a failed refresh fell under (RefreshEvent.rule).
+#: valid credentials are held: served; next attempt in 300-600 s.
+RULE_SERVED = "served"
+#: as ``served``, the next attempt capped at the mandatory point (the last try).
+RULE_LAST_TRY = "served-last-try"
+#: callers waited: they got the error, and new callers get it for 1-5 s.
+RULE_RAISED = "raised"
+#: a background refresh failed after the mandatory point: the next caller waits for a new one.
+RULE_RETRY_NOW = "retry-now"
+
+#: STS error codes that no retry can fix: the caller (or an administrator) must act
+#: (a trust or permissions policy, a parameter, a region, the parent's credentials).
+NEEDS_ACTION_CODES = frozenset(
+    {
+        "AccessDenied",
+        "AccessDeniedException",
+        "ExpiredToken",
+        "ExpiredTokenException",
+        "IncompleteSignature",
+        "InvalidAction",
+        "InvalidClientTokenId",
+        "InvalidParameterCombination",
+        "InvalidParameterValue",
+        "MalformedPolicyDocument",
+        "MissingAuthenticationToken",
+        "MissingParameter",
+        "OptInRequired",
+        "PackedPolicyTooLarge",
+        "RegionDisabledException",
+        "SignatureDoesNotMatch",
+        "UnrecognizedClientException",
+        "ValidationError",
+    }
+)
+#: The library's own errors that no retry can fix.
+_NEEDS_ACTION_TYPES = (
+    ExpiredCredentialsError,
+    InvalidParameterError,
+    MFARefreshError,
+    ParentCredentialsError,
+)
 
 Metadata = dict[str, Any]
 
@@ -83,7 +149,8 @@ class RefreshEvent:
 
     #: The ARN of the role whose credentials were refreshed.
     role_arn: str
-    #: Why: ``"first-use"``, ``"advisory"``, ``"mandatory"`` or ``"expired"``.
+    #: Why: ``"first-use"``, ``"advisory"``, ``"mandatory"``, ``"expired"`` or
+    #: ``"invalidated"`` (a service rejected the credentials held).
     trigger: str
     #: Where the credentials came from: ``"cache"`` or ``"sts"`` (None on failure).
     source: str | None
@@ -93,8 +160,17 @@ class RefreshEvent:
     expiry_time: datetime.datetime | None = None
     #: The STS error code (e.g. ``"AccessDenied"``) or the exception's type name, on failure.
     error_code: str | None = None
-    #: On failure: the earliest time of the next attempt.
+    #: On failure: the earliest time of the next attempt (None: the next caller's).
     next_attempt: datetime.datetime | None = None
+    #: On failure, the rule applied: ``"served"`` (valid credentials held and served;
+    #: next attempt 300-600 s later), ``"served-last-try"`` (the same, next attempt at
+    #: the mandatory point), ``"raised"`` (the waiting callers got the error, and new
+    #: callers get it for 1-5 s) or ``"retry-now"`` (nobody waited; the next caller
+    #: waits for a new attempt).
+    rule: str | None = None
+    #: On failure: whether retrying can fix the error (False: AccessDenied, a bad
+    #: parameter, the parent's credentials rejected... see ``is_retryable``).
+    retryable: bool | None = None
 
     @property
     def ok(self) -> bool:
@@ -144,6 +220,43 @@ def error_code(error: BaseException) -> str:
     return type(error).__name__
 
 
+def is_retryable(error: BaseException) -> bool:
+    """Whether a later attempt can succeed where this refresh failed.
+
+    False for the STS codes of ``NEEDS_ACTION_CODES`` (AccessDenied, a malformed
+    policy, an invalid parameter, a region STS is not enabled in, the parent's own
+    credentials rejected or expired) and for the library's own errors that need a
+    change (no parent credentials, a used MFA code, a local clock ahead of AWS's);
+    True otherwise (throttling, 5xx, connection errors, timeouts, malformed answers).
+    """
+    if isinstance(error, _NEEDS_ACTION_TYPES):
+        return False
+    return error_code(error) not in NEEDS_ACTION_CODES
+
+
+def validated_timeout(value: object) -> float | None:
+    """A ``refresh_timeout`` value checked: a positive number of seconds, or None.
+
+    Raises ``InvalidParameterError`` naming ``refresh_timeout`` otherwise.
+    """
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        # (NaN is not > 0 either)
+        raise InvalidParameterError(
+            [
+                (
+                    "refresh_timeout",
+                    "must be a positive number of seconds (or None for no deadline), "
+                    f"got {type(value).__name__}",
+                )
+            ]
+        )
+    if value == float("inf"):
+        return None
+    return float(value)
+
+
 class RefreshState:
     """The decisions of the refresh engine for one credentials object; no I/O, no waiting."""
 
@@ -157,14 +270,21 @@ class RefreshState:
         self._retry_point: datetime.datetime | None = None  # no new attempt before
         self._failure: BaseException | None = None  # repeated to callers until then
         self._failure_code = ""
+        #: The access key a service rejected while it was the current one.
+        self.invalid_key: str | None = None
+        self._invalidated_at: datetime.datetime | None = None
         #: Until this time, callers are served ``frozen`` with no other check: the
         #: advisory point; during an advisory refresh or its backoff, the end of that.
         self.serve_until: datetime.datetime | None = None
 
     def phase(self, now: datetime.datetime) -> str:
-        """Where the current credentials are: first-use, fresh, advisory, mandatory, expired."""
+        """Where the current credentials are: first-use, fresh, advisory, mandatory,
+        expired, or invalidated."""
         if self.expiry is None or self._advisory_point is None or self._mandatory_point is None:
             return FIRST_USE
+        invalid = self.invalid_key
+        if invalid is not None and self.frozen is not None and self.frozen.access_key == invalid:
+            return INVALIDATED
         if now < self._advisory_point:
             return FRESH
         if now < self._mandatory_point:
@@ -176,7 +296,7 @@ class RefreshState:
     def plan(self, now: datetime.datetime) -> str:
         """What a caller does now: ``SERVE``, ``START_AND_SERVE`` (an advisory refresh
         is due and none is known to run), or the phase whose refresh it must wait for
-        (first-use, mandatory, expired)."""
+        (first-use, mandatory, expired, invalidated)."""
         until = self.serve_until
         if until is not None and now < until:  # fresh, or an advisory refresh in hand
             return SERVE
@@ -209,6 +329,28 @@ class RefreshState:
         )
         error.__cause__ = self._failure
         return error
+
+    def rejected(self, access_key: str, now: datetime.datetime) -> bool:
+        """A service rejected a request signed with ``access_key``: whether to retry it.
+
+        The current key: invalidated (callers wait for one refresh), and the request
+        is retried once; unless a key was invalidated less than
+        ``INVALIDATION_COOLDOWN_SECONDS`` ago, so credentials that were just fetched in
+        place of rejected ones and are rejected too surface to the caller (no loop).
+        An older key (newer credentials are held): retried with those, nothing
+        invalidated.
+        """
+        frozen = self.frozen
+        if frozen is None:
+            return False
+        if frozen.access_key != access_key or self.invalid_key == access_key:
+            return True  # newer credentials held, or this key's refresh is under way
+        last = self._invalidated_at
+        if last is not None and (now - last).total_seconds() < INVALIDATION_COOLDOWN_SECONDS:
+            return False
+        self.invalid_key, self._invalidated_at = access_key, now
+        self.serve_until = self._retry_point = self._failure = None
+        return True
 
     def succeeded(
         self, metadata: Metadata, trigger: str, started: float, now: datetime.datetime
@@ -257,49 +399,78 @@ class RefreshState:
         return self.frozen
 
     def failed(
-        self, error: BaseException, trigger: str, started: float, now: datetime.datetime
+        self,
+        error: BaseException,
+        trigger: str,
+        started: float,
+        now: datetime.datetime,
+        *,
+        caller_reports: bool = False,
     ) -> None:
-        """Record a failed refresh: back off (with jitter); log and publish the outcome.
+        """Record a failed refresh and the rule it falls under; log and publish it.
 
-        Failed while the current credentials are in the advisory window: they keep
-        being served and nobody tries again for a randomized share of the time left
-        before the mandatory point. Otherwise callers waited for it: it is
-        repeated to new callers for a few randomized seconds, then tried again.
+        Valid credentials held beyond the mandatory point (fresh, advisory): they keep
+        being served; the next attempt is 300-600 s away, capped at the mandatory
+        point. Callers waited for it (first use, mandatory, expired, invalidated):
+        its error is repeated to new callers for 1-5 s, then tried again. A
+        background refresh that failed after the mandatory point: nobody waited, so
+        the next caller waits for a new attempt. ``caller_reports``: the one caller
+        that waited reports the error itself (a fan-out's result), so the log record
+        is DEBUG, not WARNING.
         """
         code = error_code(error)
-        if self.phase(now) == ADVISORY:
+        retryable = is_retryable(error)
+        phase = self.phase(now)
+        if phase in (FRESH, ADVISORY):
             assert self.expiry is not None and self._mandatory_point is not None
-            self._retry_point = advisory_retry_point(
+            self._retry_point, capped = served_retry_point(
                 now, self._mandatory_point, _clock.random_fraction()
             )
             self._failure = None
             self.serve_until = self._retry_point
-            consequence = "keeping the current credentials, valid until " + (
-                self.expiry.isoformat()
-            )
+            rule = RULE_LAST_TRY if capped else RULE_SERVED
+            consequence = "serving the credentials held, valid until " + self.expiry.isoformat()
+        elif trigger == ADVISORY:
+            self._retry_point = self._failure = self.serve_until = None
+            rule = RULE_RETRY_NOW
+            consequence = "nobody waited for it; the next caller waits for a new attempt"
         else:
-            self._retry_point = mandatory_retry_point(now, _clock.random_fraction())
+            self._retry_point = repeat_failure_until(now, _clock.random_fraction())
             self._failure, self._failure_code = error, code
             self.serve_until = None
+            rule = RULE_RAISED
             consequence = "callers get this error"
+        next_attempt = self._retry_point
         event = RefreshEvent(
             role_arn=self.role_arn,
             trigger=trigger,
             source=None,
             duration=time.monotonic() - started,
             error_code=code,
-            next_attempt=self._retry_point,
+            next_attempt=next_attempt,
+            rule=rule,
+            retryable=retryable,
         )
-        logger.warning(
-            "Refreshing credentials for %s failed (%s, %s); %s; next attempt from %s",
+        logger.log(
+            logging.DEBUG if caller_reports else logging.WARNING,
+            "Refreshing credentials for %s failed (%s, %s%s); %s; next attempt %s",
             self.role_arn,
             trigger,
             code,
+            "" if retryable else ": retrying cannot fix this, it needs a change",
             consequence,
-            self._retry_point.isoformat(),
+            "from " + next_attempt.isoformat() if next_attempt is not None else "at the next use",
             extra={"aio_assume_role_refresh": event},
         )
         _publish(event)
+
+
+#: The credentials that last handed out keys in this task or thread, and the access key:
+#: set at every read, so that right after botocore signs a request the rejection
+#: handlers (``rejection``) know which state signed it.
+SERVED: contextvars.ContextVar[tuple[RefreshState, str] | None] = contextvars.ContextVar(
+    "aio_assume_role_served", default=None
+)
 
 
 class EngineDecides:
@@ -310,11 +481,25 @@ class EngineDecides:
     """
 
     _state: RefreshState
+    _refresher: _Refresher
 
     @property
     def expiry_time(self) -> datetime.datetime | None:
         """When the current credentials expire (None before the first fetch)."""
         return self._state.expiry
+
+    @property
+    def refresh_timeout(self) -> float | None:
+        """The deadline of each refresh in seconds (30 by default; None: no deadline).
+
+        Waiters of a refresh past it get ``RefreshTimeoutError``. Setting it raises
+        ``InvalidParameterError`` unless it is a positive number or None.
+        """
+        return self._refresher.timeout
+
+    @refresh_timeout.setter
+    def refresh_timeout(self, value: float | None) -> None:
+        self._refresher.timeout = validated_timeout(value)
 
     def refresh_needed(self, refresh_in: float | None = None) -> bool:
         """Whether the credentials are due (or, with ``refresh_in`` seconds, expire within it)."""
@@ -322,6 +507,11 @@ class EngineDecides:
         if refresh_in is None or self._state.expiry is None:
             return self._state.phase(now) != FRESH
         return (self._state.expiry - now).total_seconds() < refresh_in
+
+    def _served(self, frozen: ReadOnlyCredentials) -> ReadOnlyCredentials:
+        """Note which credentials this task or thread signs with next; return them."""
+        SERVED.set((self._state, frozen.access_key))
+        return frozen
 
     def __repr__(self) -> str:
         return (
@@ -333,49 +523,84 @@ class EngineDecides:
 class _Flight:
     """One refresh in flight: where it runs, and its outcome once known."""
 
-    __slots__ = ("done", "outcome", "owner", "traceback", "trigger")
+    __slots__ = (
+        "__weakref__",
+        "caller_reports",
+        "done",
+        "outcome",
+        "owner",
+        "traceback",
+        "trigger",
+        "wakeup",
+    )
 
-    def __init__(self, owner: object, trigger: str) -> None:
+    def __init__(self, owner: object, trigger: str, *, caller_reports: bool = False) -> None:
         self.owner = owner  # the event loop (or trio token, or thread lock) it runs in
         self.trigger = trigger
+        # Run in its only caller's task, which reports the outcome (a fan-out's first fetch).
+        self.caller_reports = caller_reports
         self.done = False
         # Credentials, or the exception for every waiter; None if abandoned (cancelled).
         self.outcome: ReadOnlyCredentials | BaseException | None = None
         # The error's traceback as the fetch left it: each waiter re-raises from there.
         self.traceback: TracebackType | None = None
+        # What waiters of an async flight await: its asyncio.Task, or a trio.Event.
+        self.wakeup: Any = None
 
 
-FetchAsync = Callable[[], Awaitable[Metadata]]
-FetchSync = Callable[[], Metadata]
+#: Fetch the credentials; the argument is an access key that a service rejected (a
+#: cache entry holding it is a miss), or None.
+FetchAsync = Callable[[str | None], Awaitable[Metadata]]
+FetchSync = Callable[[str | None], Metadata]
+
+#: Background refreshes in flight (advisory, or started by a waiter), for
+#: ``aio_assume_role.testing.wait_for_refreshes()``.
+BACKGROUND: weakref.WeakSet[_Flight] = weakref.WeakSet()
 
 
 class _Refresher:
-    """What both drivers share: the state, the fetch wrapper, the outcome bookkeeping."""
+    """What both drivers share: the state, the deadline, the outcome bookkeeping."""
 
-    def __init__(self, state: RefreshState) -> None:
+    def __init__(self, state: RefreshState, timeout: float | None) -> None:
         self.state = state
+        self.timeout = timeout
+
+    def _timed_out(self) -> RefreshTimeoutError:
+        assert self.timeout is not None
+        return RefreshTimeoutError(role_arn=self.state.role_arn, seconds=self.timeout)
 
     def _settle(
         self, flight: _Flight, trigger: str, started: float, result: Metadata | BaseException
     ) -> None:
         """Record a finished fetch's outcome in the state and on the flight."""
         now = _clock.now()
+        quiet = flight.caller_reports
         if isinstance(result, BaseException):
             error = safe_error(result, self.state.role_arn)
-            self.state.failed(error, trigger, started, now)
+            self.state.failed(error, trigger, started, now, caller_reports=quiet)
             flight.outcome, flight.traceback = error, error.__traceback__
             return
         try:
             flight.outcome = self.state.succeeded(result, trigger, started, now)
         except ExpiredCredentialsError as error:
-            self.state.failed(error, trigger, started, now)
+            self.state.failed(error, trigger, started, now, caller_reports=quiet)
             flight.outcome = error
 
-    @staticmethod
-    def _result(flight: _Flight) -> ReadOnlyCredentials | None:
-        """The flight's credentials; raises its error; None if it was abandoned."""
+    def _result(self, flight: _Flight) -> ReadOnlyCredentials | None:
+        """What a waiter of ``flight`` gets: its credentials, or its error (raised).
+
+        None, to start over, if it was abandoned, or if it was a background refresh
+        that failed after the mandatory point (nobody waited for it: this waiter
+        gets an attempt of its own). The held credentials, if the state still serves
+        them (a failure while they are valid beyond the mandatory point).
+        """
         outcome = flight.outcome
         if isinstance(outcome, BaseException):
+            state = self.state
+            if state.plan(_clock.now()) in (SERVE, START_AND_SERVE):
+                return state.frozen
+            if flight.trigger == ADVISORY:
+                return None
             # The one error object goes to every waiter; restarting from the fetch's
             # traceback keeps it from growing by each waiter's frames (thousands).
             raise outcome.with_traceback(flight.traceback)
@@ -387,36 +612,45 @@ class AsyncRefresher(_Refresher):
 
     A waiter that is cancelled stops waiting; the refresh goes on and its outcome
     is kept. A loop that closes with a refresh in flight cancels it; the next
-    caller, in whatever loop, starts a new one.
+    caller, in whatever loop, starts a new one. Loops in other threads each run
+    their own flight (one per loop), never wait for another loop's.
     """
 
-    def __init__(self, state: RefreshState, fetch: FetchAsync) -> None:
-        super().__init__(state)
+    def __init__(
+        self, state: RefreshState, fetch: FetchAsync, timeout: float | None = None
+    ) -> None:
+        super().__init__(state, REFRESH_TIMEOUT_SECONDS if timeout is None else timeout)
         self._fetch = fetch
-        self._flight: _Flight | None = None
-        self._wakeup: Any = None  # asyncio.Task or trio.Event of the flight
+        # The running flight of each event loop (or trio run), removed when it ends.
+        self._flights: dict[object, _Flight] = {}
 
     async def frozen_credentials(self) -> ReadOnlyCredentials:
         """The credentials to sign with now, refreshing as the state says.
 
-        Raises what the refresh raised (redacted), or ``RefreshError`` during the
-        backoff after a failure.
+        Raises what the refresh raised (redacted), ``RefreshTimeoutError`` past its
+        deadline, or ``RefreshError`` during the backoff after a failure.
         """
         state = self.state
         now = _clock.now()
         phase = state.plan(now)
         if phase in (SERVE, START_AND_SERVE):
             assert state.frozen is not None
-            if phase == START_AND_SERVE and self._running_flight() is None:
-                self._launch(ADVISORY)
-                state.advisory_refresh_started()
+            if phase == START_AND_SERVE:
+                owner = _current_owner()
+                if self._running_flight(owner) is None:
+                    BACKGROUND.add(self._launch(ADVISORY, owner))
+                    state.advisory_refresh_started()
             return state.frozen
         while True:
             repeated = state.repeated_failure(now)
             if repeated is not None:
                 raise repeated
-            flight = self._running_flight() or self._launch(phase)
-            await self._wait(flight)
+            owner = _current_owner()
+            flight = self._running_flight(owner)
+            if flight is None:
+                flight = self._launch(phase, owner)
+                BACKGROUND.add(flight)
+            await _wait_for(flight)
             credentials = self._result(flight)
             if credentials is not None:
                 return credentials
@@ -430,36 +664,35 @@ class AsyncRefresher(_Refresher):
 
         Only for credentials no other task can be waiting on (their session is not
         handed out yet): there is nobody to shield the fetch for, so a cancelled caller
-        cancels it and the next caller starts over. When a fetch already ran or runs,
-        as ``frozen_credentials()``. Raises what the fetch raised (redacted).
+        cancels it and the next caller starts over; a failure is the caller's to report
+        (logged at DEBUG, not WARNING). When a fetch already ran or runs, as
+        ``frozen_credentials()``. Raises what the fetch raised (redacted).
         """
-        if self._flight is not None or self.state.phase(_clock.now()) != FIRST_USE:
+        if self._flights or self.state.phase(_clock.now()) != FIRST_USE:
             return await self.frozen_credentials()
-        flight = self._flight = _Flight(_current_owner(), FIRST_USE)
+        owner = _current_owner()
+        flight = self._flights[owner] = _Flight(owner, FIRST_USE, caller_reports=True)
         await self._run(flight)
         credentials = self._result(flight)
         assert credentials is not None  # settled: _run returned without being cancelled
         return credentials
 
-    def _running_flight(self) -> _Flight | None:
-        flight = self._flight
-        if flight is None or flight.done or flight.owner is not _current_owner():
-            return None
-        return flight
+    def _running_flight(self, owner: object) -> _Flight | None:
+        flight = self._flights.get(owner)
+        return flight if flight is not None and not flight.done else None
 
-    def _launch(self, trigger: str) -> _Flight:
+    def _launch(self, trigger: str, owner: object) -> _Flight:
         import asyncio  # imported in functions: the sync path does not load asyncio
 
-        owner = _current_owner()
-        flight = self._flight = _Flight(owner, trigger)
+        flight = self._flights[owner] = _Flight(owner, trigger)
         if isinstance(owner, asyncio.AbstractEventLoop):
-            task = self._wakeup = owner.create_task(self._run(flight))
+            task = flight.wakeup = owner.create_task(self._run(flight))
             # Also when cancelled before it ever ran (its loop shut down at once).
             task.add_done_callback(lambda _: self._finish(flight))
         else:
             import trio
 
-            event = self._wakeup = trio.Event()
+            event = flight.wakeup = trio.Event()
 
             async def run_and_signal() -> None:
                 try:
@@ -470,40 +703,80 @@ class AsyncRefresher(_Refresher):
             trio.lowlevel.spawn_system_task(run_and_signal)
         return flight
 
-    async def _wait(self, flight: _Flight) -> None:
-        import asyncio
-
-        wakeup = self._wakeup
-        if flight.done or wakeup is None:
-            return
-        if isinstance(wakeup, asyncio.Task):
-            # Shielded: a cancelled waiter must not cancel the refresh others wait for.
-            await asyncio.shield(wakeup)
-        else:
-            await wakeup.wait()
-
     async def _run(self, flight: _Flight) -> None:
         started = time.monotonic()
         result: Metadata | BaseException
         try:
             try:
                 with credential_responses_redacted():
-                    result = await self._fetch()
+                    result = await self._fetch_within_deadline(flight.owner)
             except Exception as error:
                 result = error
             self._settle(flight, flight.trigger, started, result)
         finally:
             self._finish(flight)
 
+    async def _fetch_within_deadline(self, owner: object) -> Metadata:
+        """The fetch, bounded by ``timeout`` (``RefreshTimeoutError`` past it)."""
+        import asyncio
+
+        seconds = self.timeout
+        fetch = self._fetch(self.state.invalid_key)
+        if seconds is None:
+            return await fetch
+        if not isinstance(owner, asyncio.AbstractEventLoop):
+            import trio
+
+            with trio.move_on_after(seconds):
+                return await fetch
+            raise self._timed_out()
+        if sys.version_info >= (3, 11):
+            deadline = asyncio.timeout(seconds)
+            try:
+                async with deadline:
+                    return await fetch
+            except TimeoutError:
+                if deadline.expired():
+                    raise self._timed_out() from None
+                raise
+        try:  # Python 3.10: wait_for runs the fetch as a task of its own
+            return await asyncio.wait_for(fetch, seconds)
+        except asyncio.TimeoutError:
+            raise self._timed_out() from None
+
     def _finish(self, flight: _Flight) -> None:
         if not flight.done:
             flight.done = True
             if flight.outcome is None:  # cancelled (its loop shut down) before settling
                 self.state.refresh_abandoned()
-        if self._flight is flight:
-            # Not kept for the session's life: the finished task, its coroutine's frame
-            # (which held the fetched metadata) and its context (the flight keeps the outcome).
-            self._wakeup = None
+        if self._flights.get(flight.owner) is flight:
+            del self._flights[flight.owner]
+        # Not kept for the session's life: the finished task, its coroutine's frame
+        # (which held the fetched metadata) and its context (the flight keeps the outcome).
+        flight.wakeup = None
+
+
+async def _wait_for(flight: _Flight) -> None:
+    """Until the async ``flight`` is done (shielded: a cancelled waiter leaves it running)."""
+    import asyncio
+
+    wakeup = flight.wakeup
+    if flight.done or wakeup is None:
+        return
+    if isinstance(wakeup, asyncio.Task):
+        # Shielded: a cancelled waiter must not cancel the refresh others wait for.
+        await asyncio.shield(wakeup)
+    else:
+        await wakeup.wait()
+
+
+async def wait_for_background_refreshes() -> int:
+    """Wait for the background refreshes in flight in this event loop; return how many."""
+    owner = _current_owner()
+    flights = [flight for flight in list(BACKGROUND) if flight.owner is owner and not flight.done]
+    for flight in flights:
+        await _wait_for(flight)
+    return len(flights)
 
 
 def _current_owner() -> object:
@@ -518,26 +791,37 @@ def _current_owner() -> object:
         return trio.lowlevel.current_trio_token()
 
 
+# Every ThreadedRefresher, so that a forked child can drop the flights of threads that
+# do not exist in it (their waiters would wait for ever).
+_THREADED: weakref.WeakSet[ThreadedRefresher] = weakref.WeakSet()
+
+
 class ThreadedRefresher(_Refresher):
-    """Runs refreshes in the calling thread (the boto3 path).
+    """Runs refreshes for the calling threads (the boto3 path).
 
     The first thread that needs a refresh runs it; threads that need one meanwhile
     wait for its outcome and share it; in the advisory window, other threads are
-    served the current credentials without waiting.
+    served the current credentials without waiting. With a deadline, the fetch runs
+    in a helper thread that the refreshing thread waits for at most that long (a
+    blocking socket cannot be interrupted); after a fork, a refresh the parent
+    process had in flight is forgotten.
     """
 
-    def __init__(self, state: RefreshState, fetch: FetchSync) -> None:
-        super().__init__(state)
+    def __init__(
+        self, state: RefreshState, fetch: FetchSync, timeout: float | None = None
+    ) -> None:
+        super().__init__(state, REFRESH_TIMEOUT_SECONDS if timeout is None else timeout)
         self._fetch = fetch
         self._lock = threading.Lock()
         self._flight: _Flight | None = None
         self._finished = threading.Condition(self._lock)
+        _THREADED.add(self)
 
     def frozen_credentials(self) -> ReadOnlyCredentials:
         """The credentials to sign with now, refreshing as the state says.
 
-        Raises what the refresh raised (redacted), or ``RefreshError`` during the
-        backoff after a failure.
+        Raises what the refresh raised (redacted), ``RefreshTimeoutError`` past its
+        deadline, or ``RefreshError`` during the backoff after a failure.
         """
         state = self.state
         while True:
@@ -582,8 +866,7 @@ class ThreadedRefresher(_Refresher):
         result: Metadata | BaseException
         try:
             try:
-                with credential_responses_redacted():
-                    result = self._fetch()
+                result = self._fetch_within_deadline()
             except Exception as error:
                 result = error
             self._settle(flight, flight.trigger, started, result)
@@ -593,3 +876,49 @@ class ThreadedRefresher(_Refresher):
                 if flight.outcome is None:  # interrupted (KeyboardInterrupt) before settling
                     self.state.refresh_abandoned()
                 self._finished.notify_all()
+
+    def _fetch_within_deadline(self) -> Metadata:
+        """The fetch, here or (with a deadline) in a helper thread waited for that long."""
+        rejected = self.state.invalid_key
+        seconds = self.timeout
+        if seconds is None:
+            with credential_responses_redacted():
+                return self._fetch(rejected)
+        outcome: list[Any] = []  # [True, metadata] or [False, error]
+        done = threading.Event()
+        fetch = self._fetch
+
+        def work() -> None:
+            try:
+                with credential_responses_redacted():
+                    outcome[:] = [True, fetch(rejected)]
+            except BaseException as error:
+                outcome[:] = [False, error]
+            finally:
+                done.set()
+
+        context = contextvars.copy_context()  # the caller's context (tracing, logging)
+        threading.Thread(
+            target=context.run, args=(work,), name="aio-assume-role-refresh", daemon=True
+        ).start()
+        if not done.wait(seconds):
+            raise self._timed_out()
+        ok, value = outcome
+        if not ok:
+            raise value
+        return dict(value)
+
+    def _reset_after_fork(self) -> None:
+        self._lock = threading.Lock()
+        self._finished = threading.Condition(self._lock)
+        if self._flight is not None and not self._flight.done:
+            self._flight = None
+            self.state.refresh_abandoned()
+
+
+def _reset_threaded_after_fork() -> None:
+    for refresher in list(_THREADED):
+        refresher._reset_after_fork()
+
+
+os.register_at_fork(after_in_child=_reset_threaded_after_fork)

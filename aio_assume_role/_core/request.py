@@ -675,11 +675,14 @@ class FetcherCommon:
         """
         return assume_role_cache_key(self._assume_kwargs, generated_name=self._generated_name)
 
-    def _fresh_cached(self, response: object) -> dict[str, Any] | None:
+    def _fresh_cached(
+        self, response: object, rejected_key: str | None = None
+    ) -> dict[str, Any] | None:
         """Credential metadata from a cache entry, if complete and not about to expire.
 
         None (a miss) otherwise: a malformed entry is logged at DEBUG by its field
-        name only, since its values may be secrets.
+        name only, since its values may be secrets; an entry holding ``rejected_key``
+        (an access key a service rejected) is a miss too.
         """
         if response is None:
             return None
@@ -692,6 +695,9 @@ class FetcherCommon:
                 error.field,
                 error.problem,
             )
+            return None
+        if rejected_key is not None and metadata["access_key"] == rejected_key:
+            logger.debug("Cached credentials for %s were rejected by a service", self._role_arn)
             return None
         left = (metadata["expiry_time"] - _clock.now()).total_seconds()
         if left < self._expiry_window_seconds:

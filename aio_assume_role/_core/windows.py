@@ -1,14 +1,23 @@
 """When temporary credentials are due for refresh, and when to try again after a failure (pure).
 
-botocore refreshes 15 minutes (advisory) and 10 minutes (mandatory) before expiry.
-With 15-minute credentials (the AssumeRole minimum) that means "always": every
-request would call AssumeRole. We keep botocore's windows for lifetimes of 30
-minutes and more, and scale them down for shorter ones.
+The rules of the 2026 AWS SDKs (botocore #3760 and #3733, behind a flag there; the Go
+SDK v2's ``CredentialsCache``; the Rust SDK's static-stability cache), fixed per
+credential set from its lifetime::
 
-On top of the windows: the advisory point is jittered per refresh, so sessions
-created together do not refresh together, and a failed refresh backs off for a
-randomized time (long in the advisory window, where valid credentials are still
-served; a few seconds in the mandatory window, where callers get the error).
+    lifetime:    <= 20 min       20-90 min       >= 90 min
+    advisory:    last 5 min      last 15 min     last 60 min   (the point jittered later)
+    mandatory:   last 60 s, and never more than a third of the lifetime
+
+- A refresh that fails while the credentials held are valid beyond the mandatory
+  point backs off a uniform 300 to 600 seconds (never past the mandatory point):
+  the held credentials keep being served.
+- A refresh that callers waited for (first use, mandatory, expired) and that failed
+  is repeated to new callers for a uniform 1 to 5 seconds, then tried again.
+- Every refresh has an overall deadline (``REFRESH_TIMEOUT_SECONDS``), and the STS
+  clients it uses get connect and read timeouts that fit inside it.
+
+Time is never read here: callers pass ``now`` (read through ``clock``), and chance as
+a fraction in [0, 1).
 """
 
 from __future__ import annotations
@@ -18,34 +27,64 @@ from collections.abc import Mapping
 from typing import Any
 
 import dateutil.parser
+from botocore.config import Config
 
 #: STS's default session duration when DurationSeconds is not given.
 DEFAULT_DURATION_SECONDS = 3600
 
-_ADVISORY_SECONDS = 15 * 60
-_MANDATORY_SECONDS = 10 * 60
+#: The advisory window by lifetime (botocore #3760), in seconds: up to 20 minutes...
+SHORT_ADVISORY_SECONDS = 5 * 60
+#: ... from 20 to 90 minutes...
+MEDIUM_ADVISORY_SECONDS = 15 * 60
+#: ... and from 90 minutes on.
+LONG_ADVISORY_SECONDS = 60 * 60
+
+#: The mandatory window: the last minute (at most a third of the lifetime).
+MANDATORY_SECONDS = 60
 
 #: The advisory point moves later by up to this fraction of the advisory-only stretch
-#: (advisory start to mandatory start): 0 to 2.5 minutes for hour-long credentials.
+#: (advisory start to mandatory start), drawn once per credential set.
 ADVISORY_JITTER_FRACTION = 0.5
 
-#: After a failed advisory refresh, wait this fraction of the time left before the
-#: mandatory point (randomized between the two).
-ADVISORY_BACKOFF_FRACTIONS = (1 / 3, 2 / 3)
+#: After a failed refresh while valid credentials are held: the next attempt, in seconds.
+SERVED_BACKOFF_SECONDS = (300.0, 600.0)
 
-#: After a failed mandatory refresh, callers get the same error at once for this long.
-MANDATORY_BACKOFF_SECONDS = (1.0, 3.0)
+#: After a failed refresh that callers waited for: new callers get its error this long.
+REPEAT_FAILURE_SECONDS = (1.0, 5.0)
+
+#: The overall deadline of one refresh (cache, STS and its retries), in seconds; None
+#: or 0 on a credentials object's ``refresh_timeout`` means no deadline.
+REFRESH_TIMEOUT_SECONDS = 30.0
+
+#: After a service rejected the current credentials and they were replaced, a rejection
+#: within this many seconds surfaces to the caller instead of replacing them again.
+INVALIDATION_COOLDOWN_SECONDS = 60.0
+
+#: botocore's own connect and read timeout (``botocore.endpoint.DEFAULT_TIMEOUT``).
+BOTOCORE_DEFAULT_TIMEOUT = 60
 
 _UTC = datetime.timezone.utc
 _UTC_SUFFIXES = ("Z", "z", "UTC")
 
 
 def refresh_windows(lifetime_seconds: float) -> tuple[float, float]:
-    """Return (advisory, mandatory) seconds-before-expiry for credentials of this lifetime."""
+    """Return (advisory, mandatory) seconds-before-expiry for credentials of this lifetime.
+
+    The advisory window is the lifetime's band (5, 15 or 60 minutes, as botocore's),
+    at most the whole lifetime; the mandatory window the last 60 seconds, at most a
+    third of it (so 15-minute credentials, AssumeRole's shortest, are fresh for 10
+    minutes, advisory for 4, mandatory for the last).
+    """
     lifetime_seconds = max(lifetime_seconds, 0.0)
+    if lifetime_seconds <= 20 * 60:
+        advisory = SHORT_ADVISORY_SECONDS
+    elif lifetime_seconds < 90 * 60:
+        advisory = MEDIUM_ADVISORY_SECONDS
+    else:
+        advisory = LONG_ADVISORY_SECONDS
     return (
-        min(_ADVISORY_SECONDS, lifetime_seconds / 2),
-        min(_MANDATORY_SECONDS, lifetime_seconds / 3),
+        min(float(advisory), lifetime_seconds),
+        min(float(MANDATORY_SECONDS), lifetime_seconds / 3),
     )
 
 
@@ -58,7 +97,7 @@ def requested_lifetime(args: Mapping[str, Any]) -> int:
 def windows_for_expiry(
     expiry: datetime.datetime, now: datetime.datetime, requested_seconds: float
 ) -> tuple[float, float]:
-    """Refresh windows for credentials expiring at ``expiry``.
+    """Refresh windows for credentials expiring at ``expiry``, received ``now``.
 
     The lifetime is what is left now, capped at the requested duration (a cached
     response may have been issued earlier).
@@ -82,24 +121,46 @@ def refresh_points(
     )
 
 
-def advisory_retry_point(
+def served_retry_point(
     now: datetime.datetime, mandatory_point: datetime.datetime, chance: float
-) -> datetime.datetime:
-    """When to try again after a failed advisory refresh.
+) -> tuple[datetime.datetime, bool]:
+    """When to try again after a failed refresh while valid credentials are held.
 
-    A randomized share (``ADVISORY_BACKOFF_FRACTIONS``) of the time left before the
-    mandatory point, so a few attempts fit in before callers have to wait: 100 to
-    200 seconds at the start of hour-long credentials' 5 advisory-only minutes.
+    A uniform ``SERVED_BACKOFF_SECONDS`` (300 to 600 s) from now, but never past the
+    mandatory point, so the last minute gets a last try. Returns the point and whether
+    the mandatory point capped it.
     """
-    low, high = ADVISORY_BACKOFF_FRACTIONS
-    left = max((mandatory_point - now).total_seconds(), 0.0)
-    return now + datetime.timedelta(seconds=left * (low + chance * (high - low)))
+    low, high = SERVED_BACKOFF_SECONDS
+    point = now + datetime.timedelta(seconds=low + chance * (high - low))
+    if point >= mandatory_point:
+        return mandatory_point, True
+    return point, False
 
 
-def mandatory_retry_point(now: datetime.datetime, chance: float) -> datetime.datetime:
-    """Until when callers get a failed mandatory refresh's error without a new attempt."""
-    low, high = MANDATORY_BACKOFF_SECONDS
+def repeat_failure_until(now: datetime.datetime, chance: float) -> datetime.datetime:
+    """Until when new callers get a failed waited-for refresh's error without a new attempt."""
+    low, high = REPEAT_FAILURE_SECONDS
     return now + datetime.timedelta(seconds=low + chance * (high - low))
+
+
+def sts_timeouts(config: Config | None, deadline: float | None) -> Config | None:
+    """Connect and read timeouts that fit a refresh's ``deadline``, for an STS client.
+
+    A third of the deadline to read (10 s of 30) and a sixth to connect (5 s), so
+    botocore's retries fit inside it; None (nothing to change) without a deadline,
+    or where ``config`` (the parent's default client config) already sets both
+    timeouts away from botocore's 60-second default: the user's choice wins.
+    """
+    if not deadline:
+        return None
+    connect = getattr(config, "connect_timeout", BOTOCORE_DEFAULT_TIMEOUT)
+    read = getattr(config, "read_timeout", BOTOCORE_DEFAULT_TIMEOUT)
+    timeouts: dict[str, float] = {}
+    if connect == BOTOCORE_DEFAULT_TIMEOUT:
+        timeouts["connect_timeout"] = max(1.0, deadline / 6)
+    if read == BOTOCORE_DEFAULT_TIMEOUT:
+        timeouts["read_timeout"] = max(1.0, deadline / 3)
+    return Config(**timeouts) if timeouts else None
 
 
 def parse_expiry(value: str | datetime.datetime) -> datetime.datetime:

@@ -55,6 +55,7 @@ from .._core.request import (
 )
 from .._core.request import CREDENTIALS_METHOD as METHOD
 from .._core.response import read_cached_response, store_response
+from .._core.windows import REFRESH_TIMEOUT_SECONDS, sts_timeouts
 from ..arns import generate_lambda_session_name, get_assumed_role_session_arn, get_role_arn
 from ..errors import InvalidParameterError, ParentCredentialsError
 
@@ -130,9 +131,13 @@ class SyncAssumeRoleFetcher(FetcherCommon):
             kwargs["TokenCode"] = token_code
         return kwargs
 
-    def fetch_credentials(self) -> dict[str, Any]:
-        """Return credential metadata for the refresh engine (``source``: cache or sts)."""
-        metadata = self._load_from_cache()
+    def fetch_credentials(self, rejected_key: str | None = None) -> dict[str, Any]:
+        """Return credential metadata for the refresh engine (``source``: cache or sts).
+
+        ``rejected_key``: an access key a service rejected; a cache entry holding it
+        is a miss.
+        """
+        metadata = self._load_from_cache(rejected_key)
         if metadata is not None:
             return metadata
         response, metadata = self._get_credentials()  # its shape is checked there
@@ -150,8 +155,9 @@ class SyncAssumeRoleFetcher(FetcherCommon):
         )
         # No explicit keys: the client gets the parent's credentials as they are now
         # (replaced, or refreshed, since assume_role() or the last refresh).
+        timeouts = sts_timeouts(self._parent.get_default_client_config(), REFRESH_TIMEOUT_SECONDS)
         with _creation_lock(self._parent):
-            client = self._parent.create_client("sts")
+            client = self._parent.create_client("sts", config=timeouts)
         try:
             response: dict[str, Any] = client.assume_role(**kwargs)
         finally:
@@ -160,10 +166,10 @@ class SyncAssumeRoleFetcher(FetcherCommon):
         self._token_codes.succeeded()  # only now: a malformed answer is a failed call
         return response, metadata
 
-    def _load_from_cache(self) -> dict[str, Any] | None:
+    def _load_from_cache(self, rejected_key: str | None) -> dict[str, Any] | None:
         # botocore's raises on a corrupt file or a malformed entry; here, as on the
         # async path, either is a miss.
-        return self._fresh_cached(read_cached_response(self._cache, self.cache_key))
+        return self._fresh_cached(read_cached_response(self._cache, self.cache_key), rejected_key)
 
 
 class SyncAssumedRoleCredentials(EngineDecides, DeferredRefreshableCredentials):
@@ -174,6 +180,8 @@ class SyncAssumedRoleCredentials(EngineDecides, DeferredRefreshableCredentials):
     ``RefreshError`` in the seconds of backoff after such a failure.
     """
 
+    _refresher: ThreadedRefresher
+
     def __init__(self, fetcher: SyncAssumeRoleFetcher) -> None:
         super().__init__(fetcher.fetch_credentials, METHOD, time_fetcher=_clock.current_time)
         self.fetcher = fetcher
@@ -182,7 +190,7 @@ class SyncAssumedRoleCredentials(EngineDecides, DeferredRefreshableCredentials):
 
     def get_frozen_credentials(self) -> ReadOnlyCredentials:
         """The current keys, refreshed first if due."""
-        return self._refresher.frozen_credentials()
+        return self._served(self._refresher.frozen_credentials())
 
     @property
     def access_key(self) -> str:
