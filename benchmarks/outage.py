@@ -1,6 +1,6 @@
 """Outage benchmark: what callers of one session pay when STS is down, or merely slow.
 
-    python benchmarks/outage.py [--repeats 3] [--max-n 1000]
+    python benchmarks/outage.py [--repeats 3] [--max-n 1000] [--only static]
 
 Checks the two promises of the refresh engine (``aio_assume_role/_refresh.py``),
 against endpoints the script starts itself (dummy keys, a temporary empty AWS
@@ -43,6 +43,20 @@ config, so neither real AWS nor ``~/.aws`` is touched), in one process:
    machine's noise (a preemption, a GIL hand-off to the server's threads); a
    caller that waited for the refresh would take seconds. The script waits for the
    refresh to finish (a refresh listener) and reports how long it took.
+
+3. Static stability (the 2026 SDKs' rules). (a) Hour-long credentials; the moto
+   server answers 503 to every AssumeRole from 20 minutes before expiry until 90
+   seconds before it (an 18.5-minute regional incident); the library's clock (and
+   moto's) moves in 15-second steps; at each step 20 concurrent callers read the
+   credentials and one request is signed through a client of the child session.
+   Real jitter (a new seed per repeat), botocore's default retries (legacy, with
+   their real sleeps). Promised: 0 failed calls, at most 5 refresh attempts. (b) The
+   same with 15-minute credentials, the outage scaled to their windows (from 5
+   minutes before expiry, the advisory window, until 90 s before). (c) An endpoint
+   that accepts connections and never answers: how long a first use takes to fail,
+   with the default deadline (30 s) and with ``refresh_timeout=5``. (d) A service
+   that rejects the first credentials with ``ExpiredToken``: 1 and 100 concurrent
+   requests, the extra AssumeRole calls they cost, and whether they succeeded.
 """
 
 from __future__ import annotations
@@ -69,7 +83,7 @@ import aiobotocore
 import botocore
 from aiobotocore.session import AioSession, get_session
 
-from aio_assume_role import assume_role
+from aio_assume_role import assume_role, testing
 from aio_assume_role._core import clock as _clock
 from aio_assume_role._core.refresh import RefreshEvent, add_refresh_listener
 
@@ -78,7 +92,7 @@ from moto_sts import StsServer
 
 OUTAGE_ROLE = "arn:aws:iam::123456789012:role/Outage"
 ADVISORY_ROLE = "arn:aws:iam::123456789012:role/Advisory"
-ADVANCE = datetime.timedelta(minutes=47)  # 1-hour credentials: advisory from 45 to 50 min
+ADVANCE = datetime.timedelta(minutes=47)  # 1-hour credentials: advisory from 45 to 59 min
 DELAY = 2.0  # seconds the slow endpoint takes to answer the advisory refresh
 IN_FLIGHT_AFTER = 0.5  # seconds into that refresh when the third row's calls are made
 OUTAGE_GOAL = 1.2
@@ -393,13 +407,137 @@ def advisory_table(runs: list[AdvisoryRun], calls: int) -> list[str]:
     return rows
 
 
+# --- 3. static stability ------------------------------------------------------------
+
+STATIC_BEFORE = (
+    "before (the engine of 0.1.0, measured in the issue): 1,113 of 1,575 calls failed, "
+    "112 AssumeRole attempts; a silent endpoint failed a first use after 304 s"
+)
+
+
+@dataclass
+class StaticRun:
+    calls: int
+    failed: int
+    attempts: int  # refreshes after the first use (RefreshEvents)
+    requests: int  # AssumeRole requests that reached the server after the first use
+
+
+async def ride_out(server: StsServer, lifetime: int, outage_from: int, seed: int) -> StaticRun:
+    """One outage: ``outage_from`` seconds before expiry until 90 s before, 15 s steps."""
+    random.seed(seed)
+    events: list[RefreshEvent] = []
+    remove = add_refresh_listener(events.append)
+    server.reset()
+    parent = parent_session(server.endpoint)
+    try:
+        with testing.moved_clock(moto=True) as clock:
+            child = assume_role(parent, OUTAGE_ROLE, DurationSeconds=lifetime)
+            credentials = await child.get_credentials()
+            await credentials.get_frozen_credentials()
+            expiry = credentials.expiry_time
+            before = server.count()
+            clock.advance(lifetime - outage_from)
+            server.fail_next(status=503, code="ServiceUnavailable", times=1_000_000)
+            calls = failed = 0
+            async with child.create_client("sts") as sts:
+                while (expiry - _clock.now()).total_seconds() > 15:
+                    clock.advance(15)
+                    if (expiry - _clock.now()).total_seconds() <= 90:
+                        server.clear_faults()
+                    results = await asyncio.gather(
+                        *(credentials.get_frozen_credentials() for _ in range(20)),
+                        sts.get_caller_identity(),
+                        return_exceptions=True,
+                    )
+                    calls += len(results)
+                    failed += sum(isinstance(result, BaseException) for result in results)
+                    await testing.wait_for_refreshes()
+            return StaticRun(calls, failed, len(events) - 1, server.count() - before)
+    finally:
+        remove()
+        server.clear_faults()
+
+
+async def silent_first_use(refresh_timeout: float | None) -> tuple[float, str]:
+    """Seconds until a first use against a never-answering endpoint fails, and the error."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        child = assume_role(
+            parent_session(f"http://127.0.0.1:{silent.getsockname()[1]}"), OUTAGE_ROLE
+        )
+        if refresh_timeout is not None:
+            child.refresh_timeout = refresh_timeout
+        started = time.perf_counter()
+        try:
+            await child.prefetch_credentials()
+            error = "no error"
+        except Exception as caught:
+            error = type(caught).__name__
+        return time.perf_counter() - started, error
+
+
+async def rejected(server: StsServer, requests: int) -> tuple[int, int]:
+    """(extra AssumeRole calls, succeeded requests) when the first credentials are rejected."""
+    server.reset()
+    child = assume_role(parent_session(server.endpoint), ADVISORY_ROLE)
+    first = await (await child.get_credentials()).get_frozen_credentials()
+    server.reject_key(first.access_key)
+    async with child.create_client("sts") as sts:
+        results = await asyncio.gather(
+            *(sts.get_caller_identity() for _ in range(requests)), return_exceptions=True
+        )
+    return server.count() - 1, sum(not isinstance(result, BaseException) for result in results)
+
+
+async def static_stability(args: argparse.Namespace) -> list[str]:
+    server = StsServer().start()
+    rows = [STATIC_BEFORE, ""]
+    try:
+        for name, lifetime, outage_from in (
+            ("(a) 1-hour credentials, outage from 20 min to 90 s before expiry", 3600, 20 * 60),
+            ("(b) 15-minute credentials, outage from 5 min to 90 s before expiry", 900, 5 * 60),
+        ):
+            runs = [
+                await ride_out(server, lifetime, outage_from, seed) for seed in range(args.repeats)
+            ]
+            worst_failed = max(run.failed for run in runs)
+            worst_attempts = max(run.attempts for run in runs)
+            rows.append(
+                f"{name}: failed calls {worst_failed} of {runs[0].calls} (worst repeat; goal 0), "
+                f"refresh attempts median {statistics.median(r.attempts for r in runs):g}, "
+                f"max {worst_attempts} (goal <= 5), AssumeRole requests with botocore's "
+                f"retries median {statistics.median(r.requests for r in runs):g} "
+                f"-> {'met' if worst_failed == 0 and worst_attempts <= 5 else 'NOT MET'}"
+            )
+    finally:
+        for requests in (1, 100):
+            extra, ok = await rejected(server, requests)
+            verdict = "met" if extra == 1 and ok == requests else "NOT MET"
+            rows.append(
+                f"(d) {requests} request(s) rejected with ExpiredToken: {ok}/{requests} "
+                f"succeeded, {extra} extra AssumeRole (goal 1) -> {verdict}"
+            )
+        server.stop()
+    for timeout in (None, 5.0):
+        seconds, error = await silent_first_use(timeout)
+        label = "default deadline (30 s)" if timeout is None else f"refresh_timeout={timeout:g}"
+        rows.append(
+            f"(c) silent endpoint, {label}: first use failed after {seconds:.1f} s with {error}"
+        )
+    return rows
+
+
 # --- main ---------------------------------------------------------------------------
 
 
-async def run_all(args: argparse.Namespace, counts: list[int]) -> tuple[Any, Any]:
+async def run_all(args: argparse.Namespace, counts: list[int]) -> tuple[Any, Any, Any]:
+    if args.only == "static":
+        return None, None, await static_stability(args)
     outage_runs = await outage(args, counts)
     advisory_runs = await advisory(args)
-    return outage_runs, advisory_runs
+    return outage_runs, advisory_runs, await static_stability(args)
 
 
 def main() -> None:
@@ -407,6 +545,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="runs per N and row (default 3)")
     parser.add_argument("--max-n", type=int, default=1000, help="largest N (default 1000)")
     parser.add_argument("--calls", type=int, default=1000, help="calls per advisory row")
+    parser.add_argument("--only", choices=["static"], help="run section 3 alone")
     args = parser.parse_args()
     counts = counts_of_n(args.max_n)
     # A failed refresh logs a WARNING per run; the tables report the failures instead.
@@ -421,8 +560,18 @@ def main() -> None:
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as workdir:
         isolate_aws_env(workdir)
-        outage_runs, advisory_runs = asyncio.run(run_all(args, counts))
+        outage_runs, advisory_runs, static_rows = asyncio.run(run_all(args, counts))
 
+    if outage_runs is not None:
+        print_first_sections(args, counts, outage_runs, advisory_runs)
+    print(f"\n3. Static stability; {args.repeats} repeats\n")
+    print("\n".join(static_rows))
+    print(f"\ntotal {time.perf_counter() - started:.0f} s")
+
+
+def print_first_sections(
+    args: argparse.Namespace, counts: list[int], outage_runs: Any, advisory_runs: Any
+) -> None:
     print(
         f"\n1. Outage: STS refuses connections, default retries (legacy, 5 attempts); "
         f"concurrent first uses of one session; median of {args.repeats} repeats\n"
@@ -433,7 +582,6 @@ def main() -> None:
         f"{DELAY:g} s); median of {args.repeats} repeats\n"
     )
     print("\n".join(advisory_table(advisory_runs, args.calls)))
-    print(f"\ntotal {time.perf_counter() - started:.0f} s")
 
 
 if __name__ == "__main__":
