@@ -71,18 +71,19 @@ def test_the_plots_are_drawn_from_their_data() -> None:
 
 
 def test_the_testing_guide_runs_as_written(tmp_path: Path) -> None:
-    """docs/how-to/testing.md: its app.py and test_app.py pass, on their own moto server."""
+    """docs/how-to/testing.md: its app.py, test_app.py and test_outage.py pass, on their own
+    moto server (the fixtures of test_app.py, shared through a conftest.py)."""
     guide = (DOCS / "how-to" / "testing.md").read_text()
-    for name in ("app.py", "test_app.py"):
+    for name in ("app.py", "test_app.py", "test_outage.py"):
         match = re.search(rf"```python\n# {re.escape(name)}\n(.*?)```", guide, re.DOTALL)
         assert match, f"no {name} block in docs/how-to/testing.md"
         (tmp_path / name).write_text(match.group(1))
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_app.py"],
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "test_app"],
         cwd=tmp_path,
         capture_output=True,
         text=True,
         timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "2 passed" in result.stdout
+    assert "3 passed" in result.stdout
