@@ -27,8 +27,8 @@ import contextlib
 import dataclasses
 import datetime
 import importlib
-import json
 import logging
+import math
 import re
 import sys
 import time
@@ -132,10 +132,18 @@ class FanOutResult(Generic[T]):
 
         Keys: ``account_id``, ``account_name``, ``account_email``, ``account_status``,
         ``region``, ``ok``, ``stage``, ``error_code``, ``error`` (a message, see
-        below, or None), and ``value``: the work's value if ``json.dumps`` can
-        encode it (dates and datetimes as ISO 8601 strings), else None with
-        ``value_type`` naming its type. A value is never replaced by its ``repr``,
-        which may hold anything (credentials, a session).
+        below, or None), and ``value``: the work's value if it is plain JSON data,
+        else None with ``value_type`` naming its type. Plain JSON data is built of
+        exactly ``dict`` (``str`` or ``int`` keys), ``list``, ``tuple``, ``str``,
+        ``int``, finite ``float``, ``bool`` and None, plus ``datetime.date`` and
+        ``datetime.datetime`` (written as ISO 8601 strings), at most 100 levels
+        deep. Anything else is dropped, never encoded nor replaced by its ``repr``:
+        a subclass of those too, so botocore's ``ReadOnlyCredentials`` (a named
+        tuple: access key, secret key, token) gives None. Within plain data, the
+        values of credential fields (``SecretAccessKey``, ``SessionToken``,
+        ``secret_key``, ``aws_secret_access_key``, ``aws_session_token``... in any
+        case) are replaced by ``"<redacted>"``: an AssumeRole response the work
+        returns keeps its ``AccessKeyId`` and ``Expiration`` only.
 
         The message of a botocore ``ClientError`` is AWS's ``Error.Message``; of
         this library's errors and botocore's, their own message (none contains a
@@ -158,8 +166,8 @@ class FanOutResult(Generic[T]):
         }
         if self.value is not None:
             try:
-                result["value"] = json.loads(json.dumps(self.value, default=_json_default))
-            except (TypeError, ValueError):  # not encodable (or circular)
+                result["value"] = _plain_json(self.value, 0)
+            except _NotPlain:
                 result["value_type"] = type(self.value).__name__
         return result
 
@@ -188,10 +196,53 @@ def _safe_message(error: BaseException) -> str:
     return text if len(text) <= _MAX_MESSAGE else text[: _MAX_MESSAGE - 3] + "..."
 
 
-def _json_default(value: object) -> object:
-    if isinstance(value, (datetime.datetime, datetime.date)):
-        return value.isoformat()
-    raise TypeError(type(value).__name__)
+class _NotPlain(Exception):
+    """A value ``to_json`` does not write (see ``FanOutResult.to_json``)."""
+
+
+# Field names whose values are credentials (compared in lower case).
+_CREDENTIAL_FIELDS = frozenset(
+    {
+        "secretaccesskey",
+        "sessiontoken",
+        "secret_key",
+        "secret_access_key",
+        "session_token",
+        "aws_secret_access_key",
+        "aws_session_token",
+    }
+)
+_REDACTED = "<redacted>"
+_MAX_DEPTH = 100
+
+
+def _plain_json(value: object, depth: int) -> object:
+    """``value`` as JSON data (credential fields redacted); raises ``_NotPlain`` otherwise."""
+    kind = type(value)
+    if value is None or kind is str or kind is int or kind is bool:
+        return value
+    if kind is float:
+        if not math.isfinite(value):  # type: ignore[arg-type]
+            raise _NotPlain  # NaN and infinities are not JSON
+        return value
+    if kind is datetime.datetime or kind is datetime.date:
+        return value.isoformat()  # type: ignore[attr-defined]
+    if depth >= _MAX_DEPTH:  # also what a reference cycle reaches
+        raise _NotPlain
+    if kind is list or kind is tuple:
+        return [_plain_json(item, depth + 1) for item in value]  # type: ignore[attr-defined]
+    if kind is dict:
+        plain: dict[str, object] = {}
+        for key, item in value.items():  # type: ignore[attr-defined]
+            if type(key) is not str and type(key) is not int:
+                raise _NotPlain
+            name = str(key)
+            if name.lower() in _CREDENTIAL_FIELDS:
+                plain[name] = _REDACTED
+            else:
+                plain[name] = _plain_json(item, depth + 1)
+        return plain
+    raise _NotPlain
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

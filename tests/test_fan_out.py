@@ -836,3 +836,74 @@ async def test_an_organizations_error_is_raised_by_the_iteration(
     assert raised.value.response["Error"]["Code"] == "AWSOrganizationsNotInUseException"
     assert sts_server.count("AssumeRole") == 0
     assert active_shared_clients(parent) is None
+
+
+async def _frozen_credentials(session: AssumedRoleSession, account: Account, region: Any) -> Any:
+    credentials = await session.get_credentials()
+    return await credentials.get_frozen_credentials()
+
+
+async def _assume_role_response(session: AssumedRoleSession, account: Account, region: Any) -> Any:
+    async with session.create_client("sts") as sts:
+        return await sts.assume_role(
+            RoleArn=get_role_arn(account.id, ROLE), RoleSessionName="work"
+        )
+
+
+async def test_to_json_drops_credentials_the_work_returns(parent: AioSession) -> None:
+    """ReadOnlyCredentials is a named tuple: json.dumps would write it as a list
+    ["ASIA...", "<secret key>", "<token>"]. It is not plain JSON data: dropped."""
+    (result,) = await collect(
+        fan_out(parent, _frozen_credentials, role_name=ROLE, accounts=["200000000000"])
+    )
+    assert result.ok and result.value is not None
+    data = result.to_json()
+    assert data["value"] is None and data["value_type"] == "ReadOnlyCredentials"
+    text = json.dumps(data)
+    assert result.value.secret_key not in text and result.value.token not in text
+
+
+async def test_to_json_redacts_credential_fields_of_plain_data(parent: AioSession) -> None:
+    (result,) = await collect(
+        fan_out(parent, _assume_role_response, role_name=ROLE, accounts=["200000000000"])
+    )
+    assert result.ok
+    credentials = result.value["Credentials"]
+    data = result.to_json()
+    text = json.dumps(data)
+    assert credentials["SecretAccessKey"] not in text
+    assert credentials["SessionToken"] not in text
+    written = data["value"]["Credentials"]
+    assert written["SecretAccessKey"] == written["SessionToken"] == "<redacted>"
+    assert written["AccessKeyId"] == credentials["AccessKeyId"]
+    assert written["Expiration"] == credentials["Expiration"].isoformat()
+
+
+@pytest.mark.parametrize(
+    ("value", "value_type"),
+    [
+        (float("nan"), "float"),
+        ({"x": [float("inf")]}, "dict"),
+        ({("a", "b"): 1}, "dict"),
+        ({1, 2}, "set"),
+        (type("Str", (str,), {})("sub"), "Str"),
+    ],
+    ids=["nan", "infinity", "tuple-key", "set", "str-subclass"],
+)
+def test_to_json_drops_what_is_not_plain_json(value: Any, value_type: str) -> None:
+    data = FanOutResult(Account("200000000000"), None, None, value).to_json()
+    assert data["value"] is None and data["value_type"] == value_type
+    json.dumps(data, allow_nan=False)
+
+
+def test_to_json_drops_deep_and_circular_values() -> None:
+    deep: list[Any] = []
+    for _ in range(100_000):
+        deep = [deep]
+    circular: dict[str, Any] = {}
+    circular["self"] = circular
+    for value in (deep, circular):
+        data = FanOutResult(Account("200000000000"), None, None, value).to_json()
+        assert data["value"] is None and data["value_type"] == type(value).__name__
+    shallow = FanOutResult(Account("200000000000"), None, None, {"a": (1, 2.5, True, None)})
+    assert shallow.to_json()["value"] == {"a": [1, 2.5, True, None]}
