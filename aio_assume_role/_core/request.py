@@ -41,7 +41,7 @@ from ..arns import role_arn_problem
 from ..errors import InvalidParameterError, MalformedResponseError, MFARefreshError
 from . import clock as _clock
 from .compat import validation_errors  # the report's errors: a botocore internal
-from .response import credential_metadata
+from .response import assumed_role_mismatch, credential_metadata
 from .windows import refresh_windows, requested_lifetime
 
 __all__ = [
@@ -656,6 +656,8 @@ class FetcherCommon:
             self._assume_kwargs["RoleSessionName"] = generated_session_name()
         self._role_session_name: str = self._assume_kwargs["RoleSessionName"]
         self._cache = cache
+        # The access key id of the last cache entry ignored as another session's.
+        self._ignored_entry: str | None = None
 
     @property
     def role_arn(self) -> str:
@@ -679,7 +681,9 @@ class FetcherCommon:
         """Credential metadata from a cache entry, if complete and not about to expire.
 
         None (a miss) otherwise: a malformed entry is logged at DEBUG by its field
-        name only, since its values may be secrets.
+        name only, since its values may be secrets; an entry whose
+        ``AssumedRoleUser.Arn`` is not this request's session (another account, role
+        or session name: ``assumed_role_mismatch``) at WARNING.
         """
         if response is None:
             return None
@@ -691,6 +695,26 @@ class FetcherCommon:
                 self._role_arn,
                 error.field,
                 error.problem,
+            )
+            return None
+        mismatch = assumed_role_mismatch(
+            response,
+            role_arn=self._role_arn,
+            session_name=None if self._generated_name else self._role_session_name,
+        )
+        if mismatch is not None:
+            # Another role's (or account's, or session's) entry under this request's key:
+            # renamed over it, or planted. Served, it would act as that role. One
+            # WARNING per entry (a fetch may read the key up to three times).
+            if metadata["access_key"] == self._ignored_entry:
+                return None
+            self._ignored_entry = metadata["access_key"]
+            logger.warning(
+                "Ignoring the cached credentials for %s as session %s: %s; "
+                "assuming the role again",
+                self._role_arn,
+                self._role_session_name,
+                mismatch,
             )
             return None
         left = (metadata["expiry_time"] - _clock.now()).total_seconds()

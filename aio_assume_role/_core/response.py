@@ -28,7 +28,7 @@ from botocore.exceptions import BotoCoreError
 from ..errors import AssumeRoleError, MalformedResponseError
 from .windows import parse_expiry
 
-__all__ = ["credential_metadata"]
+__all__ = ["assumed_role_mismatch", "credential_metadata"]
 
 
 # ISO-8601 date and time with a zone: what STS sends, what botocore's JSONFileCache
@@ -96,6 +96,44 @@ def credential_metadata(
         "account_id": account_id,
         "source": source,
     }
+
+
+_GENERATED_SESSION_NAME = re.compile(r"botocore-session-\d+", re.ASCII)
+
+
+def assumed_role_mismatch(
+    response: object, *, role_arn: str, session_name: str | None
+) -> str | None:
+    """What keeps a cached response from being the session this request asks for, or None.
+
+    The response's ``AssumedRoleUser.Arn`` (``arn:<partition>:sts::<account>:assumed-role/
+    <role name>/<session name>``) must name the partition, account and role name of
+    ``role_arn`` (the role name in any case, as IAM's names are unique regardless of
+    case) and the session name: ``session_name``, or for None (a name generated per
+    session, left out of the cache key) any name botocore generates. The answer names
+    the part that differs, never a value: the entry came from outside.
+    """
+    user = response.get("AssumedRoleUser") if isinstance(response, Mapping) else None
+    arn = user.get("Arn") if isinstance(user, Mapping) else None
+    if not isinstance(arn, str):
+        return "it has no AssumedRoleUser.Arn"
+    parts = arn.split(":", 5)
+    resource = parts[5].split("/") if len(parts) == 6 else []
+    if len(resource) != 3 or parts[2] != "sts" or resource[0] != "assumed-role":
+        return "its AssumedRoleUser.Arn is not an assumed-role session's ARN"
+    wanted = role_arn.split(":", 5)
+    if parts[1] != wanted[1]:
+        return "its AssumedRoleUser.Arn names another partition"
+    if parts[4] != wanted[4]:
+        return "its AssumedRoleUser.Arn names another account"
+    if resource[1].lower() != wanted[5].rsplit("/", 1)[-1].lower():
+        return "its AssumedRoleUser.Arn names another role"
+    if session_name is None:
+        if not _GENERATED_SESSION_NAME.fullmatch(resource[2]):
+            return "its AssumedRoleUser.Arn names another session"
+    elif resource[2] != session_name:
+        return "its AssumedRoleUser.Arn names another session"
+    return None
 
 
 def _zoned_time(value: object) -> datetime.datetime | None:
