@@ -375,8 +375,8 @@ def fan_out(
     Raises ``InvalidParameterError`` here, before any I/O, for arguments wrong for
     every account: ``role_name``, ``path``, ``partition``, ``assume_role_kwargs``
     (as ``assume_role`` would), ``accounts`` (a single value, or an id that is not
-    12 digits as a str), ``regions`` (not a list of region names), ``concurrency``
-    (not an int >= 1), ``shard``, ``progress``, ``work`` (not callable). When
+    an account id: see ``targets.Account``), ``regions`` (not a list of region
+    names), ``concurrency`` (not an int >= 1), ``shard``, ``progress``, ``work`` (not callable). When
     iteration starts, enumerating an organization raises what
     ``targets.resolve_targets`` raises (botocore's ``ClientError``). An exception
     that is not an ``Exception`` (``KeyboardInterrupt``) stops the run and is
@@ -544,7 +544,8 @@ def assume_role_in_accounts(
     never stops the others. Arguments wrong for every account (``role_name``,
     ``assume_role_kwargs`` such as ``DurationSeconds``) raise before any call.
     ``progress(done, total)`` is called as each result becomes ready. An account
-    id is exactly 12 digits as a str (never zero-padded): any other is that
+    id is a str of up to 12 digits or an int, zero-padded to 12 digits (as
+    aws-assume-role-lib does); anything else (more digits, a non-digit) is that
     account's ``InvalidParameterError``, naming ``account_id``.
 
     The sessions keep refreshing after the iteration ends (through a client per

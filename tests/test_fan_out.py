@@ -443,8 +443,8 @@ async def _noop(session: AssumedRoleSession, account: Account, region: str | Non
         ({"shard": (0, 0)}, "shard"),
         ({"progress": "yes"}, "progress"),
         ({"accounts": "200000000000"}, "accounts"),
-        ({"accounts": ["200000000000", "12345"]}, "accounts"),
-        ({"accounts": [200000000000]}, "accounts"),
+        ({"accounts": ["200000000000", "12345x"]}, "accounts"),
+        ({"accounts": [2000000000000]}, "accounts"),
         ({"work": "not callable"}, "work"),
     ],
 )
@@ -907,3 +907,14 @@ def test_to_json_drops_deep_and_circular_values() -> None:
         assert data["value"] is None and data["value_type"] == type(value).__name__
     shallow = FanOutResult(Account("200000000000"), None, None, {"a": (1, 2.5, True, None)})
     assert shallow.to_json()["value"] == {"a": [1, 2.5, True, None]}
+
+
+async def test_fan_out_zero_pads_int_and_short_account_ids(
+    parent: AioSession, sts_server: StsServer
+) -> None:
+    """aws-assume-role-lib's rule, in fan-out targets too: one account, however given."""
+    results = await collect(
+        fan_out(parent, _noop, role_name=ROLE, accounts=[12345, "12345", "000000012345"])
+    )
+    assert [result.account.id for result in results] == ["000000012345"]
+    assert [call["RoleArn"] for call in sts_server.calls()] == [get_role_arn("000000012345", ROLE)]
