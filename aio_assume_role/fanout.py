@@ -376,8 +376,8 @@ def fan_out(
     every account: ``role_name``, ``path``, ``partition``, ``assume_role_kwargs``
     (as ``assume_role`` would), ``accounts`` (a single value, or an id that is not
     an account id: see ``targets.Account``), ``regions`` (not a list of region
-    names), ``concurrency`` (not an int >= 1), ``shard``, ``progress``, ``work`` (not callable). When
-    iteration starts, enumerating an organization raises what
+    names), ``concurrency`` (not an int >= 1), ``shard``, ``progress``, ``work``
+    (not callable). When iteration starts, enumerating an organization raises what
     ``targets.resolve_targets`` raises (botocore's ``ClientError``). An exception
     that is not an ``Exception`` (``KeyboardInterrupt``) stops the run and is
     re-raised. Closing the iterator early, or cancelling its consumer, cancels
