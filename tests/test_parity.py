@@ -336,3 +336,9 @@ def test_code_for_aws_assume_role_lib_runs_by_changing_only_the_import(
     assert set(ours) >= {"validation", "lazy_validation", "no_credentials", "patched_method"}
     assert boto3.Session.assume_role is sync_path.assume_role  # the last run patched ours in
 
+
+def test_the_sync_module_has_upstreams_version() -> None:
+    """aws-assume-role-lib exports ``__version__`` (outside ``__all__``): the release whose
+    API the drop-in reproduces, the one the dev extra installs to compare against."""
+    assert sync_path.__version__ == aws_assume_role_lib.__version__
+    assert "__version__" not in sync_path.__all__

@@ -58,6 +58,11 @@ from .._core.response import read_cached_response, store_response
 from ..arns import generate_lambda_session_name, get_assumed_role_session_arn, get_role_arn
 from ..errors import InvalidParameterError, ParentCredentialsError
 
+#: The aws-assume-role-lib release whose API this module reproduces (upstream exports
+#: ``__version__`` too, outside ``__all__``), so that code which checks it behaves as
+#: with that release. This package's own version is ``aio_assume_role.__version__``.
+__version__ = "2.10.0"
+
 __all__ = [
     "AUTOMATIC_ROLE_SESSION_NAME",
     "JSONFileCache",
