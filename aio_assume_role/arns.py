@@ -247,10 +247,20 @@ def generate_lambda_session_name(
     alone; if name plus version exceed 59, the version is dropped; otherwise all
     three are joined and truncated to 64. Characters STS rejects become ``_``.
 
-    Never raises: any input gives a valid session name.
+    Any name, version and identifier give a valid session name.
+
+    Raises:
+        KeyError: (as aws-assume-role-lib does) when ``function_name`` is not given
+            and ``AWS_LAMBDA_FUNCTION_NAME`` is not set, as outside Lambda; the
+            message names both.
     """
     if not function_name:
-        function_name = os.environ["AWS_LAMBDA_FUNCTION_NAME"]
+        function_name = os.environ.get("AWS_LAMBDA_FUNCTION_NAME")
+        if function_name is None:
+            raise KeyError(
+                "AWS_LAMBDA_FUNCTION_NAME is not set (not running in Lambda?): "
+                "pass function_name to generate_lambda_session_name()"
+            )
     if not function_version:
         function_version = os.environ.get("AWS_LAMBDA_FUNCTION_VERSION", "")
     version_component = (

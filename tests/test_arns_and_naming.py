@@ -162,3 +162,25 @@ class TestLambdaSessionName:
 
     def test_invalid_characters_are_replaced(self) -> None:
         assert generate_lambda_session_name("my fn:x", "", "id") == "my_fn_x.7.id"
+
+
+def test_lambda_session_name_outside_lambda_says_what_is_missing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A KeyError, as aws-assume-role-lib raises, but one that says what to do."""
+    import aws_assume_role_lib
+
+    from aio_assume_role import sync as sync_path
+
+    monkeypatch.delenv("AWS_LAMBDA_FUNCTION_NAME", raising=False)
+    with pytest.raises(KeyError):
+        aws_assume_role_lib.generate_lambda_session_name()
+    for generate in (generate_lambda_session_name, sync_path.generate_lambda_session_name):
+        with pytest.raises(KeyError) as caught:
+            generate()
+        message = str(caught.value)
+        assert "AWS_LAMBDA_FUNCTION_NAME is not set" in message
+        assert "function_name" in message.replace("AWS_LAMBDA_FUNCTION_NAME", "")
+    assert "KeyError" in (generate_lambda_session_name.__doc__ or "")
+    assert "Never raises" not in (generate_lambda_session_name.__doc__ or "")
+    assert generate_lambda_session_name("given").startswith("given")
