@@ -94,9 +94,10 @@ def _policy_arns(value: Any) -> Any:
 
 def _policy(value: Any) -> Any:
     if isinstance(value, Mapping):
-        # An unserializable mapping is left as it is, for validation to report.
+        # An unserializable mapping (NaN and infinities included: they are not JSON,
+        # and STS refuses them) is left as it is, for validation to report.
         with contextlib.suppress(TypeError, ValueError):
-            return json.dumps(value)
+            return json.dumps(value, allow_nan=False)
     return value
 
 
@@ -180,11 +181,15 @@ def normalize_assume_role_args(
 
     Values of the wrong type are passed through for validation to report. The result
     shares no list or dict with the arguments (a TokenCode provider is the one given).
-    Raises ``TypeError`` for a name that is not in the table (a programming error).
+    Raises ``InvalidParameterError`` naming the parameter for a value nested more than
+    ``MAX_NESTING`` levels deep (or holding itself), which could not be copied or
+    serialized, with or without validation; ``TypeError`` for a name that is not in
+    the table (a programming error).
     """
     unknown = sorted(set(named) - set(REQUEST_PARAMETER_SPECS))
     if unknown:
         raise TypeError(f"not an assume_role parameter: {', '.join(unknown)}")
+    _check_depths(named, additional_kwargs)
     if not named.get("RoleSessionName") and named.get("SourceIdentity"):
         named["RoleSessionName"] = named["SourceIdentity"]
     elif named.get("RoleSessionName") == AUTOMATIC_ROLE_SESSION_NAME:
@@ -202,6 +207,45 @@ def normalize_assume_role_args(
     if token_code is not None:
         args["TokenCode"] = token_code
     return args
+
+
+#: How deep lists and dicts may nest in an AssumeRole parameter (a policy document is a
+#: few levels): deeper, copying or serializing it would raise ``RecursionError``.
+MAX_NESTING = 100
+
+
+def _nesting_exceeds(value: object, limit: int) -> bool:
+    """Whether ``value``'s lists, tuples and mappings nest deeper than ``limit`` (iterative:
+    the check itself cannot overflow the stack)."""
+    pending: list[tuple[object, int]] = [(value, 0)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, Mapping):
+            children: Any = item.values()
+        elif isinstance(item, (list, tuple)):
+            children = item
+        else:
+            continue
+        if depth >= limit:
+            return True
+        pending.extend((child, depth + 1) for child in children)
+    return False
+
+
+def _check_depths(named: Mapping[str, Any], additional_kwargs: object) -> None:
+    problems = []
+    given = [(name, value) for name, value in named.items() if value is not None]
+    if isinstance(additional_kwargs, Mapping):
+        given.extend(
+            (f"additional_kwargs.{key}", value) for key, value in additional_kwargs.items()
+        )
+    for name, value in given:
+        if _nesting_exceeds(value, MAX_NESTING):
+            problems.append(
+                (name, f"is nested more than {MAX_NESTING} levels deep (or holds itself)")
+            )
+    if problems:
+        raise InvalidParameterError(problems)
 
 
 def validate_assume_role_args(
@@ -288,18 +332,35 @@ def _check_documented_limits(request: Mapping[str, Any]) -> list[tuple[str, str]
     problems = []
     policy = request.get("Policy")
     if isinstance(policy, Mapping):
-        problems.append(("Policy", "must be JSON-serializable"))
+        problems.append(
+            (
+                "Policy",
+                "must be JSON-serializable (str keys; no NaN or infinity, which STS refuses)",
+            )
+        )
     elif isinstance(policy, str) and policy:
         try:
-            json.loads(policy)
-        except ValueError:
-            problems.append(("Policy", "must be a JSON policy document"))
+            json.loads(policy, parse_constant=_no_constant)
+        except RecursionError:
+            problems.append(("Policy", "is nested too deep to be a policy document"))
+        except ValueError as error:
+            problems.append(
+                ("Policy", f"must be a JSON policy document{getattr(error, 'hint', '')}")
+            )
     policy_arns = request.get("PolicyArns")
     if isinstance(policy_arns, (list, tuple)) and len(policy_arns) > MAX_POLICY_ARNS:
         problems.append(
             ("PolicyArns", f"must have at most {MAX_POLICY_ARNS} items, got {len(policy_arns)}")
         )
     return problems
+
+
+class _NotJSON(ValueError):
+    hint = " (NaN, Infinity and -Infinity are not JSON, and STS refuses them)"
+
+
+def _no_constant(name: str) -> object:
+    raise _NotJSON(name)
 
 
 @functools.cache
@@ -414,6 +475,15 @@ def _check_maxima_and_patterns(
         for index, item in enumerate(value):
             _check_maxima_and_patterns(item, shape.member, f"{name}[{index}]", problems)
     elif shape.type_name == "string" and isinstance(value, str):
+        surrogate = _lone_surrogate(value)
+        if surrogate is not None:
+            problems.append(
+                (
+                    name,
+                    f"has a lone surrogate (not Unicode text, so it cannot be sent) at "
+                    f"position {surrogate}: decode the text with errors='replace' or fix it",
+                )
+            )
         if "max" in metadata and len(value) > metadata["max"]:
             problems.append(
                 (name, f"must have length at most {metadata['max']}, got {len(value)}")
@@ -426,6 +496,16 @@ def _check_maxima_and_patterns(
             problems.append((name, _type_problem(name, ["<class 'int'>"], value)))
         elif _is_int(value) and "max" in metadata and value > metadata["max"]:
             problems.append((name, f"must be at most {metadata['max']}, got {value}"))
+
+
+def _lone_surrogate(value: str) -> int | None:
+    """The 1-based position of the first lone surrogate in ``value`` (what UTF-8 cannot
+    encode, e.g. ``\\udcff`` from ``errors='surrogateescape'``), or None."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as error:
+        return error.start + 1
+    return None
 
 
 @functools.cache
