@@ -27,9 +27,9 @@ import contextlib
 import dataclasses
 import datetime
 import importlib
+import inspect
 import logging
 import math
-import re
 import sys
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable
@@ -39,6 +39,7 @@ from aiobotocore.session import AioSession
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
+from ._core.request import region_name_problem
 from .arns import get_role_arn
 from .errors import AssumeRoleError, InvalidParameterError
 from .session import AssumedRoleSession, PreparedAssumeRole, prepare_assume_role
@@ -85,9 +86,6 @@ PROGRESS_LOG_INTERVAL = 10.0
 # Any well-formed account id: assume_role()'s checks run on it once, before any I/O, so
 # arguments that are wrong for every account raise at once instead of N times.
 _PROBE_ACCOUNT_ID = "000000000000"
-
-# botocore's own check of a region name (botocore.utils.validate_region_name).
-_REGION_NAME = re.compile(r"^[a-zA-Z0-9](?:[a-zA-Z0-9\-]{0,61}[a-zA-Z0-9])?$")
 
 # What to_json() keeps of a message from outside this library, at most.
 _MAX_MESSAGE = 500
@@ -386,6 +384,16 @@ def fan_out(
     problems: list[tuple[str, str]] = []
     if not callable(work):
         problems.append(("work", "must be an async function work(session, account, region)"))
+    elif not _is_async_callable(work):
+        problems.append(
+            (
+                "work",
+                f"is a plain (sync) {type(work).__name__}: pass an async function, "
+                "'async def work(session, account, region): ...' (wrap a function that "
+                "returns an awaitable in one)",
+            )
+        )
+    _check_role_name(role_name, problems)
     region_list = _check_regions(regions, problems)
     _check_concurrency(concurrency, problems)
     if shard is not None:
@@ -406,7 +414,7 @@ def fan_out(
         problems.append(("progress", "must be a callable progress(FanOutProgress), True, or None"))
     resolved, targets = _early_targets(accounts, problems)
     if problems:
-        raise InvalidParameterError(problems)
+        raise InvalidParameterError(problems, function="fan_out")
     return _fan_out(
         parent,
         work,
@@ -558,10 +566,11 @@ def assume_role_in_accounts(
     if isinstance(account_ids, (str, bytes)) or not isinstance(account_ids, Iterable):
         problems.append(("account_ids", "must be an iterable of account ids, not a single value"))
     _check_concurrency(concurrency, problems)
+    _check_role_name(role_name, problems)
     if progress is not None and not callable(progress):
         problems.append(("progress", "must be a callable progress(done, total) or None"))
     if problems:
-        raise InvalidParameterError(problems)
+        raise InvalidParameterError(problems, function="assume_role_in_accounts")
     return _assume_in_accounts(
         parent,
         list(account_ids),
@@ -789,6 +798,27 @@ def _prepare(
     return prepare_assume_role(parent, probe_arn, parameters, **options)
 
 
+def _is_async_callable(work: object) -> bool:
+    """Whether calling ``work`` gives a coroutine: an async function (or a partial of
+    one), or an object whose ``__call__`` is one."""
+    return inspect.iscoroutinefunction(work) or inspect.iscoroutinefunction(
+        getattr(work, "__call__", None)  # noqa: B004 - the method itself is inspected
+    )
+
+
+def _check_role_name(role_name: object, problems: list[tuple[str, str]]) -> None:
+    # get_role_arn() would build "arn:aws:iam::<id>:role/arn:aws:iam::...", and its
+    # check would report a character of an ARN the caller never wrote.
+    if isinstance(role_name, str) and role_name.startswith("arn:"):
+        problems.append(
+            (
+                "role_name",
+                "is an ARN: pass the role's name, not its ARN (e.g. 'Audit', or "
+                "'team/Audit' with its path); the account ids come from accounts",
+            )
+        )
+
+
 def _check_concurrency(concurrency: object, problems: list[tuple[str, str]]) -> None:
     if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
         problems.append(("concurrency", "must be an int of at least 1"))
@@ -804,11 +834,17 @@ def _check_regions(regions: object, problems: list[tuple[str, str]]) -> list[str
         return []
     checked: list[str | None] = []
     for position, region in enumerate(regions):
-        if not isinstance(region, str) or not _REGION_NAME.match(region):
-            kind = "an invalid name" if isinstance(region, str) else type(region).__name__
+        if not isinstance(region, str):
             problems.append(
-                (f"regions[{position}]", f"must be a region name such as 'us-east-1', got {kind}")
+                (
+                    f"regions[{position}]",
+                    f"must be a region name such as 'us-east-1', got {type(region).__name__}",
+                )
             )
+            continue
+        problem = region_name_problem(region)
+        if problem is not None:
+            problems.append((f"regions[{position}]", problem))
         elif region not in checked:
             checked.append(region)
     if not checked and not problems:

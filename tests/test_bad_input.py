@@ -291,8 +291,19 @@ BAD_INPUT = [
     # region_name
     case("region_name", "int", REGION.format("int"), region_name=1),
     case("region_name", "bytes", REGION.format("bytes"), region_name=b"eu-west-1"),
-    case("region_name", "empty", "pass one like 'eu-west-1', or None", region_name=""),
-    case("region_name", "spaces", "pass one like 'eu-west-1', or None", region_name="eu west 1"),
+    case(
+        "region_name", "empty", "is not a region name: pass one like 'eu-west-1'", region_name=""
+    ),
+    case("region_name", "spaces", "no spaces or newline", region_name="eu west 1"),
+    case("region_name", "space", "no spaces or newline", region_name="us east"),
+    case("region_name", "newline", "no spaces or newline", region_name="us-east-1\n"),
+    case("region_name", "upper-case", "lower-case letters", region_name="US-EAST-1"),
+    case(
+        "region_name",
+        "typo",
+        "is not a region botocore knows, and has a word that is in no region's name",
+        region_name="eu-wst-1",
+    ),
     # cache
     case("cache", "object", f"{A_CACHE} or with async get/set, got object", cache=object()),
     case("cache", "int", f"{A_CACHE} or with async get/set, got int", cache=1),
@@ -597,3 +608,17 @@ def test_a_deeply_nested_policy_string_is_refused(sts_server: StsServer) -> None
 def test_shallow_nesting_is_fine() -> None:
     child = assume_role(get_session(), role_arn(), Policy={"Statement": _deep(50)})
     assert child is not None
+
+
+@pytest.mark.parametrize(
+    "region", ["eu-west-1", "eusc-de-east-1", "aws-global", "eu-south-3", "xy-central-1"]
+)
+def test_known_and_new_regions_are_taken(region: str) -> None:
+    """A region newer than the installed botocore (a new number, a new prefix) is not
+    refused: only a name of the wrong shape, or with a word no region has."""
+    import boto3
+
+    from aio_assume_role import sync
+
+    assume_role(get_session(), role_arn(), region_name=region)
+    sync.assume_role(boto3.Session(), role_arn(), region_name=region)

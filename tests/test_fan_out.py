@@ -918,3 +918,70 @@ async def test_fan_out_zero_pads_int_and_short_account_ids(
     )
     assert [result.account.id for result in results] == ["000000012345"]
     assert [call["RoleArn"] for call in sts_server.calls()] == [get_role_arn("000000012345", ROLE)]
+
+
+def _sync_work(session: AssumedRoleSession, account: Account, region: str | None) -> None:
+    return None
+
+
+class _AsyncCallable:
+    async def __call__(self, session: AssumedRoleSession, account: Account, region: Any) -> int:
+        return 1
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "parameter", "says"),
+    [
+        (
+            {"role_name": get_role_arn("200000000000", ROLE)},
+            "role_name",
+            "pass the role's name, not its ARN",
+        ),
+        ({"work": _sync_work}, "work", "is a plain (sync) function: pass an async function"),
+        ({"work": lambda s, a, r: None}, "work", "pass an async function"),
+        ({"regions": ["eu-wst-1"]}, "regions", "is not a region botocore knows"),
+        ({"regions": ["us east"]}, "regions", "is not a region name"),
+        ({"regions": ["us-east-1\n"]}, "regions", "no spaces or newline"),
+        ({"accounts": ["12345x"]}, "accounts", "not a digit"),
+    ],
+    ids=["role-arn", "sync-work", "sync-lambda", "region-typo", "region-space", "newline", "id"],
+)
+def test_fan_out_errors_are_headed_fan_out_and_name_what_the_user_wrote(
+    kwargs: dict[str, Any], parameter: str, says: str, sts_server: StsServer
+) -> None:
+    arguments: dict[str, Any] = {"role_name": ROLE, "accounts": accounts(2), "work": _noop}
+    arguments.update(kwargs)
+    work = arguments.pop("work")
+    with pytest.raises(InvalidParameterError) as raised:
+        fan_out(get_session(), work, **arguments)
+    message = str(raised.value)
+    assert raised.value.parameter == parameter
+    assert message.startswith("Invalid fan_out parameter(s):\n"), message
+    assert says in message, message
+    assert "RoleArn" not in message and "position 35" not in message
+    assert sts_server.requests == []
+
+
+def test_assume_role_in_accounts_refuses_an_arn_as_role_name() -> None:
+    from aio_assume_role.fanout import assume_role_in_accounts
+
+    with pytest.raises(InvalidParameterError) as raised:
+        assume_role_in_accounts(get_session(), accounts(1), get_role_arn("200000000000", ROLE))
+    assert raised.value.parameter == "role_name"
+    assert str(raised.value).startswith("Invalid assume_role_in_accounts parameter(s):\n")
+
+
+async def test_an_async_callable_object_is_async_work(parent: AioSession) -> None:
+    results = await collect(
+        fan_out(parent, _AsyncCallable(), role_name=ROLE, accounts=accounts(1))
+    )
+    assert [result.value for result in results] == [1]
+
+
+def test_invalid_parameter_error_pickles_with_its_heading() -> None:
+    import pickle
+
+    error = InvalidParameterError([("regions", "is empty")], function="fan_out")
+    again = pickle.loads(pickle.dumps(error))
+    assert str(again) == str(error) and again.function == "fan_out"
+    assert again.problems == error.problems

@@ -55,6 +55,7 @@ __all__ = [
     "check_session",
     "is_chained",
     "normalize_assume_role_args",
+    "region_name_problem",
     "request_parameters",
     "validate_assume_role_args",
 ]
@@ -528,8 +529,54 @@ def _dedupe(problems: list[tuple[str, str]]) -> list[tuple[str, str]]:
     return list(dict.fromkeys(problems))
 
 
-# botocore's own rule for region names (botocore.utils.validate_region_name).
-_REGION_NAME = re.compile(r"[a-zA-Z0-9](?:[a-zA-Z0-9\-]{0,61}[a-zA-Z0-9])?")
+# The shape of every AWS region name: a prefix, words, a number (us-east-1,
+# us-gov-west-1, eusc-de-east-1).
+_REGION_SHAPE = re.compile(r"[a-z]+(?:-[a-z]+)+-[0-9]+", re.ASCII)
+
+
+@functools.cache
+def _known_regions() -> tuple[frozenset[str], frozenset[str]]:
+    """botocore's regions (and STS's endpoint names, such as aws-global), and the words
+    that follow a region name's prefix in them (east, northwest, gov, isob...)."""
+    names: set[str] = set()
+    try:
+        endpoints = botocore.loaders.create_loader().load_data("endpoints")
+        for partition in endpoints.get("partitions", []):
+            names.update(partition.get("regions", {}))
+            names.update(partition.get("services", {}).get("sts", {}).get("endpoints", {}))
+    except Exception:  # pragma: no cover - botocore always ships endpoints.json
+        logger.debug("Could not read botocore's endpoint data", exc_info=True)
+    words = {
+        word for name in names if _REGION_SHAPE.fullmatch(name) for word in name.split("-")[1:-1]
+    }
+    return frozenset(names), frozenset(words)
+
+
+def region_name_problem(name: str) -> str | None:
+    """Why ``name`` is not a region name, or None.
+
+    Accepted: a region or STS endpoint name botocore knows (``us-east-1``,
+    ``aws-global``), or a name of a region's shape (``<prefix>-<words>-<number>``, in
+    lower-case ASCII) whose words each appear in a known region's name, so that a
+    region newer than the installed botocore (``eu-south-3``, ``xy-central-1``) is
+    taken, and a typo of a word (``eu-wst-1``) is not. The message never echoes
+    ``name``.
+    """
+    known, words = _known_regions()
+    if name in known:
+        return None
+    if not _REGION_SHAPE.fullmatch(name):
+        return (
+            "is not a region name: pass one like 'eu-west-1' (lower-case letters, digits "
+            "and '-'; no spaces or newline)"
+        )
+    unknown = [word for word in name.split("-")[1:-1] if word not in words]
+    if unknown:
+        return (
+            "is not a region botocore knows, and has a word that is in no region's name "
+            "(such as east, west, central, southeast): check the spelling, e.g. 'eu-west-1'"
+        )
+    return None
 
 
 def validate_options(
@@ -553,10 +600,10 @@ def validate_options(
                 f"got {type(region_name).__name__}",
             )
         )
-    elif isinstance(region_name, str) and not _REGION_NAME.fullmatch(region_name):
-        problems.append(
-            ("region_name", "is not a valid region name: pass one like 'eu-west-1', or None")
-        )
+    elif isinstance(region_name, str):
+        problem = region_name_problem(region_name)
+        if problem is not None:
+            problems.append(("region_name", problem))
     cache_problem = _cache_problem(cache, cache_example)
     if cache_problem is not None:
         problems.append(("cache", cache_problem))
