@@ -1,12 +1,14 @@
 """IAM role ARNs, assumed-role session ARNs and Lambda session names (pure).
 
-An account id is exactly 12 digits, as a str, everywhere: in ``get_role_arn``,
-``get_assumed_role_session_arn``, ``assume_role_in_accounts`` and inside a
-``RoleArn``. Unlike aws-assume-role-lib, nothing is zero-padded: a short id is
-most often a typo (a dropped digit), and padding it names another account, which
-may exist. An int is refused too, even with 12 digits: ``012345678901`` cannot be
-an int, so an int account id works for most accounts and silently breaks for
-the others.
+Account ids follow aws-assume-role-lib's rule wherever one is passed on its own
+(``get_role_arn``, ``get_assumed_role_session_arn``, ``Account``, fan-out targets,
+``assume_role_in_accounts``): an int is written in decimal and a str of fewer than
+12 digits is zero-padded to 12, so ``123`` and ``"123"`` both mean
+``"000000000123"`` (an int cannot keep leading zeros, and ids exported through
+spreadsheets lose them). What is not an account id at all is refused with an
+error naming the parameter: more than 12 digits, a character that is not a digit
+(0-9), an empty str, surrounding whitespace, a negative int, a bool or a float.
+Inside a ``RoleArn`` the id must be exactly 12 digits: STS takes the ARN as it is.
 """
 
 from __future__ import annotations
@@ -40,7 +42,8 @@ _DIGITS = frozenset("0123456789")
 
 
 def account_id_problem(account_id: object) -> str | None:
-    """What is wrong with ``account_id`` (never echoing it), or None: 12 digits as a str."""
+    """What is wrong with ``account_id`` (never echoing it), or None: exactly 12 digits
+    as a str, as inside an ARN (``normalized_account_id`` pads an id given alone)."""
     if isinstance(account_id, int) and not isinstance(account_id, bool):
         return (
             "must be a str of exactly 12 digits, got int: pass it as a str, e.g. "
@@ -64,24 +67,61 @@ def account_id_problem(account_id: object) -> str | None:
     return None
 
 
+_ACCOUNT_ID_KINDS = "a str of up to 12 digits, or an int"
+
+
+def normalized_account_id(account_id: object) -> tuple[str, None] | tuple[None, str]:
+    """``(id, None)``: ``account_id`` as 12 digits, by aws-assume-role-lib's rule (an
+    int in decimal, a shorter str zero-padded); or ``(None, problem)``, the problem
+    never echoing the value. See the module docstring."""
+    if isinstance(account_id, bool) or not isinstance(account_id, (int, str)):
+        hint = ": pass int(value), or the digits as a str" if isinstance(account_id, float) else ""
+        return None, (
+            f"must be an account id ({_ACCOUNT_ID_KINDS}), got {type(account_id).__name__}{hint}"
+        )
+    if isinstance(account_id, int):
+        if account_id < 0:
+            return None, f"must be an account id ({_ACCOUNT_ID_KINDS}), got a negative int"
+        digits = str(account_id)
+        if len(digits) > 12:
+            return None, f"must have at most 12 digits, got an int of {len(digits)}"
+        return digits.zfill(12), None
+    if not account_id:
+        return None, f"is empty: pass an account id ({_ACCOUNT_ID_KINDS})"
+    if account_id != account_id.strip():
+        return None, "has leading or trailing whitespace"
+    for position, character in enumerate(account_id, 1):
+        if character not in _DIGITS:
+            return None, (
+                "must be an account id, but has a character that is not a digit (0-9) "
+                f"at position {position}"
+            )
+    if len(account_id) > 12:
+        return None, f"must have at most 12 digits, got {len(account_id)}"
+    return account_id.zfill(12), None
+
+
 def _checked_account_id(account_id: object) -> str:
-    problem = account_id_problem(account_id)
+    normalized, problem = normalized_account_id(account_id)
     if problem is not None:
         raise InvalidParameterError([("account_id", problem)])
-    assert isinstance(account_id, str)
-    return account_id
+    assert normalized is not None
+    return normalized
 
 
-def get_role_arn(account_id: str, role_name: str, path: str = "", partition: str = "aws") -> str:
+def get_role_arn(
+    account_id: str | int, role_name: str, path: str = "", partition: str = "aws"
+) -> str:
     """Return a correctly formatted IAM role ARN.
 
-    ``account_id`` is exactly 12 digits, as a str (never zero-padded; an int is
-    refused, see the module docstring). The path may be given separately or as
-    part of ``role_name``.
+    ``account_id`` is a str of up to 12 digits or an int, zero-padded to 12 digits
+    as aws-assume-role-lib does (see the module docstring). The path may be given
+    separately or as part of ``role_name``.
 
     Raises:
         InvalidParameterError: (a ``ValueError``) naming ``account_id`` when it is not
-            12 digits as a str, or ``path`` when a path is given both ways.
+            an account id (more than 12 digits, a non-digit, empty, a bool or float),
+            or ``path`` when a path is given both ways.
     """
     account_id = _checked_account_id(account_id)
     if "/" in role_name and path:
@@ -100,15 +140,15 @@ def get_role_arn(account_id: str, role_name: str, path: str = "", partition: str
 
 
 def get_assumed_role_session_arn(
-    account_id: str, role_name: str, role_session_name: str, partition: str = "aws"
+    account_id: str | int, role_name: str, role_session_name: str, partition: str = "aws"
 ) -> str:
     """Return a correctly formatted assumed-role session ARN.
 
-    ``account_id`` as for ``get_role_arn``. These ARNs never contain the role's
-    path; one given in ``role_name`` is dropped.
+    ``account_id`` as for ``get_role_arn`` (zero-padded to 12 digits). These ARNs
+    never contain the role's path; one given in ``role_name`` is dropped.
 
     Raises:
-        InvalidParameterError: naming ``account_id`` when it is not 12 digits as a str.
+        InvalidParameterError: naming ``account_id`` when it is not an account id.
     """
     account_id = _checked_account_id(account_id)
     if "/" in role_name:
@@ -207,10 +247,20 @@ def generate_lambda_session_name(
     alone; if name plus version exceed 59, the version is dropped; otherwise all
     three are joined and truncated to 64. Characters STS rejects become ``_``.
 
-    Never raises: any input gives a valid session name.
+    Any name, version and identifier give a valid session name.
+
+    Raises:
+        KeyError: (as aws-assume-role-lib does) when ``function_name`` is not given
+            and ``AWS_LAMBDA_FUNCTION_NAME`` is not set, as outside Lambda; the
+            message names both.
     """
     if not function_name:
-        function_name = os.environ["AWS_LAMBDA_FUNCTION_NAME"]
+        function_name = os.environ.get("AWS_LAMBDA_FUNCTION_NAME")
+        if function_name is None:
+            raise KeyError(
+                "AWS_LAMBDA_FUNCTION_NAME is not set (not running in Lambda?): "
+                "pass function_name to generate_lambda_session_name()"
+            )
     if not function_version:
         function_version = os.environ.get("AWS_LAMBDA_FUNCTION_VERSION", "")
     version_component = (

@@ -54,22 +54,26 @@ class AssumeRoleError(Exception):
 
 
 class InvalidParameterError(AssumeRoleError, ParamValidationError, ValueError):
-    """One or more ``assume_role`` arguments are invalid.
+    """One or more arguments of ``assume_role`` (or of ``function``) are invalid.
 
-    ``parameter`` names the first offending argument (as ``assume_role`` spells it),
-    ``problems`` lists every ``(parameter path, reason)`` found.
+    ``parameter`` names the first offending argument (as ``function`` spells it),
+    ``problems`` lists every ``(parameter path, reason)`` found, and ``function``
+    is the function the message is headed with ("Invalid fan_out parameter(s)").
     """
 
-    fmt = "Invalid assume_role parameter(s):\n{report}"
+    fmt = "Invalid {function} parameter(s):\n{report}"
 
-    def __init__(self, problems: Sequence[tuple[str, str]]) -> None:
+    def __init__(
+        self, problems: Sequence[tuple[str, str]], *, function: str = "assume_role"
+    ) -> None:
         self.problems: tuple[tuple[str, str], ...] = tuple(problems)
         self.parameter: str = _top_level_name(self.problems[0][0]) if self.problems else ""
+        self.function = function
         report = "\n".join(f"  {name}: {reason}" for name, reason in self.problems)
-        super().__init__(report=report)  # type: ignore[call-arg]
+        super().__init__(report=report, function=function)  # type: ignore[call-arg]
 
     def __reduce__(self):  # type: ignore[no-untyped-def]
-        return type(self), (self.problems,)
+        return _rebuild_invalid_parameter_error, (type(self), self.problems, self.function)
 
 
 class ParentCredentialsError(AssumeRoleError, NoCredentialsError):
@@ -203,6 +207,12 @@ class RefreshTimeoutError(AssumeRoleError, CredentialRetrievalError, TimeoutErro
 
     def __reduce__(self):  # type: ignore[no-untyped-def]
         return functools.partial(type(self), role_arn=self.role_arn, seconds=self.seconds), ()
+
+
+def _rebuild_invalid_parameter_error(
+    cls: type[InvalidParameterError], problems: Sequence[tuple[str, str]], function: str
+) -> InvalidParameterError:
+    return cls(problems, function=function)
 
 
 def _top_level_name(path: object) -> str:

@@ -27,9 +27,9 @@ import contextlib
 import dataclasses
 import datetime
 import importlib
-import json
+import inspect
 import logging
-import re
+import math
 import sys
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable
@@ -39,6 +39,7 @@ from aiobotocore.session import AioSession
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
+from ._core.request import region_name_problem
 from .arns import get_role_arn
 from .errors import AssumeRoleError, InvalidParameterError
 from .session import AssumedRoleSession, PreparedAssumeRole, prepare_assume_role
@@ -86,9 +87,6 @@ PROGRESS_LOG_INTERVAL = 10.0
 # arguments that are wrong for every account raise at once instead of N times.
 _PROBE_ACCOUNT_ID = "000000000000"
 
-# botocore's own check of a region name (botocore.utils.validate_region_name).
-_REGION_NAME = re.compile(r"^[a-zA-Z0-9](?:[a-zA-Z0-9\-]{0,61}[a-zA-Z0-9])?$")
-
 # What to_json() keeps of a message from outside this library, at most.
 _MAX_MESSAGE = 500
 
@@ -132,10 +130,18 @@ class FanOutResult(Generic[T]):
 
         Keys: ``account_id``, ``account_name``, ``account_email``, ``account_status``,
         ``region``, ``ok``, ``stage``, ``error_code``, ``error`` (a message, see
-        below, or None), and ``value``: the work's value if ``json.dumps`` can
-        encode it (dates and datetimes as ISO 8601 strings), else None with
-        ``value_type`` naming its type. A value is never replaced by its ``repr``,
-        which may hold anything (credentials, a session).
+        below, or None), and ``value``: the work's value if it is plain JSON data,
+        else None with ``value_type`` naming its type. Plain JSON data is built of
+        exactly ``dict`` (``str`` or ``int`` keys), ``list``, ``tuple``, ``str``,
+        ``int``, finite ``float``, ``bool`` and None, plus ``datetime.date`` and
+        ``datetime.datetime`` (written as ISO 8601 strings), at most 100 levels
+        deep. Anything else is dropped, never encoded nor replaced by its ``repr``:
+        a subclass of those too, so botocore's ``ReadOnlyCredentials`` (a named
+        tuple: access key, secret key, token) gives None. Within plain data, the
+        values of credential fields (``SecretAccessKey``, ``SessionToken``,
+        ``secret_key``, ``aws_secret_access_key``, ``aws_session_token``... in any
+        case) are replaced by ``"<redacted>"``: an AssumeRole response the work
+        returns keeps its ``AccessKeyId`` and ``Expiration`` only.
 
         The message of a botocore ``ClientError`` is AWS's ``Error.Message``; of
         this library's errors and botocore's, their own message (none contains a
@@ -158,8 +164,8 @@ class FanOutResult(Generic[T]):
         }
         if self.value is not None:
             try:
-                result["value"] = json.loads(json.dumps(self.value, default=_json_default))
-            except (TypeError, ValueError):  # not encodable (or circular)
+                result["value"] = _plain_json(self.value, 0)
+            except _NotPlain:
                 result["value_type"] = type(self.value).__name__
         return result
 
@@ -188,10 +194,53 @@ def _safe_message(error: BaseException) -> str:
     return text if len(text) <= _MAX_MESSAGE else text[: _MAX_MESSAGE - 3] + "..."
 
 
-def _json_default(value: object) -> object:
-    if isinstance(value, (datetime.datetime, datetime.date)):
-        return value.isoformat()
-    raise TypeError(type(value).__name__)
+class _NotPlain(Exception):
+    """A value ``to_json`` does not write (see ``FanOutResult.to_json``)."""
+
+
+# Field names whose values are credentials (compared in lower case).
+_CREDENTIAL_FIELDS = frozenset(
+    {
+        "secretaccesskey",
+        "sessiontoken",
+        "secret_key",
+        "secret_access_key",
+        "session_token",
+        "aws_secret_access_key",
+        "aws_session_token",
+    }
+)
+_REDACTED = "<redacted>"
+_MAX_DEPTH = 100
+
+
+def _plain_json(value: object, depth: int) -> object:
+    """``value`` as JSON data (credential fields redacted); raises ``_NotPlain`` otherwise."""
+    kind = type(value)
+    if value is None or kind is str or kind is int or kind is bool:
+        return value
+    if kind is float:
+        if not math.isfinite(value):  # type: ignore[arg-type]
+            raise _NotPlain  # NaN and infinities are not JSON
+        return value
+    if kind is datetime.datetime or kind is datetime.date:
+        return value.isoformat()  # type: ignore[attr-defined]
+    if depth >= _MAX_DEPTH:  # also what a reference cycle reaches
+        raise _NotPlain
+    if kind is list or kind is tuple:
+        return [_plain_json(item, depth + 1) for item in value]  # type: ignore[attr-defined]
+    if kind is dict:
+        plain: dict[str, object] = {}
+        for key, item in value.items():  # type: ignore[attr-defined]
+            if type(key) is not str and type(key) is not int:
+                raise _NotPlain
+            name = str(key)
+            if name.lower() in _CREDENTIAL_FIELDS:
+                plain[name] = _REDACTED
+            else:
+                plain[name] = _plain_json(item, depth + 1)
+        return plain
+    raise _NotPlain
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -324,9 +373,9 @@ def fan_out(
     Raises ``InvalidParameterError`` here, before any I/O, for arguments wrong for
     every account: ``role_name``, ``path``, ``partition``, ``assume_role_kwargs``
     (as ``assume_role`` would), ``accounts`` (a single value, or an id that is not
-    12 digits as a str), ``regions`` (not a list of region names), ``concurrency``
-    (not an int >= 1), ``shard``, ``progress``, ``work`` (not callable). When
-    iteration starts, enumerating an organization raises what
+    an account id: see ``targets.Account``), ``regions`` (not a list of region
+    names), ``concurrency`` (not an int >= 1), ``shard``, ``progress``, ``work``
+    (not callable). When iteration starts, enumerating an organization raises what
     ``targets.resolve_targets`` raises (botocore's ``ClientError``). An exception
     that is not an ``Exception`` (``KeyboardInterrupt``) stops the run and is
     re-raised. Closing the iterator early, or cancelling its consumer, cancels
@@ -335,6 +384,16 @@ def fan_out(
     problems: list[tuple[str, str]] = []
     if not callable(work):
         problems.append(("work", "must be an async function work(session, account, region)"))
+    elif not _is_async_callable(work):
+        problems.append(
+            (
+                "work",
+                f"is a plain (sync) {type(work).__name__}: pass an async function, "
+                "'async def work(session, account, region): ...' (wrap a function that "
+                "returns an awaitable in one)",
+            )
+        )
+    _check_role_name(role_name, problems)
     region_list = _check_regions(regions, problems)
     _check_concurrency(concurrency, problems)
     if shard is not None:
@@ -355,7 +414,7 @@ def fan_out(
         problems.append(("progress", "must be a callable progress(FanOutProgress), True, or None"))
     resolved, targets = _early_targets(accounts, problems)
     if problems:
-        raise InvalidParameterError(problems)
+        raise InvalidParameterError(problems, function="fan_out")
     return _fan_out(
         parent,
         work,
@@ -493,7 +552,8 @@ def assume_role_in_accounts(
     never stops the others. Arguments wrong for every account (``role_name``,
     ``assume_role_kwargs`` such as ``DurationSeconds``) raise before any call.
     ``progress(done, total)`` is called as each result becomes ready. An account
-    id is exactly 12 digits as a str (never zero-padded): any other is that
+    id is a str of up to 12 digits or an int, zero-padded to 12 digits (as
+    aws-assume-role-lib does); anything else (more digits, a non-digit) is that
     account's ``InvalidParameterError``, naming ``account_id``.
 
     The sessions keep refreshing after the iteration ends (through a client per
@@ -506,10 +566,11 @@ def assume_role_in_accounts(
     if isinstance(account_ids, (str, bytes)) or not isinstance(account_ids, Iterable):
         problems.append(("account_ids", "must be an iterable of account ids, not a single value"))
     _check_concurrency(concurrency, problems)
+    _check_role_name(role_name, problems)
     if progress is not None and not callable(progress):
         problems.append(("progress", "must be a callable progress(done, total) or None"))
     if problems:
-        raise InvalidParameterError(problems)
+        raise InvalidParameterError(problems, function="assume_role_in_accounts")
     return _assume_in_accounts(
         parent,
         list(account_ids),
@@ -737,6 +798,27 @@ def _prepare(
     return prepare_assume_role(parent, probe_arn, parameters, **options)
 
 
+def _is_async_callable(work: object) -> bool:
+    """Whether calling ``work`` gives a coroutine: an async function (or a partial of
+    one), or an object whose ``__call__`` is one."""
+    return inspect.iscoroutinefunction(work) or inspect.iscoroutinefunction(
+        getattr(work, "__call__", None)  # noqa: B004 - the method itself is inspected
+    )
+
+
+def _check_role_name(role_name: object, problems: list[tuple[str, str]]) -> None:
+    # get_role_arn() would build "arn:aws:iam::<id>:role/arn:aws:iam::...", and its
+    # check would report a character of an ARN the caller never wrote.
+    if isinstance(role_name, str) and role_name.startswith("arn:"):
+        problems.append(
+            (
+                "role_name",
+                "is an ARN: pass the role's name, not its ARN (e.g. 'Audit', or "
+                "'team/Audit' with its path); the account ids come from accounts",
+            )
+        )
+
+
 def _check_concurrency(concurrency: object, problems: list[tuple[str, str]]) -> None:
     if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
         problems.append(("concurrency", "must be an int of at least 1"))
@@ -752,11 +834,17 @@ def _check_regions(regions: object, problems: list[tuple[str, str]]) -> list[str
         return []
     checked: list[str | None] = []
     for position, region in enumerate(regions):
-        if not isinstance(region, str) or not _REGION_NAME.match(region):
-            kind = "an invalid name" if isinstance(region, str) else type(region).__name__
+        if not isinstance(region, str):
             problems.append(
-                (f"regions[{position}]", f"must be a region name such as 'us-east-1', got {kind}")
+                (
+                    f"regions[{position}]",
+                    f"must be a region name such as 'us-east-1', got {type(region).__name__}",
+                )
             )
+            continue
+        problem = region_name_problem(region)
+        if problem is not None:
+            problems.append((f"regions[{position}]", problem))
         elif region not in checked:
             checked.append(region)
     if not checked and not problems:

@@ -28,7 +28,7 @@ from typing import Any, TypeAlias
 
 from aiobotocore.session import AioSession
 
-from .arns import account_id_problem
+from .arns import normalized_account_id
 from .errors import InvalidParameterError
 
 # Plain sorted() order, as tests/test_exported_members.py checks (not ruff's isort order).
@@ -72,7 +72,9 @@ class Account:
     ``name``, ``email``, ``status`` and ``arn`` come from Organizations and are None
     for an account given by id only. ``status`` is the account's ``State`` (or the
     older ``Status`` field when ``State`` is absent). Raises ``InvalidParameterError``
-    naming ``id`` unless ``id`` is exactly 12 digits as a str.
+    naming ``id`` unless ``id`` is an account id: a str of up to 12 digits or an
+    int, zero-padded to 12 digits as aws-assume-role-lib does (``Account(123).id``
+    is ``"000000000123"``).
     """
 
     id: str
@@ -82,9 +84,11 @@ class Account:
     arn: str | None = None
 
     def __post_init__(self) -> None:
-        problem = account_id_problem(self.id)
+        account_id, problem = normalized_account_id(self.id)
         if problem is not None:
             raise InvalidParameterError([("id", problem)])
+        if account_id != self.id:  # zero-padded (frozen: set as dataclasses does)
+            object.__setattr__(self, "id", account_id)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -115,11 +119,12 @@ class OrganizationAccounts:
                 ("ignore_accounts", "must be a list of account ids, not a single value")
             )
         else:
-            for position, account_id in enumerate(self.ignore_accounts):
-                problem = account_id_problem(account_id)
+            for position, given in enumerate(self.ignore_accounts):
+                account_id, problem = normalized_account_id(given)
                 if problem is not None:
                     problems.append((f"ignore_accounts[{position}]", problem))
                 else:
+                    assert account_id is not None
                     ignore_accounts.append(account_id)
         if not isinstance(self.include_management_account, bool):
             problems.append(("include_management_account", "must be True or False"))
@@ -165,7 +170,7 @@ def from_organization(
 
     Only ACTIVE accounts are kept (see ``ACCOUNT_STATES_KEPT``); the result is
     de-duplicated and sorted by account id. Raises ``InvalidParameterError`` naming
-    the parameter when an id is malformed (account ids are 12 digits as a str), when
+    the parameter when an id is malformed (not up to 12 digits, see ``Account``), when
     one of these is a single str rather than a list, or when ``ous`` is empty (pass
     None for the whole organization).
     """
@@ -214,7 +219,7 @@ def normalize_accounts(
     The order is that of each account's first appearance; for an account given
     both ways, the first ``Account`` object is kept (it carries more). Raises
     ``InvalidParameterError`` naming ``accounts`` when it is a single value rather
-    than an iterable, when an id is not exactly 12 digits as a str, or when it holds
+    than an iterable, when an id is not an account id (see ``Account``), or when it holds
     an ``OrganizationAccounts`` spec (resolve those with ``resolve_targets``).
     """
     problems: list[tuple[str, str]] = []
@@ -261,13 +266,14 @@ def shard_of(account_id: str, count: int) -> int:
     Raises ``InvalidParameterError`` naming ``account_id`` or ``count``.
     """
     problems: list[tuple[str, str]] = []
-    problem = account_id_problem(account_id)
+    normalized, problem = normalized_account_id(account_id)
     if problem is not None:
         problems.append(("account_id", problem))
     _check_count(count, problems)
     if problems:
         raise InvalidParameterError(problems)
-    return _shard(account_id, count)
+    assert normalized is not None
+    return _shard(normalized, count)
 
 
 def shard_accounts(accounts: Iterable[str | Account], index: int, count: int) -> list[Account]:
@@ -505,11 +511,12 @@ def _normalize(
                     )
                 )
         else:
-            problem = account_id_problem(item)
+            account_id, problem = normalized_account_id(item)
             if problem is not None:
                 problems.append((f"accounts[{position}]", problem))
             else:
-                items.append(item if keep_ids else Account(item))
+                assert account_id is not None
+                items.append(account_id if keep_ids else Account(account_id))
     return (items if has_specs else _dedupe(items)), has_specs
 
 

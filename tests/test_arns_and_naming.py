@@ -14,18 +14,24 @@ from aio_assume_role import (
     is_role_arn,
 )
 
-# One rule for every helper that takes an account id: exactly 12 digits, as a str.
-# aws-assume-role-lib zero-pads short ids and ints, so a typo (a dropped digit) names
-# another account, which may exist; an int cannot keep a leading zero at all.
+# One rule for every helper that takes an account id, aws-assume-role-lib's: an int or
+# a str of up to 12 digits, zero-padded to 12. What is not an account id at all raises.
+PADDED_ACCOUNT_IDS = {
+    "int": (123456789012, "123456789012"),
+    "short-int": (1234, "000000001234"),
+    "zero": (0, "000000000000"),
+    "short-str": ("1234", "000000001234"),
+    "11-digits": ("12345678901", "012345678901"),
+    "12-digits": ("012345678901", "012345678901"),
+}
 _BAD_ACCOUNT_IDS = {
-    "int": (123456789012, "pass it as a str"),
-    "short-int": (1234, "pass it as a str"),
     "bool": (True, "got bool"),
+    "float": (123456789012.0, "pass int(value)"),
     "none": (None, "got NoneType"),
-    "short-str": ("1234", "got 4 characters"),
-    "11-digits": ("12345678901", "got 11 characters"),
-    "13-digits": ("1234567890123", "got 13 characters"),
-    "empty": ("", "got 0 characters"),
+    "negative-int": (-5, "negative"),
+    "13-digit-int": (1234567890123, "at most 12 digits, got an int of 13"),
+    "13-digits": ("1234567890123", "at most 12 digits, got 13"),
+    "empty": ("", "is empty"),
     "letter": ("12345678901x", "not a digit (0-9) at position 12"),
     "dashes": ("1234-5678-9012", "not a digit (0-9) at position 5"),
     "fullwidth-digits": ("\uff11" * 12, "not a digit (0-9) at position 1"),
@@ -42,10 +48,19 @@ class TestRoleArn:
     def test_leading_zeros_are_kept(self) -> None:
         assert get_role_arn("012345678901", "R") == "arn:aws:iam::012345678901:role/R"
 
-    @pytest.mark.parametrize(("account_id", "says"), BAD_ACCOUNT_IDS, ids=BAD_ACCOUNT_ID_IDS)
-    def test_account_id_must_be_12_digits_as_a_str_never_padded(
-        self, account_id: object, says: str
+    @pytest.mark.parametrize(
+        ("account_id", "padded"), PADDED_ACCOUNT_IDS.values(), ids=PADDED_ACCOUNT_IDS
+    )
+    def test_an_int_or_short_account_id_is_zero_padded(
+        self, account_id: str | int, padded: str
     ) -> None:
+        assert get_role_arn(account_id, "R") == f"arn:aws:iam::{padded}:role/R"
+        assert get_assumed_role_session_arn(account_id, "R", "s1") == (
+            f"arn:aws:sts::{padded}:assumed-role/R/s1"
+        )
+
+    @pytest.mark.parametrize(("account_id", "says"), BAD_ACCOUNT_IDS, ids=BAD_ACCOUNT_ID_IDS)
+    def test_account_id_that_is_no_account_id_raises(self, account_id: object, says: str) -> None:
         with pytest.raises(InvalidParameterError) as caught:
             get_role_arn(account_id, "R")  # type: ignore[arg-type]
         assert caught.value.parameter == "account_id"
@@ -147,3 +162,25 @@ class TestLambdaSessionName:
 
     def test_invalid_characters_are_replaced(self) -> None:
         assert generate_lambda_session_name("my fn:x", "", "id") == "my_fn_x.7.id"
+
+
+def test_lambda_session_name_outside_lambda_says_what_is_missing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A KeyError, as aws-assume-role-lib raises, but one that says what to do."""
+    import aws_assume_role_lib
+
+    from aio_assume_role import sync as sync_path
+
+    monkeypatch.delenv("AWS_LAMBDA_FUNCTION_NAME", raising=False)
+    with pytest.raises(KeyError):
+        aws_assume_role_lib.generate_lambda_session_name()
+    for generate in (generate_lambda_session_name, sync_path.generate_lambda_session_name):
+        with pytest.raises(KeyError) as caught:
+            generate()
+        message = str(caught.value)
+        assert "AWS_LAMBDA_FUNCTION_NAME is not set" in message
+        assert "function_name" in message.replace("AWS_LAMBDA_FUNCTION_NAME", "")
+    assert "KeyError" in (generate_lambda_session_name.__doc__ or "")
+    assert "Never raises" not in (generate_lambda_session_name.__doc__ or "")
+    assert generate_lambda_session_name("given").startswith("given")

@@ -291,8 +291,19 @@ BAD_INPUT = [
     # region_name
     case("region_name", "int", REGION.format("int"), region_name=1),
     case("region_name", "bytes", REGION.format("bytes"), region_name=b"eu-west-1"),
-    case("region_name", "empty", "pass one like 'eu-west-1', or None", region_name=""),
-    case("region_name", "spaces", "pass one like 'eu-west-1', or None", region_name="eu west 1"),
+    case(
+        "region_name", "empty", "is not a region name: pass one like 'eu-west-1'", region_name=""
+    ),
+    case("region_name", "spaces", "no spaces or newline", region_name="eu west 1"),
+    case("region_name", "space", "no spaces or newline", region_name="us east"),
+    case("region_name", "newline", "no spaces or newline", region_name="us-east-1\n"),
+    case("region_name", "upper-case", "lower-case letters", region_name="US-EAST-1"),
+    case(
+        "region_name",
+        "typo",
+        "is not a region botocore knows, and has a word that is in no region's name",
+        region_name="eu-wst-1",
+    ),
     # cache
     case("cache", "object", f"{A_CACHE} or with async get/set, got object", cache=object()),
     case("cache", "int", f"{A_CACHE} or with async get/set, got int", cache=1),
@@ -364,6 +375,27 @@ BAD_INPUT = [
         "bad-value-inside",
         "must be an int (seconds)",
         additional_kwargs={"DurationSeconds": "1h"},
+    ),
+    # What is not JSON, or not Unicode text (STS, or botocore's encoder, would refuse it)
+    case("Policy", "nan", "no NaN or infinity, which STS refuses", Policy={"x": float("nan")}),
+    case(
+        "Policy",
+        "infinity-in-str",
+        "NaN, Infinity and -Infinity are not JSON",
+        Policy='{"Version": "2012-10-17", "Limit": Infinity}',
+    ),
+    case("Tags", "lone-surrogate", "has a lone surrogate", Tags={"team": "plat\udcffform"}),
+    case(
+        "PolicyArns",
+        "lone-surrogate",
+        "has a lone surrogate",
+        PolicyArns=["arn:aws:iam::aws:policy/Read\udcffOnly"],
+    ),
+    case(
+        "TransitiveTagKeys",
+        "lone-surrogate",
+        "has a lone surrogate (not Unicode text, so it cannot be sent) at position 5",
+        TransitiveTagKeys=["team\udcff"],
     ),
 ]
 
@@ -526,3 +558,67 @@ class TestChainingLimit:
         child = assume_role(profile_parent, role_arn("C"), DurationSeconds=7200, validate=False)
         await child.prefetch_credentials()  # moto does not enforce the cap; real STS would
         assert sts_server.calls()[-1]["RoleArn"] == role_arn("C")
+
+
+def _deep(levels: int) -> Any:
+    value: Any = "x"
+    for _ in range(levels):
+        value = [value]
+    return value
+
+
+DEEP = {
+    "Policy": ({"Policy": {"Statement": _deep(100_000)}}, "Policy"),
+    "Tags": ({"Tags": [{"Key": "k", "Value": _deep(100_000)}]}, "Tags"),
+    "additional_kwargs": (
+        {"additional_kwargs": {"ProvidedContexts": _deep(100_000)}},
+        "additional_kwargs",
+    ),
+}
+
+
+@pytest.mark.parametrize(("kwargs", "parameter"), DEEP.values(), ids=DEEP)
+@pytest.mark.parametrize("validate", [True, False])
+def test_deeply_nested_values_are_refused_naming_the_parameter(
+    sts_server: StsServer, kwargs: dict[str, Any], parameter: str, validate: bool
+) -> None:
+    """Copying or serializing them raised RecursionError, even without validation."""
+    import boto3
+
+    from aio_assume_role import sync
+
+    for call in (
+        lambda: assume_role(get_session(), role_arn(), validate=validate, **kwargs),
+        lambda: sync.assume_role(boto3.Session(), role_arn(), validate=validate, **kwargs),
+    ):
+        with pytest.raises(InvalidParameterError) as caught:
+            call()
+        assert caught.value.parameter == parameter
+        assert "nested more than 100 levels deep" in str(caught.value)
+    assert sts_server.count() == 0
+
+
+def test_a_deeply_nested_policy_string_is_refused(sts_server: StsServer) -> None:
+    with pytest.raises(InvalidParameterError) as caught:
+        assume_role(get_session(), role_arn(), Policy="[" * 100_000 + "]" * 100_000)
+    assert caught.value.parameter == "Policy"
+    assert "nested too deep" in str(caught.value)
+
+
+def test_shallow_nesting_is_fine() -> None:
+    child = assume_role(get_session(), role_arn(), Policy={"Statement": _deep(50)})
+    assert child is not None
+
+
+@pytest.mark.parametrize(
+    "region", ["eu-west-1", "eusc-de-east-1", "aws-global", "eu-south-3", "xy-central-1"]
+)
+def test_known_and_new_regions_are_taken(region: str) -> None:
+    """A region newer than the installed botocore (a new number, a new prefix) is not
+    refused: only a name of the wrong shape, or with a word no region has."""
+    import boto3
+
+    from aio_assume_role import sync
+
+    assume_role(get_session(), role_arn(), region_name=region)
+    sync.assume_role(boto3.Session(), role_arn(), region_name=region)

@@ -187,7 +187,10 @@ class TestWaiting:
                         "SessionToken": "t" * 100,
                         "Expiration": "2099-01-01T00:00:00UTC",
                     },
-                    "AssumedRoleUser": {"Arn": "arn:aws:sts::123456789012:assumed-role/R/s"},
+                    "AssumedRoleUser": {
+                        "Arn": "arn:aws:sts::123456789012:assumed-role/MyRole/"
+                        "botocore-session-1700000000"
+                    },
                 }
             )
         )

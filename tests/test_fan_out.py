@@ -456,8 +456,8 @@ async def _noop(session: AssumedRoleSession, account: Account, region: str | Non
         ({"shard": (0, 0)}, "shard"),
         ({"progress": "yes"}, "progress"),
         ({"accounts": "200000000000"}, "accounts"),
-        ({"accounts": ["200000000000", "12345"]}, "accounts"),
-        ({"accounts": [200000000000]}, "accounts"),
+        ({"accounts": ["200000000000", "12345x"]}, "accounts"),
+        ({"accounts": [2000000000000]}, "accounts"),
         ({"work": "not callable"}, "work"),
     ],
 )
@@ -849,3 +849,152 @@ async def test_an_organizations_error_is_raised_by_the_iteration(
     assert raised.value.response["Error"]["Code"] == "AWSOrganizationsNotInUseException"
     assert sts_server.count("AssumeRole") == 0
     assert active_shared_clients(parent) is None
+
+
+async def _frozen_credentials(session: AssumedRoleSession, account: Account, region: Any) -> Any:
+    credentials = await session.get_credentials()
+    return await credentials.get_frozen_credentials()
+
+
+async def _assume_role_response(session: AssumedRoleSession, account: Account, region: Any) -> Any:
+    async with session.create_client("sts") as sts:
+        return await sts.assume_role(
+            RoleArn=get_role_arn(account.id, ROLE), RoleSessionName="work"
+        )
+
+
+async def test_to_json_drops_credentials_the_work_returns(parent: AioSession) -> None:
+    """ReadOnlyCredentials is a named tuple: json.dumps would write it as a list
+    ["ASIA...", "<secret key>", "<token>"]. It is not plain JSON data: dropped."""
+    (result,) = await collect(
+        fan_out(parent, _frozen_credentials, role_name=ROLE, accounts=["200000000000"])
+    )
+    assert result.ok and result.value is not None
+    data = result.to_json()
+    assert data["value"] is None and data["value_type"] == "ReadOnlyCredentials"
+    text = json.dumps(data)
+    assert result.value.secret_key not in text and result.value.token not in text
+
+
+async def test_to_json_redacts_credential_fields_of_plain_data(parent: AioSession) -> None:
+    (result,) = await collect(
+        fan_out(parent, _assume_role_response, role_name=ROLE, accounts=["200000000000"])
+    )
+    assert result.ok
+    credentials = result.value["Credentials"]
+    data = result.to_json()
+    text = json.dumps(data)
+    assert credentials["SecretAccessKey"] not in text
+    assert credentials["SessionToken"] not in text
+    written = data["value"]["Credentials"]
+    assert written["SecretAccessKey"] == written["SessionToken"] == "<redacted>"
+    assert written["AccessKeyId"] == credentials["AccessKeyId"]
+    assert written["Expiration"] == credentials["Expiration"].isoformat()
+
+
+@pytest.mark.parametrize(
+    ("value", "value_type"),
+    [
+        (float("nan"), "float"),
+        ({"x": [float("inf")]}, "dict"),
+        ({("a", "b"): 1}, "dict"),
+        ({1, 2}, "set"),
+        (type("Str", (str,), {})("sub"), "Str"),
+    ],
+    ids=["nan", "infinity", "tuple-key", "set", "str-subclass"],
+)
+def test_to_json_drops_what_is_not_plain_json(value: Any, value_type: str) -> None:
+    data = FanOutResult(Account("200000000000"), None, None, value).to_json()
+    assert data["value"] is None and data["value_type"] == value_type
+    json.dumps(data, allow_nan=False)
+
+
+def test_to_json_drops_deep_and_circular_values() -> None:
+    deep: list[Any] = []
+    for _ in range(100_000):
+        deep = [deep]
+    circular: dict[str, Any] = {}
+    circular["self"] = circular
+    for value in (deep, circular):
+        data = FanOutResult(Account("200000000000"), None, None, value).to_json()
+        assert data["value"] is None and data["value_type"] == type(value).__name__
+    shallow = FanOutResult(Account("200000000000"), None, None, {"a": (1, 2.5, True, None)})
+    assert shallow.to_json()["value"] == {"a": [1, 2.5, True, None]}
+
+
+async def test_fan_out_zero_pads_int_and_short_account_ids(
+    parent: AioSession, sts_server: StsServer
+) -> None:
+    """aws-assume-role-lib's rule, in fan-out targets too: one account, however given."""
+    results = await collect(
+        fan_out(parent, _noop, role_name=ROLE, accounts=[12345, "12345", "000000012345"])
+    )
+    assert [result.account.id for result in results] == ["000000012345"]
+    assert [call["RoleArn"] for call in sts_server.calls()] == [get_role_arn("000000012345", ROLE)]
+
+
+def _sync_work(session: AssumedRoleSession, account: Account, region: str | None) -> None:
+    return None
+
+
+class _AsyncCallable:
+    async def __call__(self, session: AssumedRoleSession, account: Account, region: Any) -> int:
+        return 1
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "parameter", "says"),
+    [
+        (
+            {"role_name": get_role_arn("200000000000", ROLE)},
+            "role_name",
+            "pass the role's name, not its ARN",
+        ),
+        ({"work": _sync_work}, "work", "is a plain (sync) function: pass an async function"),
+        ({"work": lambda s, a, r: None}, "work", "pass an async function"),
+        ({"regions": ["eu-wst-1"]}, "regions", "is not a region botocore knows"),
+        ({"regions": ["us east"]}, "regions", "is not a region name"),
+        ({"regions": ["us-east-1\n"]}, "regions", "no spaces or newline"),
+        ({"accounts": ["12345x"]}, "accounts", "not a digit"),
+    ],
+    ids=["role-arn", "sync-work", "sync-lambda", "region-typo", "region-space", "newline", "id"],
+)
+def test_fan_out_errors_are_headed_fan_out_and_name_what_the_user_wrote(
+    kwargs: dict[str, Any], parameter: str, says: str, sts_server: StsServer
+) -> None:
+    arguments: dict[str, Any] = {"role_name": ROLE, "accounts": accounts(2), "work": _noop}
+    arguments.update(kwargs)
+    work = arguments.pop("work")
+    with pytest.raises(InvalidParameterError) as raised:
+        fan_out(get_session(), work, **arguments)
+    message = str(raised.value)
+    assert raised.value.parameter == parameter
+    assert message.startswith("Invalid fan_out parameter(s):\n"), message
+    assert says in message, message
+    assert "RoleArn" not in message and "position 35" not in message
+    assert sts_server.requests == []
+
+
+def test_assume_role_in_accounts_refuses_an_arn_as_role_name() -> None:
+    from aio_assume_role.fanout import assume_role_in_accounts
+
+    with pytest.raises(InvalidParameterError) as raised:
+        assume_role_in_accounts(get_session(), accounts(1), get_role_arn("200000000000", ROLE))
+    assert raised.value.parameter == "role_name"
+    assert str(raised.value).startswith("Invalid assume_role_in_accounts parameter(s):\n")
+
+
+async def test_an_async_callable_object_is_async_work(parent: AioSession) -> None:
+    results = await collect(
+        fan_out(parent, _AsyncCallable(), role_name=ROLE, accounts=accounts(1))
+    )
+    assert [result.value for result in results] == [1]
+
+
+def test_invalid_parameter_error_pickles_with_its_heading() -> None:
+    import pickle
+
+    error = InvalidParameterError([("regions", "is empty")], function="fan_out")
+    again = pickle.loads(pickle.dumps(error))
+    assert str(again) == str(error) and again.function == "fan_out"
+    assert again.problems == error.problems

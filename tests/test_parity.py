@@ -144,21 +144,35 @@ def test_sync_module_exports_everything_aws_assume_role_lib_does() -> None:
 
 @pytest.mark.parametrize(
     "account_id",
-    [1234567890, "1234567890", 123456789012, "12345678901"],
-    ids=["short-int", "short-str", "12-digit-int", "11-digit-str"],
+    [1234567890, "1234567890", 123456789012, "12345678901", "123456789012", 7],
+    ids=["short-int", "short-str", "12-digit-int", "11-digit-str", "12-digit-str", "1-digit"],
 )
-def test_account_ids_are_never_padded_unlike_aws_assume_role_libs(account_id: Any) -> None:
-    # A deliberate difference: aws-assume-role-lib zero-pads an int or a short id, so a
-    # dropped digit names another account (which may exist) and an int account id loses
-    # its leading zeros. Here an account id is exactly 12 digits, as a str.
-    theirs = aws_assume_role_lib.get_role_arn(account_id, "R")
-    assert theirs == f"arn:aws:iam::{int(account_id):012d}:role/R"
-    for helper in (sync_path.get_role_arn, aio_assume_role.get_role_arn):
+def test_account_ids_are_zero_padded_as_aws_assume_role_libs(account_id: Any) -> None:
+    # aws-assume-role-lib's rule (an int cannot keep leading zeros; ids exported through
+    # spreadsheets lose them), on both paths.
+    role_arn = aws_assume_role_lib.get_role_arn(account_id, "team/R")
+    session_arn = aws_assume_role_lib.get_assumed_role_session_arn(account_id, "team/R", "s")
+    assert role_arn == f"arn:aws:iam::{int(account_id):012d}:role/team/R"
+    for module in (sync_path, aio_assume_role):
+        assert module.get_role_arn(account_id, "team/R") == role_arn
+        assert module.get_assumed_role_session_arn(account_id, "team/R", "s") == session_arn
+
+
+@pytest.mark.parametrize(
+    "account_id",
+    ["1234567890123", 1234567890123, "12345678901x", "", True],
+    ids=["13-digits", "13-digit-int", "letter", "empty", "bool"],
+)
+def test_what_is_no_account_id_raises_where_aws_assume_role_lib_builds_an_arn(
+    account_id: Any,
+) -> None:
+    # A deliberate difference: aws-assume-role-lib builds an ARN STS will refuse.
+    for module in (sync_path, aio_assume_role):
         with pytest.raises(InvalidParameterError) as caught:
-            helper(account_id, "R")
+            module.get_role_arn(account_id, "R")
         assert caught.value.parameter == "account_id"
-    with pytest.raises(InvalidParameterError):
-        sync_path.get_assumed_role_session_arn(account_id, "R", "s")
+        with pytest.raises(InvalidParameterError):
+            module.get_assumed_role_session_arn(account_id, "R", "s")
 
 
 class TestMFAPolicyIsShared:
@@ -184,9 +198,7 @@ class TestMFAPolicyIsShared:
 
 
 # Written for aws-assume-role-lib, from its README and test suite; the test runs it as
-# is, then with only the import line changed. Account ids are 12-digit strings here:
-# aws-assume-role-lib also takes ints and short ids and zero-pads them, which this
-# library refuses on purpose (see test_account_ids_are_never_padded_unlike_...).
+# is, then with only the import line changed.
 DROP_IN_PROGRAM = textwrap.dedent(
     """\
     import datetime
@@ -323,3 +335,10 @@ def test_code_for_aws_assume_role_lib_runs_by_changing_only_the_import(
     assert ours["cache_files"] == 1
     assert set(ours) >= {"validation", "lazy_validation", "no_credentials", "patched_method"}
     assert boto3.Session.assume_role is sync_path.assume_role  # the last run patched ours in
+
+
+def test_the_sync_module_has_upstreams_version() -> None:
+    """aws-assume-role-lib exports ``__version__`` (outside ``__all__``): the release whose
+    API the drop-in reproduces, the one the dev extra installs to compare against."""
+    assert sync_path.__version__ == aws_assume_role_lib.__version__
+    assert "__version__" not in sync_path.__all__

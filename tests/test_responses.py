@@ -177,10 +177,22 @@ EMPTY_TOKEN = (
     f"<SecretAccessKey>{SECRET}</SecretAccessKey><SessionToken></SessionToken>"
     f"<Expiration>{FUTURE}</Expiration></Credentials></AssumeRoleResult></AssumeRoleResponse>"
 )
+
+
+def _with_expiration(expiration: str) -> str:
+    """A complete body but for an Expiration botocore's timestamp parser cannot read."""
+    return EMPTY_TOKEN.replace(
+        "<SessionToken></SessionToken>", f"<SessionToken>{TOKEN}</SessionToken>"
+    ).replace(f"<Expiration>{FUTURE}</Expiration>", f"<Expiration>{expiration}</Expiration>")
+
+
 PARTIAL_BODIES = {
     "no-credentials": (NO_CREDENTIALS, "Credentials"),
     "user-but-no-credentials": (USER_BUT_NO_CREDENTIALS, "Credentials"),
     "empty-session-token": (EMPTY_TOKEN, "Credentials.SessionToken"),
+    # botocore's parser raises a bare ValueError for these: the fetch's is typed.
+    "expiration-year-10000": (_with_expiration("10000-01-01T00:00:00Z"), "Credentials.Expiration"),
+    "expiration-a-word": (_with_expiration("soon"), "Credentials.Expiration"),
 }
 
 

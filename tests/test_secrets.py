@@ -262,3 +262,169 @@ def test_sync_path_leaks_no_secret_key(
             assert secret_key not in line, name
             if token in line:
                 assert name in WIRE_LOGGERS and level == logging.DEBUG, name
+
+
+# --- traceback frame locals: what Sentry and similar tools capture by default ---
+
+MARKED_SECRET = "SECRETMARKER" + "s" * 28
+MARKED_TOKEN = "TOKENMARKER" + "t" * 100
+_NS = 'xmlns="https://sts.amazonaws.com/doc/2011-06-15/"'
+
+
+def _body(expiration: str = "2099-01-01T00:00:00Z", token: str = MARKED_TOKEN) -> str:
+    return (
+        f"<AssumeRoleResponse {_NS}><AssumeRoleResult><Credentials>"
+        "<AccessKeyId>ASIAEXAMPLEEXAMPLE00</AccessKeyId>"
+        f"<SecretAccessKey>{MARKED_SECRET}</SecretAccessKey><SessionToken>{token}</SessionToken>"
+        f"<Expiration>{expiration}</Expiration></Credentials></AssumeRoleResult>"
+        "<AssumedRoleUser><AssumedRoleId>AROAEXAMPLE:s</AssumedRoleId>"
+        f"<Arn>arn:aws:sts::{ACCOUNT_ID}:assumed-role/MyRole/s</Arn></AssumedRoleUser>"
+        "</AssumeRoleResponse>"
+    )
+
+
+#: Every 200 whose credentials the library refuses: the error is raised where the
+#: parsed response (or the raw body, in botocore's parser) is a local variable.
+MALFORMED_BODIES = {
+    "empty-session-token": _body(token=""),
+    "expiration-without-zone": _body("2099-01-01T00:00:00"),
+    "expiration-year-10000": _body("10000-01-01T00:00:00Z"),
+    "expiration-a-word": _body("soon"),
+    "truncated": _body()[: len(_body()) * 2 // 3],
+    "no-credentials": (
+        f"<AssumeRoleResponse {_NS}><AssumeRoleResult></AssumeRoleResult></AssumeRoleResponse>"
+    ),
+}
+
+
+def frames_holding_secrets(error: BaseException) -> list[str]:
+    """The frames (of ``error``'s traceback and its chain's) whose locals, as
+    ``capture_locals=True`` shows them, hold the marked secret key or token.
+
+    This test module's own frames are left out: their locals are the fixtures
+    (the server's repr lists the bodies it was told to send).
+    """
+    import traceback
+
+    found = []
+    pending: list[traceback.TracebackException | None] = [
+        traceback.TracebackException.from_exception(error, capture_locals=True)
+    ]
+    while pending:
+        exception = pending.pop()
+        if exception is None:
+            continue
+        for frame in exception.stack:
+            if frame.filename == __file__:
+                continue
+            shown = repr(frame.locals)
+            if MARKED_SECRET in shown or MARKED_TOKEN in shown:
+                found.append(f"{frame.filename}:{frame.name}")
+        pending.extend((exception.__cause__, exception.__context__))
+    text = "".join(
+        traceback.TracebackException.from_exception(error, capture_locals=False).format()
+    )
+    assert MARKED_SECRET not in text and MARKED_TOKEN not in text
+    return found
+
+
+@pytest.mark.parametrize("body", MALFORMED_BODIES.values(), ids=MALFORMED_BODIES)
+async def test_async_errors_carry_no_secret_in_frame_locals(
+    parent: AioSession, sts_server: StsServer, body: str
+) -> None:
+    child = assume_role(parent, role_arn(), cache={})
+    sts_server.respond_next(body, times=10)  # whatever the retry config
+    with pytest.raises(Exception) as first:
+        await child.prefetch_credentials()
+    assert frames_holding_secrets(first.value) == []
+    # Within the seconds of backoff: RefreshError, raised from the first error.
+    with pytest.raises(RefreshError) as repeated:
+        await child.prefetch_credentials()
+    assert repeated.value.__cause__ is first.value
+    assert frames_holding_secrets(repeated.value) == []
+
+
+@pytest.mark.parametrize("body", MALFORMED_BODIES.values(), ids=MALFORMED_BODIES)
+def test_sync_errors_carry_no_secret_in_frame_locals(sts_server: StsServer, body: str) -> None:
+    boto3 = pytest.importorskip("boto3")
+    from aio_assume_role.sync import assume_role as sync_assume_role
+
+    child = sync_assume_role(boto3.Session(), role_arn(), cache={})
+    sts_server.respond_next(body, times=10)
+    with pytest.raises(Exception) as first:
+        child.get_credentials().get_frozen_credentials()
+    assert frames_holding_secrets(first.value) == []
+    with pytest.raises(RefreshError) as repeated:
+        child.get_credentials().get_frozen_credentials()
+    assert repeated.value.__cause__ is first.value
+    assert frames_holding_secrets(repeated.value) == []
+
+
+# --- redaction of values, not of field names ---
+
+
+async def test_async_unknown_parameter_without_validation_is_botocores_error(
+    parent: AioSession, sts_server: StsServer
+) -> None:
+    """botocore's report lists the valid names, MinimumSessionTokenSize among them: a
+    field's name is no secret, so its ParamValidationError is raised as it is."""
+    from botocore.exceptions import ParamValidationError
+
+    child = assume_role(parent, role_arn(), validate=False, additional_kwargs={"Bogus": 1})
+    with pytest.raises(ParamValidationError) as caught:
+        await child.prefetch_credentials()
+    assert not isinstance(caught.value, MalformedResponseError)
+    assert "Bogus" in str(caught.value) and "SessionToken" in str(caught.value)
+    assert sts_server.count() == 0
+
+
+def test_sync_unknown_parameter_without_validation_is_botocores_error(
+    sts_server: StsServer,
+) -> None:
+    boto3 = pytest.importorskip("boto3")
+    from botocore.exceptions import ParamValidationError
+
+    from aio_assume_role.sync import assume_role as sync_assume_role
+
+    child = sync_assume_role(
+        boto3.Session(), role_arn(), validate=False, additional_kwargs={"Bogus": 1}
+    )
+    with pytest.raises(ParamValidationError) as caught:
+        child.get_credentials().get_frozen_credentials()
+    assert not isinstance(caught.value, MalformedResponseError)
+    assert "Bogus" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "b'<AssumeRoleResponse><Credentials><SecretAccessKey>abcd1234</Secret'",
+        "{'Credentials': {'SecretAccessKey': 'abcd1234'}}",
+        '{"Credentials": {"SessionToken": "FQoGZXIvYXdz"}}',
+        '{\\"SessionToken\\": \\"FQoGZXIvYXdz\\"}',
+        "ReadOnlyCredentials(access_key='ASIA', secret_key='abcd1234', token='FQoG')",
+        "aws_session_token = FQoGZXIvYXdz",
+    ],
+)
+def test_an_error_quoting_a_credential_value_is_withheld(text: str) -> None:
+    from aio_assume_role._core.response import safe_error
+
+    replaced = safe_error(ValueError(text), role_arn())
+    assert isinstance(replaced, MalformedResponseError)
+    assert "abcd1234" not in str(replaced) and "FQoG" not in str(replaced)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "must be one of: RoleArn, ProvidedContexts, MinimumSessionTokenSize",
+        "<SessionToken></SessionToken>",
+        'Unknown parameter in Credentials: "SecretAccessKey"',
+        "SecretAccessKey is missing",
+    ],
+)
+def test_an_error_naming_a_secret_field_passes(text: str) -> None:
+    from aio_assume_role._core.response import safe_error
+
+    error = ValueError(text)
+    assert safe_error(error, role_arn()) is error

@@ -266,8 +266,8 @@ async def test_outside_an_organization_the_error_is_organizations_and_holds_no_s
         ({"ous": [None]}, "ous"),
         ({"ignore_ous": ["r-!!"]}, "ignore_ous"),
         ({"ignore_ous": "r-ab12"}, "ignore_ous"),
-        ({"ignore_accounts": [123456789012]}, "ignore_accounts"),
-        ({"ignore_accounts": ["12345678901"]}, "ignore_accounts"),
+        ({"ignore_accounts": [1234567890123]}, "ignore_accounts"),
+        ({"ignore_accounts": ["12345678901x"]}, "ignore_accounts"),
         ({"ignore_accounts": "123456789012"}, "ignore_accounts"),
         ({"include_management_account": "yes"}, "include_management_account"),
     ],
@@ -310,13 +310,13 @@ def test_a_spec_built_directly_is_checked_and_normalized_too() -> None:
     assert spec.ignore_ous == ("r-ab12",)
     assert spec == from_organization(ous=["ou-ab12-cdefgh34"], ignore_ous=["r-ab12"])
     with pytest.raises(InvalidParameterError) as caught:
-        OrganizationAccounts(ignore_accounts=["1"])  # type: ignore[arg-type]
+        OrganizationAccounts(ignore_accounts=["1x"])  # type: ignore[arg-type]
     assert caught.value.parameter == "ignore_accounts"
 
 
 def test_every_problem_is_reported() -> None:
     with pytest.raises(InvalidParameterError) as caught:
-        from_organization(ous=["x", "y"], ignore_accounts=["1"])
+        from_organization(ous=["x", "y"], ignore_accounts=["1x"])
     assert [name for name, _ in caught.value.problems] == [
         "ous[0]",
         "ous[1]",
@@ -339,8 +339,8 @@ def test_normalize_accounts_dedupes_keeping_first_appearance() -> None:
 @pytest.mark.parametrize(
     "accounts",
     [
-        ["123456789012", "12345678901"],
-        ["123456789012", 123456789012],
+        ["123456789012", "12345678901x"],
+        ["123456789012", 1234567890123],
         ["1234567890123"],
         [" 123456789012"],
         "123456789012",
@@ -366,7 +366,7 @@ def test_accounts_or_ids_keeps_ids_as_ids_and_dedupes_as_normalize_does() -> Non
     assert [Account(a) if isinstance(a, str) else a for a in kept] == normalize_accounts(given)
 
 
-@pytest.mark.parametrize("accounts", [["12345678901"], "123456789012", [from_organization()]])
+@pytest.mark.parametrize("accounts", [["12345678901x"], "123456789012", [from_organization()]])
 def test_accounts_or_ids_rejects_what_normalize_rejects(accounts: object) -> None:
     with pytest.raises(InvalidParameterError) as caught:
         accounts_or_ids(accounts)  # type: ignore[arg-type]
@@ -389,14 +389,24 @@ async def test_resolve_targets_takes_plain_lists_without_any_call(
         Account("111111111111")
     ]
     with pytest.raises(InvalidParameterError) as caught:
-        await resolve_targets(parent, ["1", from_organization()])
+        await resolve_targets(parent, ["1x", from_organization()])
     assert caught.value.parameter == "accounts"
     assert calls == {}
 
 
-def test_an_account_needs_a_twelve_digit_id() -> None:
+def test_an_account_id_is_zero_padded_as_aws_assume_role_lib_does() -> None:
+    # An int cannot keep leading zeros, and ids exported through spreadsheets lose them.
+    assert Account(12345).id == Account("12345").id == "000000012345"  # type: ignore[arg-type]
+    assert Account(12345) == Account("000000012345")  # type: ignore[arg-type]
+    assert normalize_accounts([12345, "000000012345"]) == [Account("000000012345")]  # type: ignore[list-item]
+    assert accounts_or_ids([7]) == ["000000000007"]  # type: ignore[list-item]
+    assert from_organization(ignore_accounts=[7]).ignore_accounts == {"000000000007"}  # type: ignore[list-item]
+    assert shard_of(12345, 7) == shard_of("000000012345", 7)  # type: ignore[arg-type]
+
+
+def test_an_account_needs_an_account_id() -> None:
     with pytest.raises(InvalidParameterError) as caught:
-        Account("12345")
+        Account("12345x")
     assert caught.value.parameter == "id"
     assert "name='prod'" in repr(Account("123456789012", name="prod"))
 
@@ -469,7 +479,7 @@ def test_shard_accounts_checks_index_and_count(
 
 def test_shard_of_checks_its_arguments() -> None:
     with pytest.raises(InvalidParameterError) as caught:
-        shard_of("1", 2)
+        shard_of("1x", 2)
     assert caught.value.parameter == "account_id"
     with pytest.raises(InvalidParameterError) as caught:
         shard_of("123456789012", 0)

@@ -41,7 +41,7 @@ from ..arns import role_arn_problem
 from ..errors import InvalidParameterError, MalformedResponseError, MFARefreshError
 from . import clock as _clock
 from .compat import validation_errors  # the report's errors: a botocore internal
-from .response import credential_metadata
+from .response import assumed_role_mismatch, credential_metadata
 from .windows import refresh_windows, requested_lifetime
 
 __all__ = [
@@ -55,6 +55,7 @@ __all__ = [
     "check_session",
     "is_chained",
     "normalize_assume_role_args",
+    "region_name_problem",
     "request_parameters",
     "validate_assume_role_args",
 ]
@@ -94,9 +95,10 @@ def _policy_arns(value: Any) -> Any:
 
 def _policy(value: Any) -> Any:
     if isinstance(value, Mapping):
-        # An unserializable mapping is left as it is, for validation to report.
+        # An unserializable mapping (NaN and infinities included: they are not JSON,
+        # and STS refuses them) is left as it is, for validation to report.
         with contextlib.suppress(TypeError, ValueError):
-            return json.dumps(value)
+            return json.dumps(value, allow_nan=False)
     return value
 
 
@@ -180,11 +182,15 @@ def normalize_assume_role_args(
 
     Values of the wrong type are passed through for validation to report. The result
     shares no list or dict with the arguments (a TokenCode provider is the one given).
-    Raises ``TypeError`` for a name that is not in the table (a programming error).
+    Raises ``InvalidParameterError`` naming the parameter for a value nested more than
+    ``MAX_NESTING`` levels deep (or holding itself), which could not be copied or
+    serialized, with or without validation; ``TypeError`` for a name that is not in
+    the table (a programming error).
     """
     unknown = sorted(set(named) - set(REQUEST_PARAMETER_SPECS))
     if unknown:
         raise TypeError(f"not an assume_role parameter: {', '.join(unknown)}")
+    _check_depths(named, additional_kwargs)
     if not named.get("RoleSessionName") and named.get("SourceIdentity"):
         named["RoleSessionName"] = named["SourceIdentity"]
     elif named.get("RoleSessionName") == AUTOMATIC_ROLE_SESSION_NAME:
@@ -202,6 +208,45 @@ def normalize_assume_role_args(
     if token_code is not None:
         args["TokenCode"] = token_code
     return args
+
+
+#: How deep lists and dicts may nest in an AssumeRole parameter (a policy document is a
+#: few levels): deeper, copying or serializing it would raise ``RecursionError``.
+MAX_NESTING = 100
+
+
+def _nesting_exceeds(value: object, limit: int) -> bool:
+    """Whether ``value``'s lists, tuples and mappings nest deeper than ``limit`` (iterative:
+    the check itself cannot overflow the stack)."""
+    pending: list[tuple[object, int]] = [(value, 0)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, Mapping):
+            children: Any = item.values()
+        elif isinstance(item, (list, tuple)):
+            children = item
+        else:
+            continue
+        if depth >= limit:
+            return True
+        pending.extend((child, depth + 1) for child in children)
+    return False
+
+
+def _check_depths(named: Mapping[str, Any], additional_kwargs: object) -> None:
+    problems = []
+    given = [(name, value) for name, value in named.items() if value is not None]
+    if isinstance(additional_kwargs, Mapping):
+        given.extend(
+            (f"additional_kwargs.{key}", value) for key, value in additional_kwargs.items()
+        )
+    for name, value in given:
+        if _nesting_exceeds(value, MAX_NESTING):
+            problems.append(
+                (name, f"is nested more than {MAX_NESTING} levels deep (or holds itself)")
+            )
+    if problems:
+        raise InvalidParameterError(problems)
 
 
 def validate_assume_role_args(
@@ -288,18 +333,35 @@ def _check_documented_limits(request: Mapping[str, Any]) -> list[tuple[str, str]
     problems = []
     policy = request.get("Policy")
     if isinstance(policy, Mapping):
-        problems.append(("Policy", "must be JSON-serializable"))
+        problems.append(
+            (
+                "Policy",
+                "must be JSON-serializable (str keys; no NaN or infinity, which STS refuses)",
+            )
+        )
     elif isinstance(policy, str) and policy:
         try:
-            json.loads(policy)
-        except ValueError:
-            problems.append(("Policy", "must be a JSON policy document"))
+            json.loads(policy, parse_constant=_no_constant)
+        except RecursionError:
+            problems.append(("Policy", "is nested too deep to be a policy document"))
+        except ValueError as error:
+            problems.append(
+                ("Policy", f"must be a JSON policy document{getattr(error, 'hint', '')}")
+            )
     policy_arns = request.get("PolicyArns")
     if isinstance(policy_arns, (list, tuple)) and len(policy_arns) > MAX_POLICY_ARNS:
         problems.append(
             ("PolicyArns", f"must have at most {MAX_POLICY_ARNS} items, got {len(policy_arns)}")
         )
     return problems
+
+
+class _NotJSON(ValueError):
+    hint = " (NaN, Infinity and -Infinity are not JSON, and STS refuses them)"
+
+
+def _no_constant(name: str) -> object:
+    raise _NotJSON(name)
 
 
 @functools.cache
@@ -414,6 +476,15 @@ def _check_maxima_and_patterns(
         for index, item in enumerate(value):
             _check_maxima_and_patterns(item, shape.member, f"{name}[{index}]", problems)
     elif shape.type_name == "string" and isinstance(value, str):
+        surrogate = _lone_surrogate(value)
+        if surrogate is not None:
+            problems.append(
+                (
+                    name,
+                    f"has a lone surrogate (not Unicode text, so it cannot be sent) at "
+                    f"position {surrogate}: decode the text with errors='replace' or fix it",
+                )
+            )
         if "max" in metadata and len(value) > metadata["max"]:
             problems.append(
                 (name, f"must have length at most {metadata['max']}, got {len(value)}")
@@ -426,6 +497,16 @@ def _check_maxima_and_patterns(
             problems.append((name, _type_problem(name, ["<class 'int'>"], value)))
         elif _is_int(value) and "max" in metadata and value > metadata["max"]:
             problems.append((name, f"must be at most {metadata['max']}, got {value}"))
+
+
+def _lone_surrogate(value: str) -> int | None:
+    """The 1-based position of the first lone surrogate in ``value`` (what UTF-8 cannot
+    encode, e.g. ``\\udcff`` from ``errors='surrogateescape'``), or None."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as error:
+        return error.start + 1
+    return None
 
 
 @functools.cache
@@ -448,8 +529,54 @@ def _dedupe(problems: list[tuple[str, str]]) -> list[tuple[str, str]]:
     return list(dict.fromkeys(problems))
 
 
-# botocore's own rule for region names (botocore.utils.validate_region_name).
-_REGION_NAME = re.compile(r"[a-zA-Z0-9](?:[a-zA-Z0-9\-]{0,61}[a-zA-Z0-9])?")
+# The shape of every AWS region name: a prefix, words, a number (us-east-1,
+# us-gov-west-1, eusc-de-east-1).
+_REGION_SHAPE = re.compile(r"[a-z]+(?:-[a-z]+)+-[0-9]+", re.ASCII)
+
+
+@functools.cache
+def _known_regions() -> tuple[frozenset[str], frozenset[str]]:
+    """botocore's regions (and STS's endpoint names, such as aws-global), and the words
+    that follow a region name's prefix in them (east, northwest, gov, isob...)."""
+    names: set[str] = set()
+    try:
+        endpoints = botocore.loaders.create_loader().load_data("endpoints")
+        for partition in endpoints.get("partitions", []):
+            names.update(partition.get("regions", {}))
+            names.update(partition.get("services", {}).get("sts", {}).get("endpoints", {}))
+    except Exception:  # pragma: no cover - botocore always ships endpoints.json
+        logger.debug("Could not read botocore's endpoint data", exc_info=True)
+    words = {
+        word for name in names if _REGION_SHAPE.fullmatch(name) for word in name.split("-")[1:-1]
+    }
+    return frozenset(names), frozenset(words)
+
+
+def region_name_problem(name: str) -> str | None:
+    """Why ``name`` is not a region name, or None.
+
+    Accepted: a region or STS endpoint name botocore knows (``us-east-1``,
+    ``aws-global``), or a name of a region's shape (``<prefix>-<words>-<number>``, in
+    lower-case ASCII) whose words each appear in a known region's name, so that a
+    region newer than the installed botocore (``eu-south-3``, ``xy-central-1``) is
+    taken, and a typo of a word (``eu-wst-1``) is not. The message never echoes
+    ``name``.
+    """
+    known, words = _known_regions()
+    if name in known:
+        return None
+    if not _REGION_SHAPE.fullmatch(name):
+        return (
+            "is not a region name: pass one like 'eu-west-1' (lower-case letters, digits "
+            "and '-'; no spaces or newline)"
+        )
+    unknown = [word for word in name.split("-")[1:-1] if word not in words]
+    if unknown:
+        return (
+            "is not a region botocore knows, and has a word that is in no region's name "
+            "(such as east, west, central, southeast): check the spelling, e.g. 'eu-west-1'"
+        )
+    return None
 
 
 def validate_options(
@@ -473,10 +600,10 @@ def validate_options(
                 f"got {type(region_name).__name__}",
             )
         )
-    elif isinstance(region_name, str) and not _REGION_NAME.fullmatch(region_name):
-        problems.append(
-            ("region_name", "is not a valid region name: pass one like 'eu-west-1', or None")
-        )
+    elif isinstance(region_name, str):
+        problem = region_name_problem(region_name)
+        if problem is not None:
+            problems.append(("region_name", problem))
     cache_problem = _cache_problem(cache, cache_example)
     if cache_problem is not None:
         problems.append(("cache", cache_problem))
@@ -656,6 +783,8 @@ class FetcherCommon:
             self._assume_kwargs["RoleSessionName"] = generated_session_name()
         self._role_session_name: str = self._assume_kwargs["RoleSessionName"]
         self._cache = cache
+        # The access key id of the last cache entry ignored as another session's.
+        self._ignored_entry: str | None = None
 
     @property
     def role_arn(self) -> str:
@@ -681,8 +810,10 @@ class FetcherCommon:
         """Credential metadata from a cache entry, if complete and not about to expire.
 
         None (a miss) otherwise: a malformed entry is logged at DEBUG by its field
-        name only, since its values may be secrets; an entry holding ``rejected_key``
-        (an access key a service rejected) is a miss too.
+        name only, since its values may be secrets; an entry whose
+        ``AssumedRoleUser.Arn`` is not this request's session (another account, role
+        or session name: ``assumed_role_mismatch``) at WARNING; an entry holding
+        ``rejected_key`` (an access key a service rejected) at DEBUG.
         """
         if response is None:
             return None
@@ -698,6 +829,26 @@ class FetcherCommon:
             return None
         if rejected_key is not None and metadata["access_key"] == rejected_key:
             logger.debug("Cached credentials for %s were rejected by a service", self._role_arn)
+            return None
+        mismatch = assumed_role_mismatch(
+            response,
+            role_arn=self._role_arn,
+            session_name=None if self._generated_name else self._role_session_name,
+        )
+        if mismatch is not None:
+            # Another role's (or account's, or session's) entry under this request's key:
+            # renamed over it, or planted. Served, it would act as that role. One
+            # WARNING per entry (a fetch may read the key up to three times).
+            if metadata["access_key"] == self._ignored_entry:
+                return None
+            self._ignored_entry = metadata["access_key"]
+            logger.warning(
+                "Ignoring the cached credentials for %s as session %s: %s; "
+                "assuming the role again",
+                self._role_arn,
+                self._role_session_name,
+                mismatch,
+            )
             return None
         left = (metadata["expiry_time"] - _clock.now()).total_seconds()
         if left < self._expiry_window_seconds:

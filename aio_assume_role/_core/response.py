@@ -6,7 +6,9 @@ cached or its credentials are handed to botocore's signer, every field the signe
 and the refresh logic read must be there with the right type; otherwise
 ``MalformedResponseError`` names the role and the field, never a value.
 ``safe_error`` is the one point where an exception leaving a fetch is made safe
-to show (``MalformedResponseError`` in place of one that quotes a response).
+to show (``MalformedResponseError`` in place of one that quotes a credential value
+or that botocore's parser raised on a 200 body; the locals of the frames it was
+raised through cleared).
 """
 
 from __future__ import annotations
@@ -14,16 +16,19 @@ from __future__ import annotations
 import datetime
 import logging
 import re
+import traceback
 from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from contextvars import ContextVar
 from copy import deepcopy
 from typing import Any
 
+from botocore.exceptions import BotoCoreError
+
 from ..errors import AssumeRoleError, MalformedResponseError
 from .windows import parse_expiry
 
-__all__ = ["credential_metadata"]
+__all__ = ["assumed_role_mismatch", "credential_metadata"]
 
 
 # ISO-8601 date and time with a zone: what STS sends, what botocore's JSONFileCache
@@ -93,6 +98,44 @@ def credential_metadata(
     }
 
 
+_GENERATED_SESSION_NAME = re.compile(r"botocore-session-\d+", re.ASCII)
+
+
+def assumed_role_mismatch(
+    response: object, *, role_arn: str, session_name: str | None
+) -> str | None:
+    """What keeps a cached response from being the session this request asks for, or None.
+
+    The response's ``AssumedRoleUser.Arn`` (``arn:<partition>:sts::<account>:assumed-role/
+    <role name>/<session name>``) must name the partition, account and role name of
+    ``role_arn`` (the role name in any case, as IAM's names are unique regardless of
+    case) and the session name: ``session_name``, or for None (a name generated per
+    session, left out of the cache key) any name botocore generates. The answer names
+    the part that differs, never a value: the entry came from outside.
+    """
+    user = response.get("AssumedRoleUser") if isinstance(response, Mapping) else None
+    arn = user.get("Arn") if isinstance(user, Mapping) else None
+    if not isinstance(arn, str):
+        return "it has no AssumedRoleUser.Arn"
+    parts = arn.split(":", 5)
+    resource = parts[5].split("/") if len(parts) == 6 else []
+    if len(resource) != 3 or parts[2] != "sts" or resource[0] != "assumed-role":
+        return "its AssumedRoleUser.Arn is not an assumed-role session's ARN"
+    wanted = role_arn.split(":", 5)
+    if parts[1] != wanted[1]:
+        return "its AssumedRoleUser.Arn names another partition"
+    if parts[4] != wanted[4]:
+        return "its AssumedRoleUser.Arn names another account"
+    if resource[1].lower() != wanted[5].rsplit("/", 1)[-1].lower():
+        return "its AssumedRoleUser.Arn names another role"
+    if session_name is None:
+        if not _GENERATED_SESSION_NAME.fullmatch(resource[2]):
+            return "its AssumedRoleUser.Arn names another session"
+    elif resource[2] != session_name:
+        return "its AssumedRoleUser.Arn names another session"
+    return None
+
+
 def _zoned_time(value: object) -> datetime.datetime | None:
     """``value`` as an aware datetime if it is a zoned ISO-8601 time (or datetime); else None."""
     if isinstance(value, datetime.datetime):
@@ -159,8 +202,19 @@ def credential_responses_redacted() -> AbstractContextManager[None]:
     return _Redaction()
 
 
-# What a credential looks like in a body or a message: the XML or JSON field names.
-_SECRET_MARKERS = ("SecretAccessKey", "SessionToken", "secret_key")
+# A credential *value* in a body or a message: a secret field's name (XML element, JSON
+# or Python key, keyword argument) followed by a value. A field's name alone is no
+# secret: botocore's list of valid AssumeRole parameters names MinimumSessionTokenSize,
+# and "<SessionToken></SessionToken>" holds nothing.
+_SECRET_VALUE = re.compile(
+    r"(?:SecretAccessKey|SessionToken|secret_key|secret_access_key|session_token)"
+    r"(?:\\?[\"'])?\s*[>:=]\s*(?:\\?[\"'])?[^\s<>\"'\\,;)}\]]"
+)
+
+# The modules whose frames parse a response body: an error raised through them (a
+# ValueError for an Expiration botocore cannot read, say) is about the response.
+_PARSER_MODULES = frozenset({"botocore.parsers", "aiobotocore.parsers"})
+_TIMESTAMP_PARSER = ("botocore.utils", "parse_timestamp")  # public: botocore.utils.parse_timestamp
 
 
 def _text_of(error: BaseException) -> str:
@@ -169,19 +223,62 @@ def _text_of(error: BaseException) -> str:
     return "\n".join(parts)
 
 
-def safe_error(error: BaseException, role_arn: str) -> BaseException:
-    """``error``, or a ``MalformedResponseError`` in its place if its text may hold a secret.
+def _frames(error: BaseException) -> list[tuple[str, str]]:
+    """(module, function) of each frame ``error`` was raised through, outermost first."""
+    frames = []
+    tb = error.__traceback__
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        frames.append((str(tb.tb_frame.f_globals.get("__name__", "")), code.co_name))
+        tb = tb.tb_next
+    return frames
 
-    The replacement has no cause and no context: the original (and the body it
-    quotes) is dropped, not chained. The library's own errors pass unchanged.
+
+def _chain(error: BaseException) -> list[BaseException]:
+    """``error`` and what it was raised from or while handling, each once."""
+    seen: list[BaseException] = []
+    pending: list[BaseException | None] = [error]
+    while pending:
+        current = pending.pop()
+        if current is None or any(current is other for other in seen):
+            continue
+        seen.append(current)
+        pending.extend((current.__cause__, current.__context__))
+    return seen
+
+
+def _unreadable_response(error: BaseException, role_arn: str) -> MalformedResponseError | None:
+    """A ``MalformedResponseError`` for an error botocore's parser raised on a 200 body.
+
+    botocore's own parser errors (``ResponseParserError``, a ``BotoCoreError``) are
+    left to the secret check; this is for the others (a ``ValueError`` or a
+    ``RuntimeError`` for a timestamp it cannot read), which are otherwise bare.
     """
-    if isinstance(error, AssumeRoleError):
-        return error
-    chain: BaseException | None = error
-    while chain is not None:
-        text = _text_of(chain)
-        if any(marker in text for marker in _SECRET_MARKERS):
-            replacement = MalformedResponseError(
+    if isinstance(error, BotoCoreError):
+        return None
+    frames = _frames(error)
+    if not any(module in _PARSER_MODULES for module, _ in frames):
+        return None
+    if _TIMESTAMP_PARSER in frames:
+        # The one timestamp in an AssumeRole response.
+        return MalformedResponseError(
+            role_arn=role_arn,
+            field="Credentials.Expiration",
+            problem=f"is not a time botocore can read ({type(error).__name__})",
+        )
+    return MalformedResponseError(
+        role_arn=role_arn,
+        field="the response",
+        problem=f"could not be parsed ({type(error).__name__})",
+    )
+
+
+def _withheld(error: BaseException, role_arn: str) -> MalformedResponseError | None:
+    """A ``MalformedResponseError`` in place of ``error`` if its text (or its chain's)
+    holds a credential value."""
+    for link in _chain(error):
+        if _SECRET_VALUE.search(_text_of(link)):
+            return MalformedResponseError(
                 role_arn=role_arn,
                 field="the response",
                 problem=(
@@ -189,9 +286,42 @@ def safe_error(error: BaseException, role_arn: str) -> BaseException:
                     "because it quotes the response, which may hold credentials)"
                 ),
             )
-            replacement.__suppress_context__ = True
-            return replacement
-        chain = chain.__cause__ or chain.__context__
+    return None
+
+
+def _clear_locals(error: BaseException) -> None:
+    """Clear the local variables of the finished frames ``error`` (and its chain) was
+    raised through: they may hold the response (``response``, ``credentials``, a parser's
+    ``body``), which a traceback with ``capture_locals=True`` would show. Frames, file
+    names and line numbers stay; a frame still running (the caller's) is left as it is."""
+    for link in _chain(error):
+        traceback.clear_frames(link.__traceback__)
+
+
+def safe_error(error: BaseException, role_arn: str) -> BaseException:
+    """``error`` made safe to show, log or capture: the error every fetch failure becomes.
+
+    - A 200 whose body botocore's parser could not read (a ``ValueError`` or
+      ``RuntimeError`` from its timestamp parser, say) becomes a
+      ``MalformedResponseError`` naming the field where known.
+    - An error whose text (or its cause's or context's) quotes a credential *value*
+      (a body with ``<SecretAccessKey>...``, a ``secret_key='...'``) becomes a
+      ``MalformedResponseError``. A secret field's name alone (botocore's list of
+      valid parameters names ``MinimumSessionTokenSize``) is no reason: a
+      ``ParamValidationError`` passes as it is.
+    - Any error passed on (the library's own too) has the locals of the finished
+      frames of its traceback, and of its chain's, cleared.
+
+    A replacement has no cause and no context: the original (and the body it
+    quotes, and its frames) is dropped, not chained. Never raises.
+    """
+    replacement: BaseException | None = None
+    if not isinstance(error, AssumeRoleError):
+        replacement = _unreadable_response(error, role_arn) or _withheld(error, role_arn)
+    if replacement is not None:
+        replacement.__suppress_context__ = True
+        return replacement
+    _clear_locals(error)
     return error
 
 

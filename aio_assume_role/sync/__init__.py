@@ -59,6 +59,11 @@ from .._core.windows import REFRESH_TIMEOUT_SECONDS, sts_timeouts
 from ..arns import generate_lambda_session_name, get_assumed_role_session_arn, get_role_arn
 from ..errors import InvalidParameterError, ParentCredentialsError
 
+#: The aws-assume-role-lib release whose API this module reproduces (upstream exports
+#: ``__version__`` too, outside ``__all__``), so that code which checks it behaves as
+#: with that release. This package's own version is ``aio_assume_role.__version__``.
+__version__ = "2.10.0"
+
 __all__ = [
     "AUTOMATIC_ROLE_SESSION_NAME",
     "JSONFileCache",
