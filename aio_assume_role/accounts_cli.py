@@ -53,8 +53,17 @@ from typing import Any, TextIO
 
 from aiobotocore.session import AioSession
 
+from ._failures import classify_error
+from ._programs import (
+    EXIT_BAD_ARGUMENTS,
+    EXIT_NO_PARENT_CREDENTIALS,
+    Failure,
+    interrupted_exit_code,
+    logging_silenced,
+    one_line,
+    run_program,
+)
 from .arns import account_id_problem
-from .cli import Failure, classify_error, logging_silenced, one_line
 from .errors import InvalidParameterError
 from .fanout import (
     PROGRESS_LOG_INTERVAL,
@@ -69,8 +78,6 @@ from .targets import SHARD_ENVIRONMENT_VARIABLE, Account, Targets, from_organiza
 __all__ = ["main"]
 
 EXIT_SOME_FAILED = 1
-EXIT_BAD_ARGUMENTS = 2
-EXIT_NO_PARENT_CREDENTIALS = 3
 EXIT_ENUMERATION_FAILED = 4
 
 ROLE_SESSION_NAME = "aio-assume-role-accounts"  # what CloudTrail shows for the checks
