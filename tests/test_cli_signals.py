@@ -211,8 +211,10 @@ def run_with_closed_stdout(args: list[str], env: dict[str, str]) -> tuple[int, s
         pytest.param(accounts("--json", "--no-progress"), id="accounts --json"),
         pytest.param(accounts("--no-progress"), id="accounts table"),
         pytest.param(
-            ["-m", "aio_assume_role", "demo", "--profile", "none", "--role-name", "R"]
-            + ["--account", ACCOUNT_A],
+            [
+                *("-m", "aio_assume_role", "demo", "--profile", "none", "--role-name", "R"),
+                *("--account", ACCOUNT_A),
+            ],
             id="demo",  # its first line is written before the profile is looked at
         ),
     ],
