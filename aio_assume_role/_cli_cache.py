@@ -32,7 +32,13 @@ from typing import Any
 from ._core.files import _Miss, _read_entry
 from ._core.parameters import request_cache_key
 
-__all__ = ["CACHE_DIR_VARIABLE", "MIN_SECONDS_LEFT", "cached_credentials", "default_cache_dir"]
+__all__ = [
+    "CACHE_DIR_VARIABLE",
+    "MIN_SECONDS_LEFT",
+    "CheckedCache",
+    "cached_credentials",
+    "default_cache_dir",
+]
 
 #: The environment variable naming the cache directory (under ``--cache-dir``).
 CACHE_DIR_VARIABLE = "AIO_ASSUME_ROLE_CACHE_DIR"
@@ -90,6 +96,31 @@ def cached_credentials(
     if now is None:
         now = datetime.datetime.now(datetime.timezone.utc)
     return _fresh(entry, role_arn, args.get("RoleSessionName"), now)
+
+
+class CheckedCache:
+    """The full path's view of the cache (an ``AioJSONFileCache``): an entry a hit would
+    not serve (another role or session, less than ``MIN_SECONDS_LEFT`` left, incomplete)
+    is a miss for the library's fetcher too, which then calls AssumeRole and replaces it.
+    ``set`` and the cross-process ``lock`` are the wrapped cache's."""
+
+    def __init__(self, cache: Any, role_arn: str, args: Mapping[str, Any]) -> None:
+        self._cache = cache
+        self._role_arn = role_arn
+        self._session_name = args.get("RoleSessionName")
+
+    async def get(self, key: str) -> dict[str, Any] | None:
+        entry: dict[str, Any] | None = await self._cache.get(key)
+        now = datetime.datetime.now(datetime.timezone.utc)
+        if entry is None or _fresh(entry, self._role_arn, self._session_name, now) is None:
+            return None
+        return entry
+
+    async def set(self, key: str, value: Mapping[str, Any]) -> None:
+        await self._cache.set(key, value)
+
+    def lock(self, key: str) -> Any:
+        return self._cache.lock(key)
 
 
 def _fresh(

@@ -462,7 +462,10 @@ async def fetch_credentials(options: argparse.Namespace) -> dict[str, Any]:
     if options.region:
         parent.set_config_variable("region", options.region)
     directory = cache_directory(options)
-    cache = None if directory is None else AioJSONFileCache(directory)
+    cache = None
+    if directory is not None:
+        request = _normalized_request(options)
+        cache = _cli_cache.CheckedCache(AioJSONFileCache(directory), options.RoleArn, request)
     with credential_process_guard(parent):
         child = assume_role(parent, options.RoleArn, cache=cache, **assume_role_kwargs(options))
         expiry = await child.prefetch_credentials()
