@@ -18,8 +18,9 @@ F`` (one id a line; ``#`` comments and blank lines ignored; ``-`` reads stdin) o
 Output: a table of account, name (from Organizations), region (with ``--regions``),
 outcome (``ok``, ``assume failed``, ``work failed``) and error code, then a summary
 line; or, with ``--json``, JSON Lines on stdout, one ``FanOutResult.to_json()`` a
-line (the GetCallerIdentity ARN as ``value``), sorted by account id then region,
-with the summary on stderr. The progress (a bar on a terminal with the
+line (the GetCallerIdentity ARN as ``value``), each written (and flushed) as its check
+completes, so in completion order (``sort`` them for a stable order), with the summary
+on stderr. The progress (a bar on a terminal with the
 ``progress`` extra, else a line every ``PROGRESS_LOG_INTERVAL`` seconds and one at
 the end) goes to stderr. With ``--no-progress`` there is none, and with ``--json``
 no summary either: stderr is then empty unless the command fails.
@@ -29,14 +30,18 @@ shard ``i`` of ``n`` (``aio_assume_role.targets.shard_accounts``: an account's s
 depends only on its id and ``n``); ``--shard /n`` (or ``n``) reads the index from
 ``JOB_COMPLETION_INDEX`` or ``AWS_BATCH_JOB_ARRAY_INDEX``; without ``--shard``,
 ``AIO_ASSUME_ROLE_SHARD`` is read. The JSON Lines of the ``n`` shards, concatenated
-and sorted, are the lines of one unsharded run. ``examples/array-jobs/`` holds an Indexed Job
-manifest and an AWS Batch job definition that run it.
+and sorted, are the lines of one unsharded run, sorted. ``examples/array-jobs/``
+holds an Indexed Job manifest and an AWS Batch job definition that run it.
 
 Exit codes: 0 every check succeeded (also when there was nothing to check); 1 the
 run completed and at least one check failed; 2 bad arguments (one line naming the
 option); 3 no parent credentials; 4 listing the organization's accounts failed
-(e.g. ``AWSOrganizationsNotInUseException``, ``AccessDeniedException``). Errors are
-one line on stderr, never a traceback, never a secret.
+(e.g. ``AWSOrganizationsNotInUseException``, ``AccessDeniedException``); 130 Ctrl-C,
+143 SIGTERM; 141 stdout closed. Errors are one line on stderr, never a traceback, never
+a secret. Interrupted (Ctrl-C or SIGTERM), the command prints what it has: with
+``--json`` the lines written so far stand, and one line on stderr says it was
+interrupted, with the summary of the checks done; the table is printed with what is
+done, its summary line saying it was interrupted.
 """
 
 from __future__ import annotations
@@ -46,6 +51,7 @@ import asyncio
 import contextlib
 import importlib
 import json
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -53,8 +59,17 @@ from typing import Any, TextIO
 
 from aiobotocore.session import AioSession
 
+from ._failures import classify_error
+from ._programs import (
+    EXIT_BAD_ARGUMENTS,
+    EXIT_NO_PARENT_CREDENTIALS,
+    Failure,
+    interrupted_exit_code,
+    logging_silenced,
+    one_line,
+    run_program,
+)
 from .arns import account_id_problem
-from .cli import Failure, classify_error, logging_silenced, one_line
 from .errors import InvalidParameterError
 from .fanout import (
     PROGRESS_LOG_INTERVAL,
@@ -69,8 +84,6 @@ from .targets import SHARD_ENVIRONMENT_VARIABLE, Account, Targets, from_organiza
 __all__ = ["main"]
 
 EXIT_SOME_FAILED = 1
-EXIT_BAD_ARGUMENTS = 2
-EXIT_NO_PARENT_CREDENTIALS = 3
 EXIT_ENUMERATION_FAILED = 4
 
 ROLE_SESSION_NAME = "aio-assume-role-accounts"  # what CloudTrail shows for the checks
@@ -197,7 +210,7 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument(
         "--json",
         action="store_true",
-        help="JSON Lines on stdout (one result a line, sorted), the summary on stderr",
+        help="JSON Lines on stdout (one result a line, as each completes), the summary on stderr",
     )
     parser.add_argument(
         "--no-progress",
@@ -354,13 +367,32 @@ async def _caller_arn(session: AssumedRoleSession, account: Account, region: str
         return str((await sts.get_caller_identity())["Arn"])
 
 
+class _Results:
+    """The results as they come: kept for the table and the summary, and with ``--json``
+    written to stdout at once, a line each, flushed (an interrupted run keeps them)."""
+
+    def __init__(self, stream_json: bool) -> None:
+        self.stream_json = stream_json
+        self.results: list[FanOutResult[str]] = []
+        self.total: int | None = None  # known from the first progress report on
+
+    def add(self, result: FanOutResult[str]) -> None:
+        self.results.append(result)
+        if self.stream_json:
+            print(json.dumps(result.to_json()), flush=True)
+
+    def sorted(self) -> list[FanOutResult[str]]:
+        return sorted(self.results, key=lambda result: (result.account.id, result.region or ""))
+
+
 async def _check(
     options: argparse.Namespace,
     targets: Targets,
     regions: list[str] | None,
     shard: tuple[int, int] | None,
     progress: _Progress | None,
-) -> list[FanOutResult[str]]:
+    collected: _Results,
+) -> None:
     parent = AioSession(profile=options.profile)
     if options.region:
         parent.set_config_variable("region", options.region)
@@ -375,6 +407,12 @@ async def _check(
             "no parent credentials: pass --profile, or configure credentials "
             "(AWS_PROFILE, AWS_ACCESS_KEY_ID, ...)",
         )
+
+    def report(state: FanOutProgress) -> None:
+        collected.total = state.total
+        if progress is not None:
+            progress(state)
+
     results = fan_out(
         parent,
         _caller_arn,
@@ -383,18 +421,18 @@ async def _check(
         regions=regions,
         concurrency=options.concurrency,
         shard=shard,
-        progress=progress,
+        progress=report,
         path=options.path,
         partition=options.partition,
         RoleSessionName=ROLE_SESSION_NAME,
     )
     try:
         async with contextlib.aclosing(results):
-            collected = [result async for result in results]
+            async for result in results:
+                collected.add(result)
     finally:
         if progress is not None:
             progress.close()
-    return sorted(collected, key=lambda result: (result.account.id, result.region or ""))
 
 
 # --- output ------------------------------------------------------------------------------
@@ -443,11 +481,17 @@ def _summary(
 def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
     """Run ``aio-assume-role accounts``; return the exit code (see the module's docstring).
 
-    Every failure but bad syntax is a one-line message on stderr and an exit code.
+    Every failure but bad syntax is a one-line message on stderr and an exit code;
+    Ctrl-C exits 130, SIGTERM 143 (after what is done), a closed stdout 141.
 
     Raises:
         SystemExit: from argparse, with code 2, on bad syntax (and 0 after ``--help``).
     """
+    name = prog or os.path.basename(sys.argv[0]) or "aio-assume-role accounts"
+    return run_program(name, lambda: _main(argv, prog))
+
+
+def _main(argv: Sequence[str] | None, prog: str | None) -> int:
     parser = build_parser(prog)
     options = parser.parse_args(argv)
     try:
@@ -462,13 +506,19 @@ def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
         print(f"{parser.prog}: error: {error}", file=sys.stderr)
         return EXIT_BAD_ARGUMENTS
     progress = None if options.no_progress else _Progress(sys.stderr, parser.prog)
+    collected = _Results(stream_json=options.json)
     try:
         with logging_silenced():
-            results = asyncio.run(_check(options, targets, regions, shard, progress))
+            asyncio.run(_check(options, targets, regions, shard, progress, collected))
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM: what is done, and that it was cut short
+        _print_interrupted(parser.prog, options, collected, regions, shard)
+        return interrupted_exit_code()
     except InvalidParameterError as error:  # fan_out's checks, before any call
         parser.print_usage(sys.stderr)
         print(f"{parser.prog}: error: {_problems(error)}", file=sys.stderr)
         return EXIT_BAD_ARGUMENTS
+    except BrokenPipeError:  # stdout closed while streaming: run_program says so
+        raise
     except Exception as error:  # listing the organization: one line, never a traceback
         failure = (
             error
@@ -481,10 +531,9 @@ def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
         )
         print(f"{parser.prog}: {failure.message}", file=sys.stderr)
         return failure.code
+    results = collected.sorted()
     summary = _summary(results, regions, shard)
     if options.json:
-        for result in results:
-            print(json.dumps(result.to_json()))
         if not options.no_progress:
             print(f"{parser.prog}: {summary}", file=sys.stderr)
     else:
@@ -493,6 +542,30 @@ def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
         print(summary)
     sys.stdout.flush()
     return 0 if all(result.ok for result in results) else EXIT_SOME_FAILED
+
+
+def _print_interrupted(
+    prog: str,
+    options: argparse.Namespace,
+    collected: _Results,
+    regions: list[str] | None,
+    shard: tuple[int, int] | None,
+) -> None:
+    """After an interrupt: the table of what is done (the JSON lines are out already),
+    and a summary line that says the run was interrupted, and how far it got."""
+    results = collected.sorted()
+    done = (
+        f"{len(results)} of {collected.total}"
+        if collected.total is not None
+        else (str(len(results)))
+    )
+    summary = f"interrupted after {done} checks; done: {_summary(results, regions, shard)}"
+    if options.json:
+        print(f"{prog}: {summary}", file=sys.stderr, flush=True)
+        return
+    for line in _table(results, regions is not None):
+        print(line)
+    print(summary, flush=True)
 
 
 if __name__ == "__main__":

@@ -12,55 +12,30 @@ recursion guard here are shared with ``python -m aio_assume_role.sync``
 from __future__ import annotations
 
 import argparse
-import asyncio
 import datetime
-import errno
+import functools
 import importlib
 import json
-import logging
 import os
 import shlex
-import socket
 import sys
 import textwrap
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
-from urllib.parse import urlsplit
 
-from aiobotocore.session import AioSession
-from botocore.exceptions import (
-    BotoCoreError,
-    ClientError,
-    ConfigNotFound,
-    ConfigParseError,
-    ConnectionClosedError,
-    ConnectTimeoutError,
-    CredentialRetrievalError,
-    EndpointConnectionError,
-    HTTPClientError,
-    InvalidConfigError,
-    NoCredentialsError,
-    NoRegionError,
-    ParamValidationError,
-    PartialCredentialsError,
-    ProfileNotFound,
-    ProxyConnectionError,
-    ReadTimeoutError,
-    SSLError,
+# Only the standard library and these light modules at import: a cache hit (and --help)
+# never imports botocore or aiobotocore. The rest is imported where it is needed.
+from . import _cli_cache
+from ._core.parameters import (
+    REQUEST_PARAMETER_SPECS,
+    REQUEST_PARAMETERS,
+    normalize_assume_role_args,
 )
-from botocore.exceptions import ConnectionError as BotocoreConnectionError
-from botocore.parsers import ResponseParserError
-
-from ._core.request import REQUEST_PARAMETER_SPECS, REQUEST_PARAMETERS
-from .errors import AssumeRoleError, InvalidParameterError, ParentCredentialsError
-from .session import assume_role
+from ._programs import EXIT_BAD_ARGUMENTS, Failure, logging_silenced, run_program
 
 __all__ = ["CREDENTIAL_PROCESS_MARKER", "main"]
 
-EXIT_BAD_ARGUMENTS = 2
-EXIT_NO_PARENT_CREDENTIALS = 3
-EXIT_ASSUME_ROLE_FAILED = 4
 
 _PREFIX = "AssumeRole failed"
 
@@ -100,11 +75,55 @@ def _description() -> str:
 # --- Argument parsing -------------------------------------------------------------
 
 
+#: JSON option values nested deeper than this are refused: a policy, tags or parameters
+#: are a few levels deep, and deeper ones would exhaust the recursion of what copies or
+#: serializes them (a RecursionError, a traceback) long before AWS could refuse them.
+MAX_JSON_DEPTH = 32
+
+_UNDECODABLE = "holds a byte that is not UTF-8 (or an unpaired surrogate)"
+
+
+def _text(text: str) -> str:
+    """An option's text, refused if it holds bytes that are not UTF-8.
+
+    On POSIX, Python decodes such bytes of ``argv`` to lone surrogates, which no
+    request can encode: refused here, naming the option, instead of failing later.
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise argparse.ArgumentTypeError(_UNDECODABLE) from None
+    return text
+
+
+def _check_json(value: Any) -> None:
+    """Refuse a JSON value nested deeper than ``MAX_JSON_DEPTH``, or with a string (or
+    key) that is not valid UTF-8 (a ``\\udcff`` escape). Iterative: any depth is safe."""
+    pending = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, str):
+            _text(item)
+        elif isinstance(item, (dict, list)):
+            if depth > MAX_JSON_DEPTH:
+                raise argparse.ArgumentTypeError(
+                    f"is nested more than {MAX_JSON_DEPTH} levels deep"
+                )
+            children = [*item, *item.values()] if isinstance(item, dict) else item
+            pending.extend((child, depth + 1) for child in children)
+
+
 def _json(text: str) -> Any:
     try:
-        return json.loads(text)
+        value = json.loads(_text(text))
     except json.JSONDecodeError:
         raise argparse.ArgumentTypeError("must be valid JSON") from None
+    except RecursionError:
+        raise argparse.ArgumentTypeError(
+            f"is nested more than {MAX_JSON_DEPTH} levels deep"
+        ) from None
+    _check_json(value)
+    return value
 
 
 def _json_object(text: str) -> dict[str, Any]:
@@ -121,7 +140,7 @@ def _looks_like_json(text: str) -> bool:
 def _string_list(text: str) -> list[Any]:
     """``A,B`` or a JSON list."""
     if not _looks_like_json(text):
-        return text.split(",")
+        return _text(text).split(",")
     value = _json(text)
     if not isinstance(value, list):
         raise argparse.ArgumentTypeError("must be A,B or a JSON list")
@@ -146,7 +165,7 @@ def _tags(text: str) -> list[dict[str, Any]]:
         raise argparse.ArgumentTypeError(
             'must be K=V,K2=V2, a JSON object or a JSON list of {"Key": ..., "Value": ...}'
         )
-    pairs = [item.split("=", 1) for item in text.split(",")]
+    pairs = [item.split("=", 1) for item in _text(text).split(",")]
     if any(len(pair) != 2 for pair in pairs):
         raise argparse.ArgumentTypeError("must be K=V,K2=V2 or JSON")
     return [{"Key": key, "Value": item} for key, item in pairs]
@@ -159,7 +178,7 @@ ASSUME_ROLE_OPTIONS = (*REQUEST_PARAMETERS, "additional_kwargs")
 def _option_types() -> dict[str, Callable[[str], Any]]:
     """The parser of each value kind of ``_request.REQUEST_PARAMETER_SPECS``."""
     return {
-        "str": str,
+        "str": _text,
         "int": int,
         "arns": _policy_arns,
         "json": _json_object,
@@ -171,10 +190,14 @@ def _option_types() -> dict[str, Callable[[str], Any]]:
 def add_assume_role_arguments(parser: argparse.ArgumentParser) -> None:
     """RoleArn, the parent (``--profile``, ``--region``) and the AssumeRole parameters,
     which keep their API names, as in the library."""
-    parser.add_argument("RoleArn", help="the ARN of the role to assume")
-    parser.add_argument("--profile", help="the AWS config profile to assume the role with")
+    parser.add_argument("RoleArn", type=_text, help="the ARN of the role to assume")
     parser.add_argument(
-        "--region", help="the region of the STS endpoint (default: the profile's or AWS_REGION)"
+        "--profile", type=_text, help="the AWS config profile to assume the role with"
+    )
+    parser.add_argument(
+        "--region",
+        type=_text,
+        help="the region of the STS endpoint (default: the profile's or AWS_REGION)",
     )
     types = _option_types()
     for name, spec in REQUEST_PARAMETER_SPECS.items():
@@ -229,6 +252,21 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         "--shell",
         choices=SHELLS,
         help="the shell --env writes for: sh (bash, zsh, ...; default), fish, powershell",
+    )
+    cache = parser.add_argument_group(
+        "credential_process cache (--json only; see docs/how-to/cli.md)"
+    )
+    cache.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="always call AssumeRole: neither read nor write the cache",
+    )
+    cache.add_argument(
+        "--cache-dir",
+        type=_text,
+        metavar="DIR",
+        help=f"the cache's directory (default: ${_cli_cache.CACHE_DIR_VARIABLE}, else "
+        "${XDG_CACHE_HOME:-~/.cache}/aio-assume-role/credential-process)",
     )
     add_assume_role_arguments(parser)
     return parser
@@ -305,162 +343,7 @@ def format_env(credentials: Mapping[str, Any], shell: str = "sh") -> str:
     return "\n".join(lines)
 
 
-# --- Errors -------------------------------------------------------------------------
-
-
-class Failure(Exception):
-    """Ends the run with an exit code and a one-line message for stderr."""
-
-    def __init__(self, code: int, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = one_line(message)
-
-
-def one_line(text: object) -> str:
-    return " ".join(str(text).split())
-
-
-# botocore's errors about the parent's credentials and config; their messages are
-# about the configuration (a profile name, a credential_process's stderr).
-_PARENT_CREDENTIAL_ERRORS = (
-    NoCredentialsError,
-    PartialCredentialsError,
-    CredentialRetrievalError,
-    ProfileNotFound,
-    InvalidConfigError,
-    ConfigNotFound,
-    ConfigParseError,
-)
-
-_WITHHELD = "details withheld, they may contain credentials"
-
-_DESCRIPTIONS: tuple[tuple[type[BaseException], str], ...] = (
-    (ResponseParserError, "STS's response could not be parsed"),
-    (KeyError, "STS's response lacks a required field"),
-    (ValueError, "STS's response holds an invalid value"),
-    (ParamValidationError, "botocore rejected the AssumeRole parameters"),
-    (BotoCoreError, "botocore could not complete the AssumeRole call"),
-)
-
-
-def classify_error(error: Exception, *, prefix: str, plain_prefix: str = "") -> Failure:
-    """The exit code and one-line message for any error of an assume-role run.
-
-    Never the text of an exception this library does not own, except STS's own error
-    code and message and botocore's messages about the parent's configuration: a
-    botocore parser error, for one, embeds the raw response and so the secret key.
-    ``prefix`` heads AssumeRole failures (``prefix [Code]: message``); ``plain_prefix``
-    heads those that say plainly what to fix (no region, unreachable endpoint).
-    """
-    if isinstance(error, ParentCredentialsError) or (
-        isinstance(error, _PARENT_CREDENTIAL_ERRORS) and not isinstance(error, AssumeRoleError)
-    ):
-        return Failure(EXIT_NO_PARENT_CREDENTIALS, str(error))
-    if isinstance(error, InvalidParameterError):  # aio-assume-role exits 2 before this
-        problems = "; ".join(f"{name}: {reason}" for name, reason in error.problems)
-        return Failure(
-            EXIT_ASSUME_ROLE_FAILED, f"{prefix}: Invalid assume_role parameter(s): {problems}"
-        )
-    if isinstance(error, AssumeRoleError):  # ours: the message never holds a secret
-        return Failure(EXIT_ASSUME_ROLE_FAILED, f"{prefix}: {error}")
-    if isinstance(error, ClientError):
-        details = error.response.get("Error", {})
-        code = details.get("Code") or "Unknown"
-        return Failure(EXIT_ASSUME_ROLE_FAILED, f"{prefix} [{code}]: {details.get('Message', '')}")
-    if isinstance(error, NoRegionError):
-        return Failure(
-            EXIT_ASSUME_ROLE_FAILED,
-            f"{plain_prefix}no region configured: "
-            "pass --region or set AWS_REGION / AWS_DEFAULT_REGION",
-        )
-    unreachable = _endpoint_problem(error)
-    if unreachable is not None:
-        return Failure(EXIT_ASSUME_ROLE_FAILED, plain_prefix + unreachable)
-    description = next(
-        (text for kind, text in _DESCRIPTIONS if isinstance(error, kind)), "unexpected error"
-    )
-    return Failure(
-        EXIT_ASSUME_ROLE_FAILED,
-        f"{prefix}: {type(error).__name__}: {description} ({_WITHHELD})",
-    )
-
-
-def _endpoint_problem(error: Exception) -> str | None:
-    """What went wrong reaching the endpoint, if that is what ``error`` is about."""
-    if not isinstance(error, (BotocoreConnectionError, HTTPClientError)):
-        return None
-    if isinstance(error, ProxyConnectionError):
-        return f"cannot reach the proxy {_url(error.kwargs.get('proxy_url'))}"
-    endpoint = _url(error.kwargs.get("endpoint_url"))
-    if isinstance(error, ReadTimeoutError):
-        return f"the STS endpoint {endpoint} did not answer in time"
-    if isinstance(error, ConnectionClosedError):
-        return f"the STS endpoint {endpoint} closed the connection before answering"
-    if isinstance(error, ConnectTimeoutError):
-        reason = "connection timed out"
-    elif isinstance(error, SSLError):
-        reason = "TLS/SSL validation failed"
-    elif isinstance(error, EndpointConnectionError):
-        reason = _connection_failure(error.kwargs.get("error"))
-    else:
-        reason = "connection failed"
-    return f"cannot reach the STS endpoint {endpoint}: {reason}"
-
-
-def _connection_failure(cause: object) -> str:
-    """The reason, from the OS error under the HTTP library's exception."""
-    seen: set[int] = set()
-    pending = [cause]
-    while pending:
-        current = pending.pop()
-        if current is None or id(current) in seen:
-            continue
-        seen.add(id(current))
-        if isinstance(current, socket.gaierror):
-            return "host name not resolved"
-        number = getattr(current, "errno", None)
-        if isinstance(current, ConnectionRefusedError) or number == errno.ECONNREFUSED:
-            return "connection refused"
-        if number in (errno.ENETUNREACH, errno.EHOSTUNREACH):
-            return "network unreachable"
-        if isinstance(current, TimeoutError):
-            return "connection timed out"
-        pending += [
-            getattr(current, "os_error", None),
-            getattr(current, "reason", None),
-            getattr(current, "__cause__", None),
-            getattr(current, "__context__", None),
-        ]
-    return "connection failed"
-
-
-def _url(url: object) -> str:
-    """``scheme://host:port/path`` of ``url``, without credentials or query."""
-    parts = urlsplit(str(url or ""))
-    host = parts.netloc.rpartition("@")[2]
-    path = "" if parts.path == "/" else parts.path
-    return f"{parts.scheme}://{host}{path}" if parts.scheme else "(unknown)"
-
-
 # --- The run --------------------------------------------------------------------------
-
-
-@contextmanager
-def logging_silenced() -> Iterator[None]:
-    """No log record, from any logger, while the command runs.
-
-    botocore logs a failed fetch with its traceback (at WARNING), whose text can be a
-    parser error holding the raw response, secret key included; wherever the
-    process's logging goes (a sitecustomize, an embedding program), the one-line
-    message is the only output.
-    """
-    previous = logging.root.manager.disable
-    logging.disable(logging.CRITICAL)
-    try:
-        yield
-    finally:
-        logging.disable(previous)
 
 
 def _marker_chain() -> list[dict[str, str]]:
@@ -537,13 +420,54 @@ def credential_process_guard(session: Any) -> Iterator[None]:
             os.environ[CREDENTIAL_PROCESS_MARKER] = previous
 
 
+def _normalized_request(options: argparse.Namespace) -> dict[str, Any]:
+    """The AssumeRole parameters of ``options``, normalized as ``assume_role()`` does."""
+    return normalize_assume_role_args(**assume_role_kwargs(options))
+
+
+def cache_directory(options: argparse.Namespace) -> str | None:
+    """The credential_process cache's directory for this run, or None (no cache):
+    only ``--json`` output is cached (see ``_cli_cache``), unless ``--no-cache``."""
+    if options.format != "json" or options.no_cache:
+        return None
+    return str(options.cache_dir or _cli_cache.default_cache_dir())
+
+
+def cached_credentials(options: argparse.Namespace) -> dict[str, Any] | None:
+    """The credential_process JSON from a fresh cache entry, or None: botocore-free."""
+    directory = cache_directory(options)
+    if directory is None:
+        return None
+    try:
+        hit = _cli_cache.cached_credentials(
+            directory, options.RoleArn, _normalized_request(options)
+        )
+    except Exception:  # whatever is odd about the entry or the options: the full path
+        return None
+    return None if hit is None else credential_process_json(*hit)
+
+
 async def fetch_credentials(options: argparse.Namespace) -> dict[str, Any]:
-    """Assume the role described by parsed ``options``; return credential_process JSON."""
+    """Assume the role described by parsed ``options``; return credential_process JSON.
+
+    Through the credential_process cache, if the run has one (``cache_directory``): its
+    entries are the library's ``AioJSONFileCache``'s, read and written by the fetcher.
+    """
+    from aiobotocore.session import AioSession
+
+    from .cache import AioJSONFileCache
+    from .session import assume_role
+
     parent = AioSession(profile=options.profile)
     if options.region:
         parent.set_config_variable("region", options.region)
+    directory = cache_directory(options)
+    cache = None
+    if directory is not None:
+        request = _normalized_request(options)
+        cache = _cli_cache.CheckedCache(AioJSONFileCache(directory), options.RoleArn, request)
     with credential_process_guard(parent):
-        child = assume_role(parent, options.RoleArn, **assume_role_kwargs(options))
+        child = assume_role(parent, options.RoleArn, cache=cache, **assume_role_kwargs(options))
         expiry = await child.prefetch_credentials()
         frozen = await (await child.get_credentials()).get_frozen_credentials()
     return credential_process_json(frozen.access_key, frozen.secret_key, frozen.token, expiry)
@@ -562,18 +486,27 @@ def _run_subcommand(argv: Sequence[str] | None, prog: str | None) -> int | None:
     if not args or args[0] not in SUBCOMMANDS:
         return None
     module = importlib.import_module(SUBCOMMANDS[args[0]])
-    name = f"{prog or os.path.basename(sys.argv[0]) or 'aio-assume-role'} {args[0]}"
+    name = f"{_program_name(prog)} {args[0]}"
     return int(module.main(args[1:], prog=name))
+
+
+def _program_name(prog: str | None) -> str:
+    return prog or os.path.basename(sys.argv[0]) or "aio-assume-role"
 
 
 def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
     """Run the command line (or a subcommand, see ``SUBCOMMANDS``); return the exit code.
 
-    Every failure but bad syntax is a one-line message on stderr and an exit code.
+    Every failure but bad syntax is a one-line message on stderr and an exit code;
+    Ctrl-C exits 130, SIGTERM 143, a closed stdout 141 (``_programs.run_program``).
 
     Raises:
         SystemExit: from argparse, with code 2, on bad syntax (and 0 after ``--help``).
     """
+    return run_program(_program_name(prog), functools.partial(_main, argv, prog))
+
+
+def _main(argv: Sequence[str] | None, prog: str | None) -> int:
     code = _run_subcommand(argv, prog)
     if code is not None:
         return code
@@ -581,17 +514,21 @@ def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
     options = parser.parse_args(argv)
     if options.shell is not None and options.format != "env":
         parser.error("--shell applies to --env output only")
-    try:
-        with logging_silenced():
-            credentials = asyncio.run(fetch_credentials(options))
-    except InvalidParameterError as error:
-        parser.print_usage(sys.stderr)
-        print(f"{parser.prog}: error: {error}", file=sys.stderr)
-        return EXIT_BAD_ARGUMENTS
-    except Exception as error:  # whatever it is: one line, exit 4 at worst, never 1
-        failure = error if isinstance(error, Failure) else classify_error(error, prefix=_PREFIX)
-        print(f"{parser.prog}: {failure.message}", file=sys.stderr)
-        return failure.code
+    if options.format != "json" and (options.no_cache or options.cache_dir):
+        parser.error("--no-cache and --cache-dir apply to --json output only")
+    credentials = cached_credentials(options)
+    if credentials is None:
+        from .errors import InvalidParameterError
+
+        try:
+            credentials = _assume(options)
+        except InvalidParameterError as error:
+            parser.print_usage(sys.stderr)
+            print(f"{parser.prog}: error: {error}", file=sys.stderr)
+            return EXIT_BAD_ARGUMENTS
+        except Failure as failure:
+            print(f"{parser.prog}: {failure.message}", file=sys.stderr)
+            return failure.code
     if options.format == "json":
         print(format_json(credentials))
     elif options.format == "dotenv":
@@ -599,3 +536,20 @@ def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
     else:
         print(format_env(credentials, options.shell or "sh"))
     return 0
+
+
+def _assume(options: argparse.Namespace) -> dict[str, Any]:
+    """``fetch_credentials``, its errors made one ``Failure`` (``InvalidParameterError``
+    aside: bad arguments)."""
+    import asyncio
+
+    from ._failures import classify_error
+    from .errors import InvalidParameterError
+
+    try:
+        with logging_silenced():
+            return asyncio.run(fetch_credentials(options))
+    except (Failure, InvalidParameterError):
+        raise
+    except Exception as error:  # whatever it is: one line, exit 4 at worst, never 1
+        raise classify_error(error, prefix=_PREFIX) from None

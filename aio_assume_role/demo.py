@@ -23,7 +23,8 @@ moved, nothing written; step 1 assumes R in the first account, step 4 runs
 GetCallerIdentity in every account.
 
 Exit codes: 0 success, 2 bad arguments or moto missing, 3 no usable parent
-credentials (real AWS), 4 a step failed.
+credentials (real AWS), 4 a step failed; 130 Ctrl-C, 143 SIGTERM, 141 stdout closed
+(one line on stderr, no traceback).
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ from botocore.loaders import Loader
 from ._core import clock as _clock
 from ._core.refresh import RefreshEvent, add_refresh_listener
 from ._core.windows import refresh_points
+from ._programs import run_program
 from .arns import account_id_problem, get_role_arn
 from .cache import AioJSONFileCache
 from .errors import ParentCredentialsError
@@ -84,6 +86,13 @@ OU_NAMES = ("Security", "Infrastructure", "Workloads", "Sandbox")
 DUMMY_ACCESS_KEY = "AKIAIOSFODNN7EXAMPLE"
 DUMMY_SECRET_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"  # AWS's documented example
 _CACHE_CHILD_OPTION = "--_cache-child"
+
+#: Why the accounts without the Audit role fail at the work stage here, not at assume.
+MOTO_ASSUME_NOTE = (
+    "why at the work stage: moto's AssumeRole does not check that the role exists, so",
+    f"the accounts without {AUDIT_ROLE!r} pass the assume stage and fail at IAM GetRole;",
+    "on AWS they fail at the assume stage (AccessDenied), the work never runs.",
+)
 
 
 # --- arguments -------------------------------------------------------------------------
@@ -696,11 +705,13 @@ async def step4_fan_out(
     where: str,
     counter: AssumeRoleCounter,
     out: Output,
+    note: Sequence[str] = (),
 ) -> FanOutSummary[Any]:
     """Run ``work`` in every account and region with ``fan_out``; print the summary.
 
-    ``where`` says which accounts, for the title. Raises what ``fan_out`` raises
-    before any I/O (``InvalidParameterError``), or while enumerating an organization.
+    ``where`` says which accounts, for the title; ``note``, lines printed after the
+    failures, if there are any. Raises what ``fan_out`` raises before any I/O
+    (``InvalidParameterError``), or while enumerating an organization.
     """
     out.section(f"4. Fan-out: role {role_name!r} in {where}; work: {describe_work}")
     bar = ProgressBar(out)
@@ -735,6 +746,9 @@ async def step4_fan_out(
     out.line(f"   failures by stage and error code:{'' if summary.failed else ' none'}")
     for text in _failure_lines(summary):
         out.line(f"     {text}")
+    if summary.failed:
+        for text in note:
+            out.line(f"   {text}")
     return summary
 
 
@@ -843,6 +857,7 @@ async def run_embedded(
             "every account of the organization",
             counter,
             out,
+            MOTO_ASSUME_NOTE,
         )
     finally:
         await iam_clients.aclose()
@@ -884,11 +899,17 @@ async def run_real(options: argparse.Namespace, out: Output) -> int:
 def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
     """Run the demo; return the exit code (see the module's docstring).
 
-    Every failure but bad arguments is a one-line message on stderr and an exit code.
+    Every failure but bad arguments is a one-line message on stderr and an exit code;
+    Ctrl-C exits 130, SIGTERM 143, a closed stdout 141 (``_programs.run_program``).
 
     Raises:
         SystemExit: from argparse, with code 2, on bad arguments (0 after ``--help``).
     """
+    name = prog or os.path.basename(sys.argv[0]) or "aio-assume-role demo"
+    return run_program(name, lambda: _main(argv, prog))
+
+
+def _main(argv: Sequence[str] | None, prog: str | None) -> int:
     parser, options = parse_args(argv, prog)
     if options._cache_child:
         return _cache_child(*options._cache_child)
@@ -928,6 +949,8 @@ def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
                     run_embedded(options, endpoint, directory, moto_sts_models, out)
                 )
                 where = "to the embedded endpoint, none to AWS"
+    except BrokenPipeError:  # stdout closed: run_program says so, in one line
+        raise
     except StepFailed as error:
         print(f"{parser.prog}: {error}", file=sys.stderr)
         return EXIT_STEP_FAILED

@@ -13,7 +13,8 @@ from support import DUMMY_ACCESS_KEY, DUMMY_SECRET_KEY, Dice, FakeClock, Refresh
 
 @pytest.fixture(autouse=True)
 def aws_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Never read the developer's ~/.aws or real credentials; dummy keys only."""
+    """Never read the developer's ~/.aws or real credentials; dummy keys only; the command
+    line's cache in the test's own directory."""
     import os
 
     for name in list(os.environ):
@@ -29,6 +30,8 @@ def aws_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", DUMMY_SECRET_KEY)
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    # The command line's credential_process cache: per test, never the user's ~/.cache.
+    monkeypatch.setenv("AIO_ASSUME_ROLE_CACHE_DIR", str(tmp_path / "credential-process-cache"))
     return tmp_path
 
 

@@ -41,10 +41,35 @@ class _Fault:
     times: int
     # Other kinds of fault: "error" (the STS error above), "truncate" (moto's real
     # answer, cut in half: a parser error whose raw body holds the secret key),
-    # "body" (a canned 200 body), "delay" (moto's answer, after ``delay`` seconds).
+    # "body" (a canned 200 body), "delay" (moto's answer, after ``delay`` seconds),
+    # "hold" (moto's answer once ``hold.release()`` is called; ``after`` requests first
+    # pass untouched).
     kind: str = "error"
     body: bytes = b""
     delay: float = 0.0
+    hold: Hold | None = None
+    after: int = 0
+
+
+class Hold:
+    """Requests kept unanswered: ``arrived`` is set when the first one reaches the
+    server, and they get moto's answer after ``release()`` (or ``timeout`` seconds, a
+    failure bound only)."""
+
+    def __init__(self, timeout: float = 120.0) -> None:
+        self.arrived = threading.Event()
+        self._released = threading.Event()
+        self._timeout = timeout
+
+    def wait_arrived(self, timeout: float = 60.0) -> None:
+        assert self.arrived.wait(timeout), "the held request never reached the server"
+
+    def release(self) -> None:
+        self._released.set()
+
+    def _hold(self) -> None:
+        self.arrived.set()
+        self._released.wait(self._timeout)
 
 
 @dataclass
@@ -80,6 +105,9 @@ class StsServer:
         with self._lock:
             self.requests.clear()
             self.signers.clear()
+            for fault in self._faults:
+                if fault.hold is not None:
+                    fault.hold.release()
             self._faults.clear()
             self._rejected.clear()
 
@@ -119,6 +147,9 @@ class StsServer:
     def clear_faults(self) -> None:
         """Forget the faults not yet used: requests reach moto as they are again."""
         with self._lock:
+            for fault in self._faults:
+                if fault.hold is not None:
+                    fault.hold.release()
             self._faults.clear()
 
     def truncate_next(self, action: str = "AssumeRole", *, times: int = 1) -> None:
@@ -138,10 +169,21 @@ class StsServer:
         with self._lock:
             self._faults.append(_Fault(action, 200, "", "", times, "delay", delay=seconds))
 
+    def hold_next(self, action: str = "AssumeRole", *, after: int = 0, times: int = 1) -> Hold:
+        """Let ``after`` requests for ``action`` through, then keep the next ``times``
+        unanswered until the returned ``Hold`` is released: a program caught mid-run."""
+        hold = Hold()
+        with self._lock:
+            self._faults.append(_Fault(action, 200, "", "", times, "hold", hold=hold, after=after))
+        return hold
+
     def _take_fault(self, action: str) -> _Fault | None:
         with self._lock:
             for fault in self._faults:
                 if fault.action == action and fault.times > 0:
+                    if fault.after > 0:
+                        fault.after -= 1
+                        return None
                     fault.times -= 1
                     return fault
         return None
@@ -179,6 +221,10 @@ class StsServer:
     ) -> Iterable[bytes]:
         if fault.kind == "delay":
             time.sleep(fault.delay)
+            return app(environ, start_response)
+        if fault.kind == "hold":
+            assert fault.hold is not None
+            fault.hold._hold()
             return app(environ, start_response)
         if fault.kind == "truncate":
             real = b"".join(app(environ, lambda *args, **kwargs: None))

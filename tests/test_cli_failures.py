@@ -19,7 +19,7 @@ from cli_support import (
 from moto_sts import StsServer
 from support import role_arn
 
-from aio_assume_role import cli
+from aio_assume_role import cli, session
 
 BOTH_COMMANDS = pytest.mark.parametrize("module", ["aio_assume_role", "aio_assume_role.sync"])
 
@@ -154,7 +154,7 @@ class TestUnexpectedErrors:
         def explode(*args: object, **kwargs: object) -> None:
             raise self.Surprise("<SecretAccessKey>leak</SecretAccessKey>")
 
-        monkeypatch.setattr(cli, "assume_role", explode)
+        monkeypatch.setattr(session, "assume_role", explode)  # cli imports it when it runs
         code = cli.main([role_arn()])
         out, err = capsys.readouterr()
         assert (code, out) == (4, "")

@@ -219,6 +219,14 @@ def test_fan_out_summary_adds_up(run: Run) -> None:
     assert failures == [("work", "NoSuchEntity", str(failed), str(MISSING))]
 
 
+def test_the_fan_out_says_why_accounts_without_the_role_fail_at_work_on_moto(run: Run) -> None:
+    fan_out = _section(run.stdout, "4")
+    note = " ".join(line.strip() for line in fan_out.splitlines() if line.startswith("   "))
+    assert "moto's AssumeRole does not check that the role exists" in note
+    assert "fail at IAM GetRole" in note
+    assert "on AWS they fail at the assume stage (AccessDenied)" in note
+
+
 def test_the_total_counts_every_assume_role_call(run: Run) -> None:
     # set-up + chain + refresh + the two processes + fan-out
     expected = ACCOUNTS + 2 + 4 + 1 + ACCOUNTS

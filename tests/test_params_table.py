@@ -64,11 +64,11 @@ def test_a_parameter_added_to_the_table_reaches_the_request(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # What adding an STS parameter takes in the normalization layer: one entry.
-    from aio_assume_role._core import request as _request
+    from aio_assume_role._core import parameters  # the table's home (request re-exports it)
 
     specs = dict(REQUEST_PARAMETER_SPECS)
-    specs["ProvidedContexts"] = _request.RequestParameter(lambda value: [value])
-    monkeypatch.setattr(_request, "REQUEST_PARAMETER_SPECS", specs)
+    specs["ProvidedContexts"] = parameters.RequestParameter(lambda value: [value])
+    monkeypatch.setattr(parameters, "REQUEST_PARAMETER_SPECS", specs)
     assert normalize_assume_role_args(ProvidedContexts={"a": 1}) == {
         "ProvidedContexts": [{"a": 1}]
     }

@@ -23,17 +23,15 @@ import boto3
 
 from .. import sync
 from .._core.compat import botocore_session
+from .._failures import classify_error
+from .._programs import EXIT_NO_PARENT_CREDENTIALS, Failure, logging_silenced, run_program
 from ..cli import (
-    EXIT_NO_PARENT_CREDENTIALS,
-    Failure,
     add_assume_role_arguments,
     assume_role_kwargs,
-    classify_error,
     credential_process_guard,
     credential_process_json,
     format_dotenv,
     format_json,
-    logging_silenced,
 )
 
 __all__ = ["main"]
@@ -117,11 +115,16 @@ def fetch_credentials(options: argparse.Namespace) -> dict[str, Any]:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code.
 
-    Every failure but bad syntax is a one-line message on stderr and an exit code.
+    Every failure but bad syntax is a one-line message on stderr and an exit code;
+    Ctrl-C exits 130, SIGTERM 143, a closed stdout 141 (``_programs.run_program``).
 
     Raises:
         SystemExit: from argparse, with code 2, on bad syntax (and 0 after ``--help``).
     """
+    return run_program(PROG, lambda: _main(argv))
+
+
+def _main(argv: Sequence[str] | None) -> int:
     options = build_parser().parse_args(argv)
     try:
         with logging_silenced():
