@@ -177,9 +177,12 @@ def test_sync_templates_have_the_handlers_a_session_registers() -> None:
 
 @pytest.fixture
 def no_template() -> Iterator[None]:
+    # compat's template of botocore's handlers, and child_session's with ours added.
     _compat.builtin_handlers_template.cache_clear()
+    _child_session._template.cache_clear()
     yield
     _compat.builtin_handlers_template.cache_clear()
+    _child_session._template.cache_clear()
 
 
 async def signs_and_resolves_region(parent: AioSession) -> None:
@@ -339,6 +342,20 @@ def test_sync_children_share_the_templates_and_the_parents_loader() -> None:
     parent_loader = child.assume_role_parent_session._session.get_component("data_loader")
     assert inner.get_component("data_loader") is parent_loader
     assert parent_loader.search_paths.count(parent_loader.search_paths[-1]) == 1
+
+
+@pytest.mark.usefixtures("no_template")
+async def test_without_a_template_rejected_credentials_are_still_replaced(
+    parent: AioSession, sts_server: StsServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The rejection handlers ride in the template; without one, each child registers them.
+    monkeypatch.setattr(_compat, "builtin_handlers_registration", lambda flavor: None)
+    child = assume_role(parent, role_arn())
+    first = await (await child.get_credentials()).get_frozen_credentials()
+    sts_server.reject_key(first.access_key)
+    async with child.create_client("sts") as sts:
+        assert ":assumed-role/MyRole/" in (await sts.get_caller_identity())["Arn"]
+    assert sts_server.count() == 2
 
 
 @pytest.mark.usefixtures("sts_server", "no_template")

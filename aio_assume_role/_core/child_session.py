@@ -11,6 +11,7 @@ too, for both paths.
 
 from __future__ import annotations
 
+import copy
 import functools
 import weakref
 from collections.abc import Callable
@@ -116,10 +117,16 @@ def sync_builtin_event_hooks(*, boto3_defaults: bool = False) -> HierarchicalEmi
 
 @functools.cache
 def _template(flavor: str) -> HierarchicalEmitter | None:
-    """botocore's builtin handlers and the rejection handlers (``rejection``), once."""
-    template = builtin_handlers_template(flavor)
-    if template is not None:
-        register_rejection_handlers(template)
+    """botocore's builtin handlers and the rejection handlers (``rejection``), once.
+
+    A copy of compat's template (botocore's handlers only), so that stays comparable
+    with a fresh session's.
+    """
+    builtin = builtin_handlers_template(flavor)
+    if builtin is None:
+        return None
+    template = copy.copy(builtin)
+    register_rejection_handlers(template)
     return template
 
 
