@@ -44,9 +44,11 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from typing import Any, TextIO
 
+from aiobotocore.config import AioConfig
 from aiobotocore.session import AioSession
 from botocore.exceptions import (
     ClientError,
+    EndpointConnectionError,
     NoCredentialsError,
     NoRegionError,
     PartialCredentialsError,
@@ -54,6 +56,7 @@ from botocore.exceptions import (
 )
 from botocore.loaders import Loader
 
+from . import testing
 from ._core import clock as _clock
 from ._core.refresh import RefreshEvent, add_refresh_listener
 from ._core.windows import refresh_points
@@ -490,57 +493,42 @@ async def step1_chain(
     )
 
 
-@dataclasses.dataclass
-class _MovedClock:
-    """Our refresh engine's clock (and moto's STS clock, to match) moved forward."""
+class _WarningCount(logging.Handler):
+    """Counts the WARNING records it is given; prints nothing."""
 
-    offset: datetime.timedelta = datetime.timedelta()
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.count = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.count += 1
 
 
-@contextlib.contextmanager
-def moved_clock(moto_sts_models: Any) -> Iterator[_MovedClock]:
-    """Move the library's clock seam (``_core.clock``) and the embedded STS's together.
+class _Outage:
+    """While ``down``, every AssumeRole the parent signs fails as if STS were unreachable:
+    a ``before-send`` hook (botocore's public event) raising botocore's connection error."""
 
-    Jitter is pinned to 0 meanwhile, so the refresh points are botocore's windows,
-    scaled for 15-minute credentials. Everything is restored afterwards.
-    """
-    moved = _MovedClock()
-    real_now, real_fraction = _clock.now, _clock.random_fraction
-    real_moto_now = moto_sts_models.utcnow
+    def __init__(self) -> None:
+        self.down = False
 
-    def now() -> datetime.datetime:
-        return real_now() + moved.offset
-
-    def moto_now() -> datetime.datetime:
-        return real_moto_now() + moved.offset  # type: ignore[no-any-return]
-
-    _clock.now = now
-    _clock.random_fraction = lambda: 0.0
-    moto_sts_models.utcnow = moto_now
-    try:
-        yield moved
-    finally:
-        _clock.now = real_now
-        _clock.random_fraction = real_fraction
-        moto_sts_models.utcnow = real_moto_now
+    def __call__(self, request: Any = None, **_: Any) -> None:
+        if self.down:
+            raise EndpointConnectionError(endpoint_url=getattr(request, "url", "sts"))
 
 
 async def step2_refresh(
-    parent: AioSession,
-    role_arn: str,
-    moto_sts_models: Any,
-    counter: AssumeRoleCounter,
-    out: Output,
+    parent: AioSession, role_arn: str, counter: AssumeRoleCounter, out: Output
 ) -> None:
-    """Use one session through fresh, advisory, mandatory and expired, on a moved clock.
+    """Use one session through fresh, advisory, an STS outage, mandatory and expired, on a
+    moved clock (``aio_assume_role.testing``, restored afterwards, as is the parent).
 
     The timeline comes from the refresh listener's events, each awaited (never slept
     on). Raises ``TimeoutError`` if a refresh never reports (120 s).
     """
-    out.section("2. Refresh: 15-minute credentials, the library's clock moved (jitter pinned)")
-    out.line("   windows: advisory from 7:30 before expiry (a background refresh, nobody waits),")
+    out.section("2. Refresh and an STS outage: 15-minute credentials, the clock moved")
+    out.line("   windows: advisory in the last 5:00 (one background refresh, nobody waits),")
     out.line(
-        f"   mandatory from 5:00 before (callers wait for one refresh); {CALLERS} callers "
+        f"   mandatory in the last minute (callers wait for one refresh); {CALLERS} callers "
         "each time"
     )
     events: list[RefreshEvent] = []
@@ -552,30 +540,52 @@ async def step2_refresh(
             arrived.set()
 
     remove = add_refresh_listener(listen)
+    # The library's WARNING per failed refresh, counted here rather than printed raw by
+    # logging's last-resort handler in the middle of the timeline.
+    warnings = _WarningCount()
+    library_logger = logging.getLogger("aio_assume_role")
+    library_logger.addHandler(warnings)
+    outage = _Outage()
+    parent.register("before-send.sts.AssumeRole", outage, unique_id="demo-outage")
+    config = parent.get_default_client_config()
+    # One attempt per refresh: the outage shows at once, not after botocore's backoffs.
+    one_attempt = AioConfig(retries={"total_max_attempts": 1})
+    parent.set_default_client_config(one_attempt if config is None else config.merge(one_attempt))
     keys: dict[str, int] = {}
     before = counter.calls
+    failed_uses = 0
     try:
-        with moved_clock(moto_sts_models) as clock:
+        with testing.moved_clock(moto=True) as clock, testing.pinned_jitter(0.0):
             session = assume_role(
                 parent, role_arn, DurationSeconds=900, RoleSessionName="demo-refresh"
             )
             credentials = await session.get_credentials()
 
-            def at(minutes: int) -> str:
-                return f"t+{minutes:02d}:00"
+            def at(seconds: float) -> str:
+                whole = round(seconds)
+                return f"t+{whole // 60:02d}:{whole % 60:02d}"
 
             def expires(expiry: datetime.datetime | None, now: datetime.datetime) -> str:
-                """When ``expiry`` is on the timeline (lifetimes are whole minutes)."""
+                """When ``expiry`` is on the timeline (``now``: the current point's time)."""
                 if expiry is None:
                     return "?"
-                return at(minutes + round((expiry - now).total_seconds() / 60))
+                return at(round(clock.offset.total_seconds() + (expiry - now).total_seconds()))
 
             def number(access_key: str) -> int:
                 return keys.setdefault(access_key, len(keys) + 1)
 
             expiry: datetime.datetime | None = None
-            for minutes in (0, 5, 8, 12, 19, 40):
-                clock.offset = datetime.timedelta(minutes=minutes)
+            # (minutes on the timeline, whether STS is down from then on)
+            for minutes, down in (
+                (0, False),
+                (5, False),
+                (11, True),
+                (12.5, True),
+                (14.5, False),
+                (40, False),
+            ):
+                clock.advance(minutes * 60 - clock.offset.total_seconds())
+                outage.down = down
                 now = _clock.now()
                 phase = _phase(now, expiry)
                 seen = len(events)
@@ -585,20 +595,37 @@ async def step2_refresh(
                     frozen = await credentials.get_frozen_credentials()
                     return time.monotonic() - began, frozen.access_key
 
-                uses = await asyncio.gather(*(use() for _ in range(CALLERS)))
-                slowest = _ms(max(seconds for seconds, _ in uses))
+                outcomes = await asyncio.gather(
+                    *(use() for _ in range(CALLERS)), return_exceptions=True
+                )
+                uses = [outcome for outcome in outcomes if isinstance(outcome, tuple)]
+                failed_uses += len(outcomes) - len(uses)
+                slowest = _ms(max((seconds for seconds, _ in uses), default=0.0))
                 given = ",".join(f"#{n}" for n in sorted({number(key) for _, key in uses}))
+                label = f"{phase}, STS down" if down else phase
+                when = at(minutes * 60)
                 if phase in ("fresh", "advisory"):
                     out.line(
-                        f"   {at(minutes)}  {phase:<9}  served at once (slowest {slowest}), "
+                        f"   {when}  {label:<20}  served at once (slowest {slowest}), "
                         f"credentials {given}"
                     )
-                if phase in ("fresh",):
+                if phase == "fresh" or (await testing.wait_for_refreshes() == 0 and down):
+                    if phase != "fresh":
+                        out.line("             backing off: no AssumeRole, nobody waits")
                     continue
                 while len(events) == seen:  # the refresh's outcome (awaited, not slept on)
                     arrived.clear()
                     await asyncio.wait_for(arrived.wait(), 120)
                 event = events[seen]
+                if not event.ok:
+                    retry_in = ((event.next_attempt or now) - now).total_seconds()
+                    last = " (the last minute)" if event.rule == "served-last-try" else ""
+                    out.line(
+                        f"             in the background: {event.error_code} ({warnings.count} "
+                        f"WARNING logged); credentials {given} served on, next attempt "
+                        f"{at(minutes * 60 + retry_in)}{last}"
+                    )
+                    continue
                 expiry = event.expiry_time
                 if phase == "advisory":
                     fresh = number((await credentials.get_frozen_credentials()).access_key)
@@ -608,14 +635,19 @@ async def step2_refresh(
                     )
                 else:
                     out.line(
-                        f"   {at(minutes)}  {phase:<9}  callers waited (slowest {slowest}), all "
+                        f"   {when}  {label:<20}  callers waited (slowest {slowest}), all "
                         f"got {given}: from {event.source}, expire {expires(expiry, now)}"
                     )
     finally:
         remove()
+        library_logger.removeHandler(warnings)
+        parent.unregister("before-send.sts.AssumeRole", unique_id="demo-outage")
+        parent.set_default_client_config(config)
+    failed = sum(not event.ok for event in events)
     out.line(
         f"   AssumeRole calls: {counter.calls - before} for {CALLERS * 6} uses: one per "
-        f"refresh ({len(events)}), however many callers"
+        f"refresh ({len(events)}, {failed} failed while STS was down), however many callers; "
+        f"failed uses: {failed_uses}"
     )
 
 
@@ -843,7 +875,7 @@ async def run_embedded(
     first, second = org.with_role[0], org.with_role[1]
     await step1_chain(parent, [(first, ACCESS_ROLE), (second, AUDIT_ROLE)], counter, out)
     audit_arn = get_role_arn(first, AUDIT_ROLE)
-    await step2_refresh(parent, audit_arn, moto_sts_models, counter, out)
+    await step2_refresh(parent, audit_arn, counter, out)
     counter.calls += await step3_file_cache(audit_arn, directory, out)
     iam_clients = GlobalServiceClients("iam", len(options.regions))
     try:

@@ -162,31 +162,35 @@ def test_assume_and_chain_shows_each_hop(run: Run) -> None:
     assert _number(r"used again: (\d+) more", chain) == 0
 
 
-def test_refresh_timeline_goes_through_every_window(run: Run) -> None:
+def test_refresh_timeline_goes_through_every_window_and_rides_out_an_outage(run: Run) -> None:
     timeline = _section(run.stdout, "2")
-    rows = re.findall(r"^   (t\+\d\d:\d\d)  (\S+)\s+(.*)$", timeline, re.M)
+    rows = re.findall(r"^   (t\+\d\d:\d\d)  ([a-z-]+(?:, STS down)?)\s+(.*)$", timeline, re.M)
     assert [(time, phase) for time, phase, _ in rows] == [
         ("t+00:00", "first-use"),
         ("t+05:00", "fresh"),
-        ("t+08:00", "advisory"),
-        ("t+12:00", "fresh"),
-        ("t+19:00", "mandatory"),
+        ("t+11:00", "advisory, STS down"),
+        ("t+12:30", "advisory, STS down"),
+        ("t+14:30", "mandatory"),
         ("t+40:00", "expired"),
     ]
-    served = {phase: text for _, phase, text in rows}
-    assert served["first-use"].startswith("callers waited")
-    assert "all got #1: from sts, expire t+15:00" in served["first-use"]
-    # Advisory: everyone is served the old credentials at once; the refresh runs behind.
-    assert (
-        served["advisory"].startswith("served at once") and "credentials #1" in served["advisory"]
-    )
+    served = [text for _, _, text in rows]
+    assert served[0].startswith("callers waited")
+    assert "all got #1: from sts, expire t+15:00" in served[0]
+    # The outage: served at once, the background refresh failed, then a backoff up to
+    # the last minute with no AssumeRole at all, and nobody failed.
+    assert served[2].startswith("served at once") and "credentials #1" in served[2]
     assert re.search(
-        r"in the background \(.*\): credentials #2 from sts, expire t\+23:00", timeline
+        r"in the background: EndpointConnectionError \(1 WARNING logged\); credentials #1 "
+        r"served on, next attempt t\+14:00 \(the last minute\)",
+        timeline,
     )
-    assert "credentials #2" in served["fresh"] or "credentials #2" in timeline
-    assert "all got #3: from sts, expire t+34:00" in served["mandatory"]
-    assert "all got #4: from sts" in served["expired"]
+    assert served[3].startswith("served at once") and "credentials #1" in served[3]
+    assert "backing off: no AssumeRole, nobody waits" in timeline
+    assert "all got #2: from sts, expire t+29:30" in served[4]
+    assert "all got #3: from sts" in served[5]
     assert _number(r"AssumeRole calls: (\d+) for 600 uses", timeline) == 4
+    assert _number(r"failed uses: (\d+)", timeline) == 0
+    assert "Refreshing credentials" not in run.stderr  # counted, not printed raw
 
 
 def test_two_processes_share_the_file_cache_with_one_assume_role_call(run: Run) -> None:
