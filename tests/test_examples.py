@@ -300,7 +300,7 @@ def test_retries_do_not_retry_access_denied(sts_server: StsServer) -> None:
         "refresh of arn:aws:iam::123456789012:role/Example (first-use): failed: AccessDenied"
     ]
     warning, message = result.stderr.splitlines()  # the library's one WARNING line, then ours
-    assert "failed (first-use, AccessDenied)" in warning
+    assert "failed (first-use, AccessDenied" in warning
     assert message == "cannot assume arn:aws:iam::123456789012:role/Example: AccessDenied"
     assert sts_server.count("AssumeRole") == 1
 

@@ -449,7 +449,7 @@ class TestRefresh:
         clock.advance(5 * 60)
         assert access_key(child) == first
         assert sts_server.count() == 1
-        clock.advance(3 * 60)  # 7 of 15 minutes left: inside the scaled advisory window
+        clock.advance(6 * 60)  # 4 of 15 minutes left: inside their 5-minute advisory window
         assert access_key(child) != first
         assert sts_server.count() == 2
 
