@@ -12,7 +12,9 @@ AWS. Then:
    AssumeRole of OrganizationAccountAccessRole per account, then IAM CreateRole);
 1. assume a role and chain a second one from it, with GetCallerIdentity at each hop;
 2. a refresh timeline: 15-minute credentials, the library's clock moved through
-   fresh, advisory (a background refresh, nobody waits) and mandatory (callers wait);
+   fresh, advisory (a background refresh, nobody waits), an STS outage ridden out
+   (the credentials held served on, a backoff to the last minute), mandatory (callers
+   wait) and expired;
 3. ``AioJSONFileCache`` shared by two processes: the second is served from the cache;
 4. a fan-out of the ``Audit`` role over every account and region of the
    organization, with a progress bar and a summary (failures by stage and code).
@@ -562,7 +564,8 @@ async def step2_refresh(
             credentials = await session.get_credentials()
 
             def at(seconds: float) -> str:
-                whole = round(seconds)
+                """A time on the timeline, to 10 s (STS issues times of its own)."""
+                whole = 10 * round(seconds / 10)
                 return f"t+{whole // 60:02d}:{whole % 60:02d}"
 
             def expires(expiry: datetime.datetime | None, now: datetime.datetime) -> str:

@@ -494,6 +494,24 @@ class TestDeadline:
             child.refresh_timeout = value
         assert caught.value.parameter == "refresh_timeout"
 
+    @pytest.mark.parametrize(("text", "seconds"), [("90", 90.0), ("none", None), (" 2.5", 2.5)])
+    def test_the_environment_sets_the_default_deadline(
+        self, monkeypatch: pytest.MonkeyPatch, text: str, seconds: float | None
+    ) -> None:
+        monkeypatch.setenv("AIO_ASSUME_ROLE_REFRESH_TIMEOUT", text)
+        assert assume_role(get_session(), role_arn()).refresh_timeout == seconds
+        child = sync_path.assume_role(boto3.Session(), role_arn())
+        assert child.get_credentials().refresh_timeout == seconds
+
+    @pytest.mark.parametrize("text", ["soon", "0", "-5", "nan"])
+    def test_a_bad_deadline_in_the_environment_is_refused_naming_it(
+        self, monkeypatch: pytest.MonkeyPatch, text: str
+    ) -> None:
+        monkeypatch.setenv("AIO_ASSUME_ROLE_REFRESH_TIMEOUT", text)
+        with pytest.raises(InvalidParameterError) as caught:
+            assume_role(get_session(), role_arn())
+        assert caught.value.parameter == "AIO_ASSUME_ROLE_REFRESH_TIMEOUT"
+
     def test_the_default_deadline_and_the_sts_clients_timeouts_that_fit_it(self) -> None:
         timeouts = sts_timeouts(None, 30)
         assert timeouts is not None

@@ -257,6 +257,34 @@ def validated_timeout(value: object) -> float | None:
     return float(value)
 
 
+#: The environment variable that sets the default ``refresh_timeout`` for the process.
+REFRESH_TIMEOUT_VARIABLE = "AIO_ASSUME_ROLE_REFRESH_TIMEOUT"
+
+
+def default_refresh_timeout() -> float | None:
+    """The deadline new credentials objects start with: ``AIO_ASSUME_ROLE_REFRESH_TIMEOUT``
+    (seconds; ``none`` for no deadline) if set, else ``REFRESH_TIMEOUT_SECONDS`` (30).
+
+    Raises ``InvalidParameterError`` naming the variable if it is set to something else.
+    """
+    text = os.environ.get(REFRESH_TIMEOUT_VARIABLE)
+    if text is None:
+        return REFRESH_TIMEOUT_SECONDS
+    if text.strip().lower() == "none":
+        return None
+    try:
+        return validated_timeout(float(text))
+    except (ValueError, InvalidParameterError):
+        raise InvalidParameterError(
+            [
+                (
+                    REFRESH_TIMEOUT_VARIABLE,
+                    "must be a positive number of seconds, or none for no deadline",
+                )
+            ]
+        ) from None
+
+
 class RefreshState:
     """The decisions of the refresh engine for one credentials object; no I/O, no waiting."""
 
@@ -619,7 +647,7 @@ class AsyncRefresher(_Refresher):
     def __init__(
         self, state: RefreshState, fetch: FetchAsync, timeout: float | None = None
     ) -> None:
-        super().__init__(state, REFRESH_TIMEOUT_SECONDS if timeout is None else timeout)
+        super().__init__(state, default_refresh_timeout() if timeout is None else timeout)
         self._fetch = fetch
         # The running flight of each event loop (or trio run), removed when it ends.
         self._flights: dict[object, _Flight] = {}
@@ -810,7 +838,7 @@ class ThreadedRefresher(_Refresher):
     def __init__(
         self, state: RefreshState, fetch: FetchSync, timeout: float | None = None
     ) -> None:
-        super().__init__(state, REFRESH_TIMEOUT_SECONDS if timeout is None else timeout)
+        super().__init__(state, default_refresh_timeout() if timeout is None else timeout)
         self._fetch = fetch
         self._lock = threading.Lock()
         self._flight: _Flight | None = None
