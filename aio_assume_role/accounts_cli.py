@@ -190,7 +190,7 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     )
     parser.add_argument("--profile", help="the AWS config profile of the parent credentials")
     parser.add_argument(
-        "--region", help="the parent's region (default: the profile's or AWS_REGION)"
+        "--region", help="the parent's region (default: the profile's or AWS_DEFAULT_REGION)"
     )
     parser.add_argument("--path", default="", help="the role's IAM path (default: none)")
     parser.add_argument("--partition", default="aws", help="the partition (default: aws)")
@@ -399,7 +399,8 @@ async def _check(
     if regions is None and not parent.get_config_variable("region"):
         raise Failure(
             EXIT_BAD_ARGUMENTS,
-            "no region: pass --region or --regions, or set AWS_REGION / AWS_DEFAULT_REGION",
+            "no region: pass --region or --regions, "
+            "or set AWS_DEFAULT_REGION (or region in the profile)",
         )
     if await parent.get_credentials() is None:
         raise Failure(

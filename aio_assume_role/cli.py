@@ -197,7 +197,7 @@ def add_assume_role_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--region",
         type=_text,
-        help="the region of the STS endpoint (default: the profile's or AWS_REGION)",
+        help="the region of the STS endpoint (default: the profile's or AWS_DEFAULT_REGION)",
     )
     types = _option_types()
     for name, spec in REQUEST_PARAMETER_SPECS.items():
