@@ -64,12 +64,14 @@ from ._programs import (
     EXIT_BAD_ARGUMENTS,
     EXIT_NO_PARENT_CREDENTIALS,
     Failure,
+    account_id_option,
     interrupted_exit_code,
     logging_silenced,
     one_line,
+    region_argument,
+    region_option_problem,
     run_program,
 )
-from .arns import account_id_problem
 from .errors import InvalidParameterError
 from .fanout import (
     PROGRESS_LOG_INTERVAL,
@@ -163,7 +165,10 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         help="account ids, one a line ('#' comments, blank lines ignored; '-' for stdin)",
     )
     targets.add_argument(
-        "--account", action="append", metavar="ID", help="an account id (12 digits); repeatable"
+        "--account",
+        action="append",
+        metavar="ID",
+        help="an account id (up to 12 digits, zero-padded as in ARNs); repeatable",
     )
     selection = parser.add_argument_group("leaving accounts out")
     selection.add_argument(
@@ -190,7 +195,9 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     )
     parser.add_argument("--profile", help="the AWS config profile of the parent credentials")
     parser.add_argument(
-        "--region", help="the parent's region (default: the profile's or AWS_DEFAULT_REGION)"
+        "--region",
+        type=region_argument,
+        help="the parent's region (default: the profile's or AWS_DEFAULT_REGION)",
     )
     parser.add_argument("--path", default="", help="the role's IAM path (default: none)")
     parser.add_argument("--partition", default="aws", help="the partition (default: aws)")
@@ -236,30 +243,34 @@ def _read_accounts_file(name: str) -> list[str]:
         account_id = line.split("#", 1)[0].strip()
         if not account_id:
             continue
-        problem = account_id_problem(account_id)
-        if problem is not None:
-            raise _BadArguments(
-                f"--accounts-file {name!r} line {number}: the account id {problem}"
-            )
-        ids.append(account_id)
+        normalized, problem = account_id_option(
+            account_id, f"--accounts-file {name!r} line {number}"
+        )
+        if normalized is None:
+            raise _BadArguments(str(problem))
+        ids.append(normalized)
     return ids
 
 
-def _check_ids(option: str, ids: Sequence[str]) -> None:
+def _checked_ids(option: str, ids: Sequence[str]) -> list[str]:
+    """``ids`` zero-padded to 12 digits (the library's rule); raises ``_BadArguments``."""
+    checked = []
     for account_id in ids:
-        problem = account_id_problem(account_id)
-        if problem is not None:
-            raise _BadArguments(f"{option} {account_id!r}: {problem}")
+        normalized, problem = account_id_option(account_id, f"{option} {account_id!r}")
+        if normalized is None:
+            raise _BadArguments(str(problem))
+        checked.append(normalized)
+    return checked
 
 
 def _targets(options: argparse.Namespace) -> Targets:
     """The targets the options name; raises ``_BadArguments``."""
-    _check_ids("--ignore-account", options.ignore_account)
+    ignore_accounts = _checked_ids("--ignore-account", options.ignore_account)
     if options.org or options.ou:
         try:
             return from_organization(
                 ous=options.ou,
-                ignore_accounts=options.ignore_account,
+                ignore_accounts=ignore_accounts,
                 ignore_ous=options.ignore_ou,
                 include_management_account=options.include_management_account,
             )
@@ -274,19 +285,23 @@ def _targets(options: argparse.Namespace) -> Targets:
     if options.accounts_file is not None:
         ids = _read_accounts_file(options.accounts_file)
     else:
-        ids = list(options.account)
-        _check_ids("--account", ids)
-    ignored = set(options.ignore_account)
+        ids = _checked_ids("--account", options.account)
+    ignored = set(ignore_accounts)
     return [account_id for account_id in dict.fromkeys(ids) if account_id not in ignored]
 
 
 def _regions(options: argparse.Namespace) -> list[str] | None:
     if options.regions is None:
         return None
-    regions = [name.strip() for text in options.regions for name in text.split(",")]
+    # Spaces around a comma go; any other whitespace ('us-east-1\n') is refused below.
+    regions = [name.strip(" ") for text in options.regions for name in text.split(",")]
     regions = [name for name in regions if name]
     if not regions:
         raise _BadArguments("--regions must name at least one region, e.g. us-east-1")
+    for name in regions:
+        problem = region_option_problem("--regions", name)
+        if problem is not None:
+            raise _BadArguments(problem)
     return regions
 
 

@@ -32,7 +32,13 @@ from ._core.parameters import (
     REQUEST_PARAMETERS,
     normalize_assume_role_args,
 )
-from ._programs import EXIT_BAD_ARGUMENTS, Failure, logging_silenced, run_program
+from ._programs import (
+    EXIT_BAD_ARGUMENTS,
+    Failure,
+    logging_silenced,
+    region_argument,
+    run_program,
+)
 
 __all__ = ["CREDENTIAL_PROCESS_MARKER", "main"]
 
@@ -196,7 +202,7 @@ def add_assume_role_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--region",
-        type=_text,
+        type=region_argument,
         help="the region of the STS endpoint (default: the profile's or AWS_DEFAULT_REGION)",
     )
     types = _option_types()
