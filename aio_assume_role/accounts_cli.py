@@ -49,13 +49,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import importlib
 import json
 import os
 import sys
-import time
 from collections.abc import Sequence
-from typing import Any, TextIO
+from typing import TextIO
 
 from aiobotocore.session import AioSession
 
@@ -74,9 +72,9 @@ from ._programs import (
 )
 from .errors import InvalidParameterError
 from .fanout import (
-    PROGRESS_LOG_INTERVAL,
     FanOutProgress,
     FanOutResult,
+    ProgressDisplay,
     fan_out,
     summarize,
 )
@@ -319,58 +317,20 @@ def _problems(error: InvalidParameterError) -> str:
 # --- progress ----------------------------------------------------------------------------
 
 
-class _Progress:
-    """fan_out's progress on ``stream``: a tqdm bar on a terminal when tqdm is installed,
-    else a line every ``PROGRESS_LOG_INTERVAL`` seconds and one at the end.
-
-    A callback rather than ``fan_out(progress=True)``, whose lines are log records:
-    the command silences logging (botocore's can hold secrets).
-    """
-
-    def __init__(self, stream: TextIO, prefix: str) -> None:
-        self.stream = stream
-        self.prefix = prefix
-        self.bar: Any = None
-        self.last: FanOutProgress | None = None
-        self.written: FanOutProgress | None = None
-        self.written_at = time.monotonic()
-        isatty = getattr(stream, "isatty", None)
-        if isatty is not None and isatty():
-            with contextlib.suppress(ImportError):  # the optional extra 'progress'
-                self.tqdm = importlib.import_module("tqdm").tqdm
-                return
-        self.tqdm = None
-
-    def __call__(self, progress: FanOutProgress) -> None:
-        self.last = progress
-        if self.tqdm is not None:
-            if self.bar is None:
-                self.bar = self.tqdm(
-                    total=progress.total, file=self.stream, desc=self.prefix, unit="check"
-                )
-            self.bar.set_postfix({"ok": progress.ok, "failed": progress.failed}, refresh=False)
-            self.bar.update(1)
-            return
-        now = time.monotonic()
-        if now - self.written_at >= PROGRESS_LOG_INTERVAL:
-            self.written_at = now
-            self._write()
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-        elif self.last is not None and self.written != self.last:
-            self._write()
-
-    def _write(self) -> None:
-        progress = self.written = self.last
-        assert progress is not None
-        print(
-            f"{self.prefix}: {progress.done}/{progress.total} checks done, {progress.ok} ok, "
-            f"{progress.failed} failed",
-            file=self.stream,
-            flush=True,
-        )
+def _progress(stream: TextIO, prog: str) -> ProgressDisplay:
+    """fan_out's progress display on ``stream``, in the command's words: a tqdm bar on a
+    terminal when tqdm is installed, else a line every ``PROGRESS_LOG_INTERVAL`` seconds
+    and one at the end."""
+    return ProgressDisplay(
+        stream,
+        label=prog,
+        unit="check",
+        line=lambda progress: (
+            f"{prog}: {progress.done}/{progress.total} checks done, {progress.ok} ok, "
+            f"{progress.failed} failed"
+        ),
+        postfix=lambda progress: {"ok": progress.ok, "failed": progress.failed},
+    )
 
 
 # --- the run -----------------------------------------------------------------------------
@@ -405,7 +365,7 @@ async def _check(
     targets: Targets,
     regions: list[str] | None,
     shard: tuple[int, int] | None,
-    progress: _Progress | None,
+    progress: ProgressDisplay | None,
     collected: _Results,
 ) -> None:
     parent = AioSession(profile=options.profile)
@@ -521,7 +481,7 @@ def _main(argv: Sequence[str] | None, prog: str | None) -> int:
         parser.print_usage(sys.stderr)
         print(f"{parser.prog}: error: {error}", file=sys.stderr)
         return EXIT_BAD_ARGUMENTS
-    progress = None if options.no_progress else _Progress(sys.stderr, parser.prog)
+    progress = None if options.no_progress else _progress(sys.stderr, parser.prog)
     collected = _Results(stream_json=options.json)
     try:
         with logging_silenced():

@@ -23,7 +23,7 @@ import pytest
 from moto_sts import StsServer
 from support import DUMMY_SECRET_KEY, new_organization, reset_moto
 
-from aio_assume_role import accounts_cli
+from aio_assume_role import accounts_cli, fanout
 from aio_assume_role.accounts_cli import main
 from aio_assume_role.cli import main as cli_main
 from aio_assume_role.fanout import FanOutProgress
@@ -245,8 +245,8 @@ def test_progress_is_a_line_per_interval_and_one_at_the_end(
 ) -> None:
     stream = io.StringIO()
     now = [0.0]
-    monkeypatch.setattr(accounts_cli.time, "monotonic", lambda: now[0])
-    progress = accounts_cli._Progress(stream, "prog")
+    monkeypatch.setattr(fanout.time, "monotonic", lambda: now[0])
+    progress = accounts_cli._progress(stream, "prog")
     for done in range(1, 5):
         now[0] = 6.0 * done  # 6 s apart: a line at 12 s and at 24 s (interval 10 s)
         progress(FanOutProgress(done, 4, done, 0, 0))
@@ -284,7 +284,7 @@ def test_a_terminal_gets_a_tqdm_bar_when_tqdm_is_installed(
             return True
 
     stream = Terminal()
-    progress = accounts_cli._Progress(stream, "prog")
+    progress = accounts_cli._progress(stream, "prog")
     for done in range(1, 4):
         progress(FanOutProgress(done, 3, done - 1, 1, 0))
     progress.close()
@@ -301,7 +301,7 @@ def test_without_a_terminal_there_is_no_bar_even_with_tqdm(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setitem(sys.modules, "tqdm", types.SimpleNamespace(tqdm=None))
-    assert accounts_cli._Progress(io.StringIO(), "prog").tqdm is None
+    assert accounts_cli._progress(io.StringIO(), "prog").tqdm is None
 
 
 # --- an organization ----------------------------------------------------------------------
