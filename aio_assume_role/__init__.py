@@ -16,7 +16,7 @@ The public API, by task:
 - names: ``get_role_arn``, ``get_assumed_role_session_arn``, ``is_role_arn``,
   ``generate_lambda_session_name``, ``AUTOMATIC_ROLE_SESSION_NAME``;
 - errors (all ``AssumeRoleError``): ``InvalidParameterError``, ``ParentCredentialsError``,
-  ``MFARefreshError``, ``ExpiredCredentialsError``, ``MalformedResponseError``,
+  ``NoRegionError``, ``MFARefreshError``, ``ExpiredCredentialsError``, ``MalformedResponseError``,
   ``RefreshError``, ``RefreshTimeoutError``;
 - testing your own code: ``aio_assume_role.testing`` (move the library's clock, pin its
   jitter, await its background refreshes).
@@ -50,6 +50,7 @@ if TYPE_CHECKING:
         InvalidParameterError,
         MalformedResponseError,
         MFARefreshError,
+        NoRegionError,
         ParentCredentialsError,
         RefreshError,
         RefreshTimeoutError,
@@ -91,6 +92,7 @@ _EXPORTS = {
     "InvalidParameterError": ".errors",
     "MFARefreshError": ".errors",
     "MalformedResponseError": ".errors",
+    "NoRegionError": ".errors",
     "OrganizationAccounts": ".targets",
     "ParentCredentialsError": ".errors",
     "RefreshError": ".errors",
@@ -128,6 +130,7 @@ __all__ = [
     "InvalidParameterError",
     "MFARefreshError",
     "MalformedResponseError",
+    "NoRegionError",
     "OrganizationAccounts",
     "ParentCredentialsError",
     "RefreshError",

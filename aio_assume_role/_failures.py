@@ -81,18 +81,18 @@ def classify_error(error: Exception, *, prefix: str, plain_prefix: str = "") -> 
         return Failure(
             EXIT_ASSUME_ROLE_FAILED, f"{prefix}: Invalid assume_role parameter(s): {problems}"
         )
+    if isinstance(error, NoRegionError):  # botocore's, or the library's subclass of it
+        return Failure(
+            EXIT_ASSUME_ROLE_FAILED,
+            f"{plain_prefix}no region configured: "
+            "pass --region or set AWS_DEFAULT_REGION (or region in the profile)",
+        )
     if isinstance(error, AssumeRoleError):  # ours: the message never holds a secret
         return Failure(EXIT_ASSUME_ROLE_FAILED, f"{prefix}: {error}")
     if isinstance(error, ClientError):
         details = error.response.get("Error", {})
         code = details.get("Code") or "Unknown"
         return Failure(EXIT_ASSUME_ROLE_FAILED, f"{prefix} [{code}]: {details.get('Message', '')}")
-    if isinstance(error, NoRegionError):
-        return Failure(
-            EXIT_ASSUME_ROLE_FAILED,
-            f"{plain_prefix}no region configured: "
-            "pass --region or set AWS_REGION / AWS_DEFAULT_REGION",
-        )
     unreachable = _endpoint_problem(error)
     if unreachable is not None:
         return Failure(EXIT_ASSUME_ROLE_FAILED, plain_prefix + unreachable)

@@ -11,14 +11,20 @@
   stderr and exit 141 (128 + SIGPIPE, what a shell reports for a process killed by
   it), never a ``BrokenPipeError`` traceback.
 
+The checks of the options every program shares (``region_argument``,
+``region_option_problem``, ``account_id_option``) apply the library's own rules, so a
+region or an account id means on the command line what it means to the API.
+
 A program that has something to say when interrupted (``accounts``: the results so far)
 catches ``KeyboardInterrupt`` itself and returns ``interrupted_exit_code()``.
 
-Imports nothing beyond the standard library: the command's cache hit runs through it.
+Imports nothing beyond the standard library: the command's cache hit runs through it
+(the checks import the library's rules when they run).
 """
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import os
 import signal
@@ -35,9 +41,12 @@ __all__ = [
     "EXIT_NO_PARENT_CREDENTIALS",
     "EXIT_TERMINATED",
     "Failure",
+    "account_id_option",
     "interrupted_exit_code",
     "logging_silenced",
     "one_line",
+    "region_argument",
+    "region_option_problem",
     "run_program",
 ]
 
@@ -63,6 +72,44 @@ class Failure(Exception):
 
 def one_line(text: object) -> str:
     return " ".join(str(text).split())
+
+
+def region_option_problem(option: str, name: str) -> str | None:
+    """The one-line message for an option's value that is not a region name, or None.
+
+    The library's rule (``region_name_problem``): ``eu-wst-1``, ``'us east'`` or
+    ``'us-east-1\\n'`` are refused before any request, naming ``option``.
+    """
+    from ._core.request import region_name_problem
+
+    problem = region_name_problem(name)
+    return None if problem is None else f"{option} {name!r} {problem}"
+
+
+def region_argument(text: str) -> str:
+    """An argparse ``type`` for a region option (``--region``): the name, or argparse's
+    error naming the option (exit 2)."""
+    from ._core.request import region_name_problem
+
+    problem = region_name_problem(text)
+    if problem is not None:
+        raise argparse.ArgumentTypeError(f"{text!r} {problem}")
+    return text
+
+
+def account_id_option(text: str, where: str) -> tuple[str, None] | tuple[None, str]:
+    """``(id, None)``: an account id given on the command line, as 12 digits, zero-padded
+    as the library pads one (``get_role_arn``, aws-assume-role-lib: ``123`` is
+    ``000000000123``); or ``(None, message)``, one line headed by ``where`` (the option,
+    or the file and line), for what is no account id at all (13 digits or more, a
+    non-digit, empty)."""
+    from .arns import normalized_account_id
+
+    account_id, problem = normalized_account_id(text)
+    if problem is not None:
+        return None, f"{where}: {problem}"
+    assert account_id is not None
+    return account_id, None
 
 
 @contextlib.contextmanager

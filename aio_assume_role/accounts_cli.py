@@ -49,13 +49,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import importlib
 import json
 import os
 import sys
-import time
 from collections.abc import Sequence
-from typing import Any, TextIO
+from typing import TextIO
 
 from aiobotocore.session import AioSession
 
@@ -64,17 +62,19 @@ from ._programs import (
     EXIT_BAD_ARGUMENTS,
     EXIT_NO_PARENT_CREDENTIALS,
     Failure,
+    account_id_option,
     interrupted_exit_code,
     logging_silenced,
     one_line,
+    region_argument,
+    region_option_problem,
     run_program,
 )
-from .arns import account_id_problem
 from .errors import InvalidParameterError
 from .fanout import (
-    PROGRESS_LOG_INTERVAL,
     FanOutProgress,
     FanOutResult,
+    ProgressDisplay,
     fan_out,
     summarize,
 )
@@ -163,7 +163,10 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         help="account ids, one a line ('#' comments, blank lines ignored; '-' for stdin)",
     )
     targets.add_argument(
-        "--account", action="append", metavar="ID", help="an account id (12 digits); repeatable"
+        "--account",
+        action="append",
+        metavar="ID",
+        help="an account id (up to 12 digits, zero-padded as in ARNs); repeatable",
     )
     selection = parser.add_argument_group("leaving accounts out")
     selection.add_argument(
@@ -190,7 +193,9 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     )
     parser.add_argument("--profile", help="the AWS config profile of the parent credentials")
     parser.add_argument(
-        "--region", help="the parent's region (default: the profile's or AWS_REGION)"
+        "--region",
+        type=region_argument,
+        help="the parent's region (default: the profile's or AWS_DEFAULT_REGION)",
     )
     parser.add_argument("--path", default="", help="the role's IAM path (default: none)")
     parser.add_argument("--partition", default="aws", help="the partition (default: aws)")
@@ -236,30 +241,34 @@ def _read_accounts_file(name: str) -> list[str]:
         account_id = line.split("#", 1)[0].strip()
         if not account_id:
             continue
-        problem = account_id_problem(account_id)
-        if problem is not None:
-            raise _BadArguments(
-                f"--accounts-file {name!r} line {number}: the account id {problem}"
-            )
-        ids.append(account_id)
+        normalized, problem = account_id_option(
+            account_id, f"--accounts-file {name!r} line {number}"
+        )
+        if normalized is None:
+            raise _BadArguments(str(problem))
+        ids.append(normalized)
     return ids
 
 
-def _check_ids(option: str, ids: Sequence[str]) -> None:
+def _checked_ids(option: str, ids: Sequence[str]) -> list[str]:
+    """``ids`` zero-padded to 12 digits (the library's rule); raises ``_BadArguments``."""
+    checked = []
     for account_id in ids:
-        problem = account_id_problem(account_id)
-        if problem is not None:
-            raise _BadArguments(f"{option} {account_id!r}: {problem}")
+        normalized, problem = account_id_option(account_id, f"{option} {account_id!r}")
+        if normalized is None:
+            raise _BadArguments(str(problem))
+        checked.append(normalized)
+    return checked
 
 
 def _targets(options: argparse.Namespace) -> Targets:
     """The targets the options name; raises ``_BadArguments``."""
-    _check_ids("--ignore-account", options.ignore_account)
+    ignore_accounts = _checked_ids("--ignore-account", options.ignore_account)
     if options.org or options.ou:
         try:
             return from_organization(
                 ous=options.ou,
-                ignore_accounts=options.ignore_account,
+                ignore_accounts=ignore_accounts,
                 ignore_ous=options.ignore_ou,
                 include_management_account=options.include_management_account,
             )
@@ -274,19 +283,23 @@ def _targets(options: argparse.Namespace) -> Targets:
     if options.accounts_file is not None:
         ids = _read_accounts_file(options.accounts_file)
     else:
-        ids = list(options.account)
-        _check_ids("--account", ids)
-    ignored = set(options.ignore_account)
+        ids = _checked_ids("--account", options.account)
+    ignored = set(ignore_accounts)
     return [account_id for account_id in dict.fromkeys(ids) if account_id not in ignored]
 
 
 def _regions(options: argparse.Namespace) -> list[str] | None:
     if options.regions is None:
         return None
-    regions = [name.strip() for text in options.regions for name in text.split(",")]
+    # Spaces around a comma go; any other whitespace ('us-east-1\n') is refused below.
+    regions = [name.strip(" ") for text in options.regions for name in text.split(",")]
     regions = [name for name in regions if name]
     if not regions:
         raise _BadArguments("--regions must name at least one region, e.g. us-east-1")
+    for name in regions:
+        problem = region_option_problem("--regions", name)
+        if problem is not None:
+            raise _BadArguments(problem)
     return regions
 
 
@@ -304,58 +317,20 @@ def _problems(error: InvalidParameterError) -> str:
 # --- progress ----------------------------------------------------------------------------
 
 
-class _Progress:
-    """fan_out's progress on ``stream``: a tqdm bar on a terminal when tqdm is installed,
-    else a line every ``PROGRESS_LOG_INTERVAL`` seconds and one at the end.
-
-    A callback rather than ``fan_out(progress=True)``, whose lines are log records:
-    the command silences logging (botocore's can hold secrets).
-    """
-
-    def __init__(self, stream: TextIO, prefix: str) -> None:
-        self.stream = stream
-        self.prefix = prefix
-        self.bar: Any = None
-        self.last: FanOutProgress | None = None
-        self.written: FanOutProgress | None = None
-        self.written_at = time.monotonic()
-        isatty = getattr(stream, "isatty", None)
-        if isatty is not None and isatty():
-            with contextlib.suppress(ImportError):  # the optional extra 'progress'
-                self.tqdm = importlib.import_module("tqdm").tqdm
-                return
-        self.tqdm = None
-
-    def __call__(self, progress: FanOutProgress) -> None:
-        self.last = progress
-        if self.tqdm is not None:
-            if self.bar is None:
-                self.bar = self.tqdm(
-                    total=progress.total, file=self.stream, desc=self.prefix, unit="check"
-                )
-            self.bar.set_postfix({"ok": progress.ok, "failed": progress.failed}, refresh=False)
-            self.bar.update(1)
-            return
-        now = time.monotonic()
-        if now - self.written_at >= PROGRESS_LOG_INTERVAL:
-            self.written_at = now
-            self._write()
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-        elif self.last is not None and self.written != self.last:
-            self._write()
-
-    def _write(self) -> None:
-        progress = self.written = self.last
-        assert progress is not None
-        print(
-            f"{self.prefix}: {progress.done}/{progress.total} checks done, {progress.ok} ok, "
-            f"{progress.failed} failed",
-            file=self.stream,
-            flush=True,
-        )
+def _progress(stream: TextIO, prog: str) -> ProgressDisplay:
+    """fan_out's progress display on ``stream``, in the command's words: a tqdm bar on a
+    terminal when tqdm is installed, else a line every ``PROGRESS_LOG_INTERVAL`` seconds
+    and one at the end."""
+    return ProgressDisplay(
+        stream,
+        label=prog,
+        unit="check",
+        line=lambda progress: (
+            f"{prog}: {progress.done}/{progress.total} checks done, {progress.ok} ok, "
+            f"{progress.failed} failed"
+        ),
+        postfix=lambda progress: {"ok": progress.ok, "failed": progress.failed},
+    )
 
 
 # --- the run -----------------------------------------------------------------------------
@@ -390,7 +365,7 @@ async def _check(
     targets: Targets,
     regions: list[str] | None,
     shard: tuple[int, int] | None,
-    progress: _Progress | None,
+    progress: ProgressDisplay | None,
     collected: _Results,
 ) -> None:
     parent = AioSession(profile=options.profile)
@@ -399,7 +374,8 @@ async def _check(
     if regions is None and not parent.get_config_variable("region"):
         raise Failure(
             EXIT_BAD_ARGUMENTS,
-            "no region: pass --region or --regions, or set AWS_REGION / AWS_DEFAULT_REGION",
+            "no region: pass --region or --regions, "
+            "or set AWS_DEFAULT_REGION (or region in the profile)",
         )
     if await parent.get_credentials() is None:
         raise Failure(
@@ -505,7 +481,7 @@ def _main(argv: Sequence[str] | None, prog: str | None) -> int:
         parser.print_usage(sys.stderr)
         print(f"{parser.prog}: error: {error}", file=sys.stderr)
         return EXIT_BAD_ARGUMENTS
-    progress = None if options.no_progress else _Progress(sys.stderr, parser.prog)
+    progress = None if options.no_progress else _progress(sys.stderr, parser.prog)
     collected = _Results(stream_json=options.json)
     try:
         with logging_silenced():

@@ -32,7 +32,13 @@ from ._core.parameters import (
     REQUEST_PARAMETERS,
     normalize_assume_role_args,
 )
-from ._programs import EXIT_BAD_ARGUMENTS, Failure, logging_silenced, run_program
+from ._programs import (
+    EXIT_BAD_ARGUMENTS,
+    Failure,
+    logging_silenced,
+    region_argument,
+    run_program,
+)
 
 __all__ = ["CREDENTIAL_PROCESS_MARKER", "main"]
 
@@ -196,8 +202,8 @@ def add_assume_role_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--region",
-        type=_text,
-        help="the region of the STS endpoint (default: the profile's or AWS_REGION)",
+        type=region_argument,
+        help="the region of the STS endpoint (default: the profile's or AWS_DEFAULT_REGION)",
     )
     types = _option_types()
     for name, spec in REQUEST_PARAMETER_SPECS.items():

@@ -62,8 +62,8 @@ from . import testing
 from ._core import clock as _clock
 from ._core.refresh import RefreshEvent, add_refresh_listener
 from ._core.windows import refresh_points
-from ._programs import run_program
-from .arns import account_id_problem, get_role_arn
+from ._programs import account_id_option, region_option_problem, run_program
+from .arns import get_role_arn
 from .cache import AioJSONFileCache
 from .errors import ParentCredentialsError
 from .fanout import FanOutProgress, FanOutSummary, fan_out, summarize
@@ -133,7 +133,7 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         "--account",
         action="append",
         metavar="ID",
-        help="an account to assume the role in (12 digits; repeat for more)",
+        help="an account to assume the role in (up to 12 digits, zero-padded; repeat for more)",
     )
     targets.add_argument(
         "--accounts-from-org",
@@ -172,10 +172,13 @@ def parse_args(
                 "--accounts sizes the embedded organization: leave it out with "
                 "--profile (use --account or --accounts-from-org)"
             )
+        accounts = []
         for account_id in options.account or ():
-            problem = account_id_problem(account_id)
-            if problem is not None:
-                parser.error(f"--account {account_id!r} {problem}")
+            normalized, problem = account_id_option(account_id, f"--account {account_id!r}")
+            if normalized is None:
+                parser.error(str(problem))
+            accounts.append(normalized)
+        options.account = accounts or None
     else:
         if options.account or options.accounts_from_org:
             parser.error(
@@ -186,9 +189,15 @@ def parse_args(
         if not MIN_ACCOUNTS <= options.accounts <= MAX_ACCOUNTS:
             parser.error(f"--accounts must be between {MIN_ACCOUNTS} and {MAX_ACCOUNTS}")
     if options.regions is not None:
-        regions = [region.strip() for region in options.regions.split(",") if region.strip()]
+        # Spaces around a comma go; other whitespace ('us-east-1\n') is refused below.
+        regions = [region.strip(" ") for region in options.regions.split(",")]
+        regions = [region for region in regions if region]
         if not regions:
             parser.error("--regions must name at least one region, e.g. us-east-1,eu-west-1")
+        for region in regions:
+            problem = region_option_problem("--regions", region)
+            if problem is not None:
+                parser.error(problem)
         options.regions = regions
     elif not options.real:
         options.regions = list(DEFAULT_REGIONS)

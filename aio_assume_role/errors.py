@@ -7,6 +7,7 @@ keep working::
     AssumeRoleError
     ├── InvalidParameterError      (also botocore ParamValidationError, ValueError)
     ├── ParentCredentialsError     (also botocore NoCredentialsError)
+    ├── NoRegionError              (also botocore NoRegionError)
     ├── MFARefreshError            (also botocore RefreshWithMFAUnsupportedError)
     ├── ExpiredCredentialsError    (also RuntimeError, what aiobotocore raises here)
     ├── MalformedResponseError     (also botocore CredentialRetrievalError)
@@ -30,6 +31,7 @@ import datetime
 import functools
 from collections.abc import Sequence
 
+import botocore.exceptions
 from botocore.exceptions import (
     CredentialRetrievalError,
     NoCredentialsError,
@@ -43,6 +45,7 @@ __all__ = [
     "InvalidParameterError",
     "MFARefreshError",
     "MalformedResponseError",
+    "NoRegionError",
     "ParentCredentialsError",
     "RefreshError",
     "RefreshTimeoutError",
@@ -87,6 +90,30 @@ class ParentCredentialsError(AssumeRoleError, NoCredentialsError):
     def __init__(self, *, role_arn: str) -> None:
         self.role_arn = role_arn
         super().__init__(role_arn=role_arn)  # type: ignore[call-arg]
+
+
+class NoRegionError(AssumeRoleError, botocore.exceptions.NoRegionError):
+    """The parent session has no region, so it cannot sign (or address) ``sts:AssumeRole``.
+
+    AssumeRole goes to the parent's region: the child's ``region_name`` (the region of
+    the clients the child creates) does not change it. The message says how to give
+    the parent one.
+    """
+
+    fmt = (
+        "No region to call sts:AssumeRole for {role_arn} in: the parent session has none. "
+        "Set AWS_DEFAULT_REGION, or region in the parent's profile in ~/.aws/config, or "
+        "give the parent one in code: boto3.Session(region_name=...), or "
+        "parent.set_config_variable('region', ...) on an aiobotocore session "
+        "(assume_role's region_name is the child's region, not STS's)"
+    )
+
+    def __init__(self, *, role_arn: str) -> None:
+        self.role_arn = role_arn
+        super().__init__(role_arn=role_arn)  # type: ignore[call-arg]
+
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        return functools.partial(type(self), role_arn=self.role_arn), ()
 
 
 class MFARefreshError(AssumeRoleError, RefreshWithMFAUnsupportedError):

@@ -80,7 +80,7 @@ Stage = Literal["assume", "work"]
 ProgressCallback = Callable[[int, int], object]
 
 #: With ``fan_out(progress=True)`` and no terminal bar: the least number of seconds
-#: between two progress lines logged (INFO, logger ``aio_assume_role``).
+#: between two progress lines on stderr.
 PROGRESS_LOG_INTERVAL = 10.0
 
 # Any well-formed account id: assume_role()'s checks run on it once, before any I/O, so
@@ -366,9 +366,9 @@ def fan_out(
       together); every AssumeRole call goes through one shared STS client.
     - ``progress``: a callable, called with a ``FanOutProgress`` as each result is
       ready; or True: a progress bar on stderr when it is a terminal and tqdm is
-      installed (``pip install 'aio-assume-role[progress]'``), else an INFO line
-      on the ``aio_assume_role`` logger at most every ``PROGRESS_LOG_INTERVAL``
-      seconds, and one at the end.
+      installed (``pip install 'aio-assume-role[progress]'``), else a line on
+      stderr at most every ``PROGRESS_LOG_INTERVAL`` seconds, and one at the end
+      (written directly, as the bar is: no logging configuration needed).
 
     Raises ``InvalidParameterError`` here, before any I/O, for arguments wrong for
     every account: ``role_name``, ``path``, ``partition``, ``assume_role_kwargs``
@@ -446,7 +446,7 @@ async def _fan_out(
     if shard is not None:
         accounts = in_shard(accounts, *shard)
     total = len(accounts) * len(regions)
-    reporter = _reporter(progress, total)
+    reporter = _reporter(progress)
     counts = {"ok": 0, "assume": 0, "work": 0}
     try:
         async with contextlib.aclosing(
@@ -463,7 +463,7 @@ async def _fan_out(
                 )
                 counts[outcome.stage or "ok"] += 1
                 if reporter is not None:
-                    reporter.update(
+                    reporter(
                         FanOutProgress(
                             sum(counts.values()),
                             total,
@@ -474,7 +474,7 @@ async def _fan_out(
                     )
                 yield result
     finally:
-        if reporter is not None:
+        if isinstance(reporter, ProgressDisplay):
             reporter.close()
 
 
@@ -879,79 +879,89 @@ def _early_targets(accounts: object, problems: list[tuple[str, str]]) -> tuple[b
 # --- progress display --------------------------------------------------------------------
 
 
-class _Reporter:
-    def update(self, progress: FanOutProgress) -> None:
-        raise NotImplementedError
+class ProgressDisplay:
+    """A fan-out's progress on a stream (stderr): the package's one progress display.
 
-    def close(self) -> None:
-        """The run ended (or stopped)."""
+    A tqdm bar when the stream is a terminal and tqdm is installed (the optional extra
+    ``progress``), else a line at most every ``PROGRESS_LOG_INTERVAL`` seconds and one
+    at the end, written to the stream directly: progress shows without any logging
+    configuration (and a program that silences logging still shows it). Call it with
+    each ``FanOutProgress``; ``close()`` when the run ends. ``fan_out(progress=True)``
+    shows this on stderr; the ``accounts`` command, with its own words.
 
+    ``label`` heads the bar (and, for ``fan_out``, is in ``line``); ``unit`` is the
+    bar's unit; ``line`` makes a text line, ``postfix`` the bar's counts.
+    """
 
-class _CallbackReporter(_Reporter):
-    def __init__(self, callback: Callable[[FanOutProgress], object]) -> None:
-        self.callback = callback
+    def __init__(
+        self,
+        stream: Any,
+        *,
+        label: str,
+        unit: str = "unit",
+        line: Callable[[FanOutProgress], str] = str,
+        postfix: Callable[[FanOutProgress], dict[str, int]] | None = None,
+    ) -> None:
+        self.stream = stream
+        self.label = label
+        self.unit = unit
+        self.line = line
+        self.postfix = postfix or _counts_by_outcome
+        self.bar: Any = None
+        self.last: FanOutProgress | None = None
+        self.written: FanOutProgress | None = None
+        self.written_at = time.monotonic()
+        self.tqdm: Any = None
+        isatty = getattr(stream, "isatty", None)
+        if isatty is not None and isatty():
+            with contextlib.suppress(ImportError):  # the optional extra 'progress'
+                self.tqdm = importlib.import_module("tqdm").tqdm
 
-    def update(self, progress: FanOutProgress) -> None:
-        self.callback(progress)
-
-
-class _LogReporter(_Reporter):
-    """An INFO line at most every PROGRESS_LOG_INTERVAL seconds, and one at the end."""
-
-    def __init__(self, total: int) -> None:
-        self.last = FanOutProgress(0, total, 0, 0, 0)
-        self.logged_at = time.monotonic()
-        self.logged: FanOutProgress | None = None
-
-    def update(self, progress: FanOutProgress) -> None:
+    def __call__(self, progress: FanOutProgress) -> None:
         self.last = progress
+        if self.tqdm is not None:
+            if self.bar is None:
+                self.bar = self.tqdm(
+                    total=progress.total, file=self.stream, desc=self.label, unit=self.unit
+                )
+            # A dict keeps its order (tqdm sorts keyword arguments).
+            self.bar.set_postfix(self.postfix(progress), refresh=False)
+            self.bar.update(1)
+            return
         now = time.monotonic()
-        if now - self.logged_at >= PROGRESS_LOG_INTERVAL:
-            self.logged_at = now
-            self._log()
+        if now - self.written_at >= PROGRESS_LOG_INTERVAL:
+            self.written_at = now
+            self._write()
 
     def close(self) -> None:
-        if self.logged != self.last:
-            self._log()
+        """The run ended (or stopped): close the bar, or write the last state once."""
+        if self.bar is not None:
+            self.bar.close()
+        elif self.last is not None and self.written != self.last:
+            self._write()
 
-    def _log(self) -> None:
-        self.logged = self.last
-        logger.info("%s", self.last)
+    def _write(self) -> None:
+        progress = self.written = self.last
+        assert progress is not None
+        # A progress line never ends the run: a closed stderr loses it, nothing more.
+        with contextlib.suppress(OSError, ValueError):
+            print(self.line(progress), file=self.stream, flush=True)
 
 
-class _BarReporter(_Reporter):
-    """A tqdm bar on stderr, with the counts by outcome as its postfix."""
-
-    def __init__(self, tqdm: Any, total: int) -> None:
-        self.bar = tqdm(total=total, file=sys.stderr, desc="fan_out", unit="unit")
-
-    def update(self, progress: FanOutProgress) -> None:
-        counts = {
-            "ok": progress.ok,
-            "failed_assume": progress.failed_assume,
-            "failed_work": progress.failed_work,
-        }
-        self.bar.set_postfix(counts, refresh=False)  # a dict keeps its order; kwargs are sorted
-        self.bar.update(1)
-
-    def close(self) -> None:
-        self.bar.close()
+def _counts_by_outcome(progress: FanOutProgress) -> dict[str, int]:
+    return {
+        "ok": progress.ok,
+        "failed_assume": progress.failed_assume,
+        "failed_work": progress.failed_work,
+    }
 
 
 def _reporter(
-    progress: Callable[[FanOutProgress], object] | bool | None, total: int
-) -> _Reporter | None:
+    progress: Callable[[FanOutProgress], object] | bool | None,
+) -> Callable[[FanOutProgress], object] | None:
     if progress is None or progress is False:
         return None
-    if progress is not True:
-        assert callable(progress)
-        return _CallbackReporter(progress)
-    isatty = getattr(sys.stderr, "isatty", None)
-    if isatty is not None and isatty():
-        try:  # the optional extra 'progress'
-            tqdm = importlib.import_module("tqdm").tqdm
-        except ImportError:
-            pass
-        else:
-            return _BarReporter(tqdm, total)
-    return _LogReporter(total)
+    if progress is True:
+        return ProgressDisplay(sys.stderr, label="fan_out")
+    assert callable(progress)
+    return progress

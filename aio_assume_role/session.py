@@ -1,8 +1,8 @@
 """``assume_role()`` for aiobotocore: a child session that assumes a role through its parent.
 
 Here: the session class, its credentials (aiobotocore's deferred refreshable
-credentials, driven by the refresh engine in ``_refresh``), the credential
-provider, and ``patch_aiobotocore()``.
+credentials, refreshed by the library's refresh windows: see the Refresh windows page), the
+credential provider, and ``patch_aiobotocore()``.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ class AssumedRoleSession(LightChildSession, AioSession):
     """
 
     def __init__(self, parent: AioSession, credentials: AssumedRoleCredentials) -> None:
-        """Not meant to be called directly: ``assume_role()`` builds and returns it."""
+        # Not meant to be called directly: assume_role() builds and returns it.
         super().__init__(parent, builtin_event_hooks())
         self.assume_role_parent_session = parent
         self._assumed_role_credentials = credentials
@@ -258,8 +258,8 @@ class AssumedRoleCredentials(EngineDecides, AioDeferredRefreshableCredentials):
     """Credentials for one assumed role: fetched on first use, refreshed before expiry.
 
     ``await get_frozen_credentials()`` (what aiobotocore's signer calls) returns
-    the current keys, or waits for a refresh when they are due; see ``_refresh``
-    for the windows. Raises what the refresh raised (``ClientError``,
+    the current keys, or waits for a refresh when they are due (see the Refresh
+    windows page). Raises what the refresh raised (``ClientError``,
     ``EndpointConnectionError``, ``ParentCredentialsError``, ...), or
     ``RefreshError`` in the seconds of backoff after such a failure.
     """

@@ -23,7 +23,7 @@ import pytest
 from moto_sts import StsServer
 from support import DUMMY_SECRET_KEY, new_organization, reset_moto
 
-from aio_assume_role import accounts_cli
+from aio_assume_role import accounts_cli, fanout
 from aio_assume_role.accounts_cli import main
 from aio_assume_role.cli import main as cli_main
 from aio_assume_role.fanout import FanOutProgress
@@ -171,6 +171,27 @@ def test_accounts_file_skips_comments_and_blank_lines(
     assert [line["account_id"] for line in json_lines(out)] == ACCOUNTS[:2]
 
 
+def test_short_account_ids_are_zero_padded_as_the_library_pads_them(
+    sts_server: StsServer, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # get_role_arn's rule (aws-assume-role-lib's): 123 is account 000000000123.
+    listing = tmp_path / "accounts.txt"
+    listing.write_text("123\n000000000123\n45\n")
+    code, out, err = run(capsys, "--accounts-file", str(listing), "--json", "--no-progress")
+    assert (code, err) == (0, [])
+    assert [line["account_id"] for line in json_lines(out)] == ["000000000045", "000000000123"]
+
+    sts_server.reset()
+    code, out, err = run(
+        capsys, "--account", "123", "--account", "45", "--ignore-account", "45", "--no-progress"
+    )
+    assert (code, err) == (0, [])
+    assert sorted(table_rows(out)) == ["000000000123"]
+    assert [call["RoleArn"] for call in sts_server.calls("AssumeRole")] == [
+        f"arn:aws:iam::000000000123:role/{ROLE}"
+    ]
+
+
 def test_accounts_file_from_stdin(
     sts_server: StsServer, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -224,8 +245,8 @@ def test_progress_is_a_line_per_interval_and_one_at_the_end(
 ) -> None:
     stream = io.StringIO()
     now = [0.0]
-    monkeypatch.setattr(accounts_cli.time, "monotonic", lambda: now[0])
-    progress = accounts_cli._Progress(stream, "prog")
+    monkeypatch.setattr(fanout.time, "monotonic", lambda: now[0])
+    progress = accounts_cli._progress(stream, "prog")
     for done in range(1, 5):
         now[0] = 6.0 * done  # 6 s apart: a line at 12 s and at 24 s (interval 10 s)
         progress(FanOutProgress(done, 4, done, 0, 0))
@@ -263,7 +284,7 @@ def test_a_terminal_gets_a_tqdm_bar_when_tqdm_is_installed(
             return True
 
     stream = Terminal()
-    progress = accounts_cli._Progress(stream, "prog")
+    progress = accounts_cli._progress(stream, "prog")
     for done in range(1, 4):
         progress(FanOutProgress(done, 3, done - 1, 1, 0))
     progress.close()
@@ -280,7 +301,7 @@ def test_without_a_terminal_there_is_no_bar_even_with_tqdm(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setitem(sys.modules, "tqdm", types.SimpleNamespace(tqdm=None))
-    assert accounts_cli._Progress(io.StringIO(), "prog").tqdm is None
+    assert accounts_cli._progress(io.StringIO(), "prog").tqdm is None
 
 
 # --- an organization ----------------------------------------------------------------------
@@ -402,7 +423,15 @@ def test_shard_from_aio_assume_role_shard_when_no_option(
         (["--account", ACCOUNTS[0], "--shard", "5/3"], "--shard"),
         (["--account", ACCOUNTS[0], "--shard", "x/3"], "--shard"),
         (["--account", ACCOUNTS[0], "--shard", "/3"], "--shard"),  # no index in the environment
-        (["--account", "12345"], "--account"),
+        (["--account", "1234567890123"], "--account"),  # 13 digits: no account id
+        (["--account", "12a45"], "--account"),
+        (["--account", ACCOUNTS[0], "--ignore-account", "x"], "--ignore-account"),
+        (["--account", ACCOUNTS[0], "--region", "eu-wst-1"], "--region"),
+        (["--account", ACCOUNTS[0], "--region", "us east"], "--region"),
+        (["--account", ACCOUNTS[0], "--region", "us-east-1\n"], "--region"),
+        (["--account", ACCOUNTS[0], "--regions", "eu-wst-1"], "--regions"),
+        (["--account", ACCOUNTS[0], "--regions", "us-east-1\n"], "--regions"),
+        (["--account", ACCOUNTS[0], "--regions", "us-east-1,eu-wst-1"], "--regions"),
         (["--account", ACCOUNTS[0], "--ignore-ou", "ou-ab12-cdefgh34"], "--ignore-ou"),
         (["--ou", "not-an-ou"], "--ou"),
         (["--account", ACCOUNTS[0], "--concurrency", "0"], "--concurrency"),
@@ -431,11 +460,11 @@ def test_accounts_file_errors_name_the_file_and_line(
     sts_server: StsServer, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     listing = tmp_path / "accounts.txt"
-    listing.write_text(f"{ACCOUNTS[0]}\n# fine\n1234\n")
+    listing.write_text(f"{ACCOUNTS[0]}\n# fine\n1234567890123\n")
     code, _, err = run(capsys, "--accounts-file", str(listing))
     assert code == 2
-    assert err[-1].startswith(f"{PROG}: error: --accounts-file '{listing}' line 3: the account id")
-    assert "12 digits" in err[-1]
+    assert err[-1].startswith(f"{PROG}: error: --accounts-file '{listing}' line 3: ")
+    assert "at most 12 digits" in err[-1]
 
     code, _, err = run(capsys, "--accounts-file", str(tmp_path / "missing.txt"))
     assert code == 2

@@ -109,3 +109,38 @@ def test_ordinary_nesting_still_passes(sts_server: StsServer) -> None:
     result = run("aio_assume_role", role_arn(), "--json", "--Policy", policy)
     assert result.returncode == 0, result.stderr
     assert sts_server.count() == 1
+
+
+NOT_REGIONS = pytest.mark.parametrize(
+    "region", ["eu-wst-1", "us east", "us-east-1\n"], ids=["typo", "space", "newline"]
+)
+
+
+@BOTH_COMMANDS
+@NOT_REGIONS
+def test_a_region_that_is_not_one_is_a_bad_argument(
+    sts_server: StsServer, module: str, region: str
+) -> None:
+    # The library's rule (region_name_problem), not exit 4 once STS cannot be reached.
+    line = assert_bad_argument(run(module, role_arn(), "--region", region), "--region")
+    assert "region" in line.split("--region:", 1)[1]
+    assert sts_server.count() == 0
+
+
+@NOT_REGIONS
+def test_a_region_that_is_not_one_is_refused_on_a_cache_hit_too(
+    sts_server: StsServer, region: str
+) -> None:
+    first = run("aio_assume_role", role_arn(), "--json", "--region", "us-east-1")
+    assert first.returncode == 0, first.stderr
+    assert run("aio_assume_role", role_arn(), "--json").returncode == 0  # a hit
+    assert_bad_argument(
+        run("aio_assume_role", role_arn(), "--json", "--region", region), "--region"
+    )
+    assert sts_server.count() == 1
+
+
+def test_a_region_newer_than_botocore_still_passes(sts_server: StsServer) -> None:
+    # Of a region's shape, with words known regions have: taken (STS may know it).
+    result = run("aio_assume_role", role_arn(), "--json", "--region", "eu-south-9")
+    assert result.returncode == 0, result.stderr

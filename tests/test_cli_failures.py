@@ -125,7 +125,7 @@ class TestEndpointAndRegion:
         line = assert_one_line_error(result, 4)
         assert line == (
             f"{PREFIX[module]}no region configured: "
-            "pass --region or set AWS_REGION / AWS_DEFAULT_REGION"
+            "pass --region or set AWS_DEFAULT_REGION (or region in the profile)"
         )
         assert sts_server.count() == 0
 

@@ -307,8 +307,8 @@ def test_without_moto_one_line_says_what_to_install() -> None:
         (["--role-name", "R"], "real AWS needs both --profile and --role-name"),
         (["--profile", "p", "--role-name", "R"], "real AWS needs the accounts"),
         (
-            ["--profile", "p", "--role-name", "R", "--account", "12345"],
-            "--account '12345' ",
+            ["--profile", "p", "--role-name", "R", "--account", "1234567890123"],
+            "--account '1234567890123': must have at most 12 digits",
         ),
         (
             ["--profile", "p", "--role-name", "R", "--accounts-from-org", "--accounts", "9"],
@@ -455,3 +455,35 @@ def test_real_aws_mode_takes_its_region_from_regions_when_the_profile_has_none(
     out = capsys.readouterr().out
     assert "role 'Reader' in 1 account; work: GetCallerIdentity" in out
     assert "accounts 1 x regions 2 (eu-west-1, us-east-1) = 2 units: 2 ok, 0 failed" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["--regions", "eu-wst-1"], "--regions 'eu-wst-1'"),
+        (["--regions", "us-east-1,us east"], "--regions 'us east'"),
+        (["--regions", "us-east-1\n"], "--regions 'us-east-1\\n'"),
+        (["--profile", "p", "--role-name", "R", "--account", "1234567890123"], "--account"),
+        (["--profile", "p", "--role-name", "R", "--account", "12a"], "--account"),
+    ],
+)
+def test_bad_regions_and_account_ids_exit_2_naming_the_option(
+    capsys: pytest.CaptureFixture[str], args: list[str], named: str
+) -> None:
+    from aio_assume_role import demo
+
+    with pytest.raises(SystemExit) as exited:
+        demo.parse_args(args, prog="aio-assume-role demo")
+    assert exited.value.code == 2
+    errors = [line for line in capsys.readouterr().err.splitlines() if ": error: " in line]
+    assert len(errors) == 1
+    assert named in errors[0]
+
+
+def test_short_account_ids_are_zero_padded_as_the_library_pads_them() -> None:
+    from aio_assume_role import demo
+
+    _, options = demo.parse_args(
+        ["--profile", "p", "--role-name", "R", "--account", "123", "--account", "45"]
+    )
+    assert options.account == ["000000000123", "000000000045"]

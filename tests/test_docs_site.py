@@ -87,3 +87,49 @@ def test_the_testing_guide_runs_as_written(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "3 passed" in result.stdout
+
+
+def test_the_reference_leaves_out_special_members_and_base_classes() -> None:
+    # mkdocstrings' "public" filter keeps __init__, __repr__, __reduce__...: the site's
+    # griffe extension marks a class's _-names not public (what the filter then drops).
+    import pytest
+
+    griffe = pytest.importorskip("griffe")  # the docs extra
+    spec = importlib.util.spec_from_file_location(
+        "doc_comments", DOCS / "_griffe" / "doc_comments.py"
+    )
+    assert spec is not None and spec.loader is not None
+    extension = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(extension)
+    package = griffe.load(
+        "aio_assume_role",
+        search_paths=[str(ROOT)],
+        extensions=griffe.load_extensions(extension.HideSpecialMembers()),
+    )
+    session = package["session"]["AssumedRoleSession"]
+    assert not session["__init__"].is_public
+    assert not session["__repr__"].is_public
+    assert not package["errors"]["NoRegionError"]["__reduce__"].is_public
+    assert session["prefetch_credentials"].is_public
+    config = (ROOT / "mkdocs.yml").read_text()
+    assert "docs/_griffe/doc_comments.py:HideSpecialMembers" in config
+    assert re.search(r"^ +show_bases: false$", config, re.MULTILINE)  # no LightChildSession
+    assert re.search(r"^ +merge_init_into_class: true$", config, re.MULTILINE)
+
+
+def test_the_site_fetches_no_fonts_and_wraps_long_code_lines() -> None:
+    config = (ROOT / "mkdocs.yml").read_text()
+    assert re.search(r"^theme:\n(?:  .*\n)*  font: false$", config, re.MULTILINE)
+    assert re.search(r"^extra_css:\n  - stylesheets/extra.css$", config, re.MULTILINE)
+    css = (DOCS / "stylesheets" / "extra.css").read_text()
+    assert re.search(r"pre > code \{[^}]*white-space: pre-wrap;", css)
+
+
+def test_no_docstring_in_the_reference_points_at_internals() -> None:
+    for module in ("session", "sync"):
+        text = (ROOT / "aio_assume_role" / module).with_suffix(".py")
+        if not text.exists():
+            text = ROOT / "aio_assume_role" / module / "__init__.py"
+        source = text.read_text()
+        assert "``_refresh``" not in source
+        assert "Not meant to be called directly: ``assume_role()``" not in source

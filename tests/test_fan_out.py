@@ -733,38 +733,74 @@ async def test_tqdm_is_used_only_with_progress_true(
 
 
 @pytest.mark.parametrize("why", ["not a terminal", "tqdm not installed"])
-async def test_progress_true_otherwise_logs_a_line_at_the_end(
+async def test_progress_true_otherwise_writes_a_line_at_the_end_to_stderr(
     parent: AioSession,
     caplog: pytest.LogCaptureFixture,
     monkeypatch: pytest.MonkeyPatch,
     fake_tqdm: list[Any],
     why: str,
 ) -> None:
-    if why == "not a terminal":
-        monkeypatch.setattr(sys, "stderr", io.StringIO())
-    else:
-        monkeypatch.setattr(sys, "stderr", _TTY())
+    stderr = io.StringIO() if why == "not a terminal" else _TTY()
+    monkeypatch.setattr(sys, "stderr", stderr)
+    if why != "not a terminal":
         monkeypatch.setitem(sys.modules, "tqdm", None)  # import tqdm raises ImportError
     ids = accounts(3)
-    with caplog.at_level(logging.INFO, logger="aio_assume_role"):
+    with caplog.at_level(logging.DEBUG, logger="aio_assume_role"):
         await collect(
             fan_out(parent, failing_in([ids[2]]), role_name=ROLE, accounts=ids, progress=True)
         )
-    lines = [r.getMessage() for r in caplog.records if r.name == "aio_assume_role"]
-    # A short run: no line before the interval has passed, one at the end.
-    assert lines == ["fan_out: 3/3 done, 2 ok, 1 failed (assume 0, work 1)"]
+    # A short run: no line before the interval has passed, one at the end; on stderr
+    # itself, not through logging.
+    assert stderr.getvalue().splitlines() == [
+        "fan_out: 3/3 done, 2 ok, 1 failed (assume 0, work 1)"
+    ]
+    assert not [r for r in caplog.records if "done" in r.getMessage()]
     assert fake_tqdm == []
 
 
 async def test_progress_lines_come_at_most_every_interval(
-    parent: AioSession, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+    parent: AioSession, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(sys, "stderr", io.StringIO())
+    stderr = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", stderr)
     monkeypatch.setattr(fanout, "PROGRESS_LOG_INTERVAL", 0.0)  # every result is due
-    with caplog.at_level(logging.INFO, logger="aio_assume_role"):
-        await collect(fan_out(parent, _noop, role_name=ROLE, accounts=accounts(3), progress=True))
-    lines = [r.getMessage() for r in caplog.records if r.name == "aio_assume_role"]
+    await collect(fan_out(parent, _noop, role_name=ROLE, accounts=accounts(3), progress=True))
+    lines = stderr.getvalue().splitlines()
     assert [line.split(" done")[0] for line in lines] == [f"fan_out: {n}/3" for n in (1, 2, 3)]
+
+
+_PROGRESS_SCRIPT = """
+import asyncio, sys
+from aiobotocore.session import get_session
+from aio_assume_role import fan_out
+
+async def work(session, account, region):
+    return None
+
+async def main():
+    accounts = [f"{n:012d}" for n in range(1, 4)]
+    async for _ in fan_out(get_session(), work, role_name="R", accounts=accounts, progress=True):
+        pass
+
+asyncio.run(main())
+"""
+
+
+def test_progress_shows_in_a_process_without_logging_configured(sts_server: StsServer) -> None:
+    # The issue's case: a script run with stderr a pipe (CI, a log file), no logging set up.
+    import os
+    import subprocess
+
+    result = subprocess.run(
+        [sys.executable, "-c", _PROGRESS_SCRIPT],
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines() == ["fan_out: 3/3 done, 3 ok, 0 failed (assume 0, work 0)"]
+    assert result.stdout == ""
 
 
 async def test_a_failing_progress_callback_stops_the_run_cleanly(parent: AioSession) -> None:

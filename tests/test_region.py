@@ -66,3 +66,53 @@ async def test_string_sets_that_region(parent: AioSession) -> None:
     child = assume_role(parent, role_arn(), region_name="ca-central-1")
     parent.set_config_variable("region", "eu-west-2")
     assert await client_region(child) == "ca-central-1"
+
+
+# --- a parent without a region: the library's NoRegionError, on both paths ---
+
+
+def _check_no_region_error(error: BaseException) -> None:
+    import botocore.exceptions
+
+    from aio_assume_role import AssumeRoleError, NoRegionError
+
+    assert type(error) is NoRegionError
+    assert isinstance(error, botocore.exceptions.NoRegionError)  # existing handlers still match
+    assert isinstance(error, AssumeRoleError)
+    message = str(error)
+    assert role_arn() in message
+    assert "AWS_DEFAULT_REGION" in message
+    assert "set_config_variable('region'" in message
+    assert "boto3.Session(region_name=" in message
+
+
+async def test_a_parent_without_a_region_raises_no_region_error_saying_how_to_set_one(
+    parent: AioSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    # The child's region is not STS's: AssumeRole still has none.
+    child = assume_role(parent, role_arn(), region_name="eu-west-1")
+    with pytest.raises(Exception) as raised:
+        async with child.create_client("sts") as sts:
+            await sts.get_caller_identity()
+    _check_no_region_error(raised.value)
+    # What the message says fixes it.
+    parent.set_config_variable("region", "us-east-1")
+    async with assume_role(parent, role_arn()).create_client("sts") as sts:
+        assert (await sts.get_caller_identity())["Arn"]
+
+
+def test_a_sync_parent_without_a_region_raises_no_region_error_saying_how_to_set_one(
+    sts_server: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import boto3
+
+    from aio_assume_role import sync
+
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    child = sync.assume_role(boto3.Session(), role_arn(), region_name="eu-west-1")
+    with pytest.raises(Exception) as raised:
+        child.client("sts").get_caller_identity()
+    _check_no_region_error(raised.value)
+    fixed = sync.assume_role(boto3.Session(region_name="us-east-1"), role_arn())
+    assert fixed.client("sts").get_caller_identity()["Arn"]

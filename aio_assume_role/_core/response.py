@@ -7,7 +7,8 @@ and the refresh logic read must be there with the right type; otherwise
 ``MalformedResponseError`` names the role and the field, never a value.
 ``safe_error`` is the one point where an exception leaving a fetch is made safe
 to show (``MalformedResponseError`` in place of one that quotes a credential value
-or that botocore's parser raised on a 200 body; the locals of the frames it was
+or that botocore's parser raised on a 200 body; ``NoRegionError`` saying how to set a
+region in place of botocore's bare one; the locals of the frames it was
 raised through cleared).
 """
 
@@ -24,8 +25,9 @@ from copy import deepcopy
 from typing import Any
 
 from botocore.exceptions import BotoCoreError
+from botocore.exceptions import NoRegionError as BotocoreNoRegionError
 
-from ..errors import AssumeRoleError, MalformedResponseError
+from ..errors import AssumeRoleError, MalformedResponseError, NoRegionError
 from .windows import parse_expiry
 
 __all__ = ["assumed_role_mismatch", "credential_metadata"]
@@ -309,6 +311,8 @@ def safe_error(error: BaseException, role_arn: str) -> BaseException:
       ``MalformedResponseError``. A secret field's name alone (botocore's list of
       valid parameters names ``MinimumSessionTokenSize``) is no reason: a
       ``ParamValidationError`` passes as it is.
+    - botocore's bare ``NoRegionError`` (the parent has no region) becomes the
+      library's ``NoRegionError``, which names the role and says how to set one.
     - Any error passed on (the library's own too) has the locals of the finished
       frames of its traceback, and of its chain's, cleared.
 
@@ -316,7 +320,9 @@ def safe_error(error: BaseException, role_arn: str) -> BaseException:
     quotes, and its frames) is dropped, not chained. Never raises.
     """
     replacement: BaseException | None = None
-    if not isinstance(error, AssumeRoleError):
+    if isinstance(error, BotocoreNoRegionError) and not isinstance(error, AssumeRoleError):
+        replacement = NoRegionError(role_arn=role_arn)
+    elif not isinstance(error, AssumeRoleError):
         replacement = _unreadable_response(error, role_arn) or _withheld(error, role_arn)
     if replacement is not None:
         replacement.__suppress_context__ = True

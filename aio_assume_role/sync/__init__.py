@@ -6,7 +6,7 @@ aws_assume_role_lib``: same names, same signature, same semantics. The arguments
 through the same normalization and validation as the async path's.
 
 Here too: the boto3 path's fetcher and credentials, botocore's classes driven by
-the shared refresh engine (``_refresh``) with threads. ``python -m
+the same refresh engine as the async path's, with threads. ``python -m
 aio_assume_role.sync`` is aws-assume-role-lib's command line (``sync/__main__.py``).
 """
 

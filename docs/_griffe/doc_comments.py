@@ -1,4 +1,5 @@
-"""A griffe extension: ``#:`` comments above a constant become its docstring.
+"""griffe extensions: ``#:`` comments above a constant become its docstring; classes' special
+and private members stay out of the reference (``HideSpecialMembers``).
 
 The package documents constants and type aliases the Sphinx way, with ``#:`` comment lines
 right above the assignment (``tests/test_exported_members.py`` requires one on every exported
@@ -35,3 +36,18 @@ class DocComments(griffe.Extension):
             attr.docstring = griffe.Docstring(
                 "\n".join(comment), lineno=index + 2, endlineno=attr.lineno - 1, parent=attr
             )
+
+
+class HideSpecialMembers(griffe.Extension):
+    """Leave a class's special and private members (``__init__``, ``__repr__``,
+    ``__reduce__``, ``_x``...) out of the reference.
+
+    The ``public`` filter keeps special methods; a regex filter (``!^_``) would also show
+    every module-level name left out of ``__all__``. Marking the members not public keeps
+    ``__init__`` in the class (``merge_init_into_class`` gives the class its signature).
+    """
+
+    def on_class_members(self, *, cls: griffe.Class, **kwargs: Any) -> None:
+        for name, member in cls.members.items():
+            if name.startswith("_"):
+                member.public = False
