@@ -366,15 +366,16 @@ def test_sync_errors_carry_no_secret_in_frame_locals(sts_server: StsServer, body
 async def test_async_unknown_parameter_without_validation_is_botocores_error(
     parent: AioSession, sts_server: StsServer
 ) -> None:
-    """botocore's report lists the valid names, MinimumSessionTokenSize among them: a
-    field's name is no secret, so its ParamValidationError is raised as it is."""
+    """botocore's report lists the valid names (MinimumSessionTokenSize among them, from
+    botocore 1.42's STS model on): a field's name is no secret, so its
+    ParamValidationError is raised as it is."""
     from botocore.exceptions import ParamValidationError
 
     child = assume_role(parent, role_arn(), validate=False, additional_kwargs={"Bogus": 1})
     with pytest.raises(ParamValidationError) as caught:
         await child.prefetch_credentials()
     assert not isinstance(caught.value, MalformedResponseError)
-    assert "Bogus" in str(caught.value) and "SessionToken" in str(caught.value)
+    assert "Bogus" in str(caught.value)
     assert sts_server.count() == 0
 
 
