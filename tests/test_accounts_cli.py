@@ -23,10 +23,11 @@ import pytest
 from moto_sts import StsServer
 from support import DUMMY_SECRET_KEY, new_organization, reset_moto
 
-from aio_assume_role import accounts_cli, fanout
-from aio_assume_role.accounts_cli import main
-from aio_assume_role.cli import main as cli_main
+from aio_assume_role import fanout
 from aio_assume_role.fanout import FanOutProgress
+from aio_assume_role.programs import accounts as accounts_cli
+from aio_assume_role.programs.accounts import main
+from aio_assume_role.programs.cli import main as cli_main
 from aio_assume_role.targets import parse_shard, shard_of
 
 ROLE = "Audit"

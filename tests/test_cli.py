@@ -19,7 +19,7 @@ import pytest
 from moto_sts import StsServer
 from support import ACCOUNT_ID, DUMMY_SECRET_KEY, role_arn
 
-from aio_assume_role import cli
+from aio_assume_role.programs import cli
 
 EXPIRATION = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
 

@@ -19,9 +19,10 @@ from aiobotocore.session import AioSession
 from moto_sts import StsServer
 from support import ACCOUNT_ID, role_arn
 
-from aio_assume_role import assume_role, cli
-from aio_assume_role._cli_cache import CACHE_DIR_VARIABLE, MIN_SECONDS_LEFT
+from aio_assume_role import assume_role
 from aio_assume_role._core.parameters import normalize_assume_role_args, request_cache_key
+from aio_assume_role.programs import cli
+from aio_assume_role.programs._credential_cache import CACHE_DIR_VARIABLE, MIN_SECONDS_LEFT
 
 HEAVY = ("botocore", "aiobotocore", "aiohttp", "boto3", "aiofiles", "filelock", "dateutil")
 
@@ -72,7 +73,7 @@ class TestHits:
         assert run_process(role_arn(), "--json").returncode == 0
         script = (
             "import json, sys\n"
-            "from aio_assume_role.cli import main\n"
+            "from aio_assume_role.programs.cli import main\n"
             "code = main(sys.argv[1:])\n"
             f"heavy = sorted(m for m in sys.modules if m.split('.')[0] in {HEAVY!r})\n"
             "print(json.dumps([code, heavy]), file=sys.stderr)\n"
@@ -103,7 +104,7 @@ class TestHits:
     def test_help_imports_no_aiobotocore_either(self) -> None:
         script = (
             "import sys\n"
-            "from aio_assume_role.cli import main\n"
+            "from aio_assume_role.programs.cli import main\n"
             "try:\n"
             "    main(['--help'])\n"
             "except SystemExit:\n"

@@ -19,7 +19,8 @@ from cli_support import (
 from moto_sts import StsServer
 from support import role_arn
 
-from aio_assume_role import cli, session
+from aio_assume_role import session
+from aio_assume_role.programs import cli
 
 BOTH_COMMANDS = pytest.mark.parametrize("module", ["aio_assume_role", "aio_assume_role.sync"])
 
@@ -85,7 +86,9 @@ def test_configured_logging_prints_no_traceback_and_no_secret(
     """A process whose logging is configured (here at DEBUG, as by a sitecustomize)
     still gets only the one line: botocore logs the failed fetch with its traceback."""
     main = (
-        "aio_assume_role.cli" if module == "aio_assume_role" else "aio_assume_role.sync.__main__"
+        "aio_assume_role.programs.cli"
+        if module == "aio_assume_role"
+        else "aio_assume_role.programs.sync_cli"
     )
     script = (
         "import logging, sys\n"

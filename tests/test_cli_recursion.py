@@ -17,7 +17,7 @@ from cli_support import assert_one_line_error, run_module
 from moto_sts import StsServer
 from support import ACCOUNT_ID, role_arn
 
-from aio_assume_role import cli
+from aio_assume_role.programs import cli
 
 TIMEOUT = 60  # seconds; a guarded recursion stops within three short processes
 

@@ -20,7 +20,7 @@ from cli_support import Issued
 from moto_sts import StsServer
 from support import role_arn
 
-from aio_assume_role import cli
+from aio_assume_role.programs import cli
 
 # What a child of the shell sees: the four variables, one per line.
 SHOW = (

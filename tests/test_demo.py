@@ -18,7 +18,7 @@ import pytest
 from moto_sts import StsServer
 from support import DUMMY_ACCESS_KEY, DUMMY_SECRET_KEY
 
-from aio_assume_role import cli, demo
+from aio_assume_role.programs import cli, demo
 
 ACCOUNTS = 40
 MISSING = max(2, ACCOUNTS // 60)  # accounts left without the Audit role (see step0_setup)
@@ -101,7 +101,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Run:
         AWS_DEFAULT_REGION="xx-poison-1",
     )
     completed = subprocess.run(
-        [sys.executable, "-m", "aio_assume_role.demo", "--accounts", str(ACCOUNTS)],
+        [sys.executable, "-m", "aio_assume_role", "demo", "--accounts", str(ACCOUNTS)],
         env=env,
         capture_output=True,
         text=True,
@@ -282,7 +282,7 @@ class BlockMoto:
 
 
 sys.meta_path.insert(0, BlockMoto())
-from aio_assume_role.cli import main
+from aio_assume_role.programs.cli import main
 
 sys.exit(main(["demo", "--accounts", "5"], prog="aio-assume-role"))
 """
@@ -470,7 +470,7 @@ def test_real_aws_mode_takes_its_region_from_regions_when_the_profile_has_none(
 def test_bad_regions_and_account_ids_exit_2_naming_the_option(
     capsys: pytest.CaptureFixture[str], args: list[str], named: str
 ) -> None:
-    from aio_assume_role import demo
+    from aio_assume_role.programs import demo
 
     with pytest.raises(SystemExit) as exited:
         demo.parse_args(args, prog="aio-assume-role demo")
@@ -481,7 +481,7 @@ def test_bad_regions_and_account_ids_exit_2_naming_the_option(
 
 
 def test_short_account_ids_are_zero_padded_as_the_library_pads_them() -> None:
-    from aio_assume_role import demo
+    from aio_assume_role.programs import demo
 
     _, options = demo.parse_args(
         ["--profile", "p", "--role-name", "R", "--account", "123", "--account", "45"]

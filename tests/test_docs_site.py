@@ -26,10 +26,15 @@ PLOTS = DOCS / "explanation" / "plots"
 
 
 def public_modules() -> list[str]:
+    """Public module names under the package: ``session``, ..., ``programs.cli``."""
     path = Path(aio_assume_role.__file__).parent
-    return sorted(
-        info.name for info in pkgutil.iter_modules([str(path)]) if not info.name.startswith("_")
-    )
+    top = [info.name for info in pkgutil.iter_modules([str(path)]) if info.name[0] != "_"]
+    programs = [
+        f"programs.{info.name}"
+        for info in pkgutil.iter_modules([str(path / "programs")])
+        if not info.name.startswith("_")
+    ]
+    return sorted(top + programs)
 
 
 def excluded_docs() -> str:
@@ -40,13 +45,14 @@ def excluded_docs() -> str:
 
 def test_every_public_module_has_a_reference_page() -> None:
     modules = public_modules()
-    assert {"session", "sync", "errors", "cli"} <= set(modules)
+    assert {"session", "sync", "errors", "programs", "programs.cli"} <= set(modules)
     for name in modules:
-        page = REFERENCE / f"{name}.md"
-        assert page.is_file(), f"aio_assume_role.{name} has no page: add docs/reference/{name}.md"
+        page_name = name.rpartition(".")[2]  # programs.cli: cli.md
+        page = REFERENCE / f"{page_name}.md"
+        assert page.is_file(), f"aio_assume_role.{name} has no page: add {page.relative_to(ROOT)}"
         assert f"::: aio_assume_role.{name}\n" in page.read_text()
-        assert f"reference/{name}.md" not in excluded_docs(), (
-            f"mkdocs.yml's exclude_docs leaves out {name}.md"
+        assert f"reference/{page_name}.md" not in excluded_docs(), (
+            f"mkdocs.yml's exclude_docs leaves out {page_name}.md"
         )
 
 

@@ -18,13 +18,15 @@ import aio_assume_role
 
 PUBLIC_MODULES = [
     "aio_assume_role",
-    "aio_assume_role.accounts_cli",
     "aio_assume_role.arns",
     "aio_assume_role.cache",
-    "aio_assume_role.cli",
-    "aio_assume_role.demo",
     "aio_assume_role.errors",
     "aio_assume_role.fanout",
+    "aio_assume_role.programs",
+    "aio_assume_role.programs.accounts",
+    "aio_assume_role.programs.cli",
+    "aio_assume_role.programs.demo",
+    "aio_assume_role.programs.sync_cli",
     "aio_assume_role.session",
     "aio_assume_role.sts_clients",
     "aio_assume_role.sync",
@@ -41,7 +43,17 @@ def test_the_public_modules_are_the_packages_modules_without_an_underscore() -> 
         if not path.name.startswith("_")
         and (path.suffix == ".py" or (path / "__init__.py").exists())
     }
-    assert on_disk == set(PUBLIC_MODULES) - {"aio_assume_role"}
+    top_level = {name for name in PUBLIC_MODULES if name.count(".") == 1}
+    assert on_disk == top_level
+    # The programs' public modules are their commands (the kit is private).
+    programs = {
+        "aio_assume_role.programs." + path.stem
+        for path in (package / "programs").glob("*.py")
+        if not path.stem.startswith("_")
+    }
+    assert programs == {
+        name for name in PUBLIC_MODULES if name.startswith("aio_assume_role.programs.")
+    }
 
 
 _SOURCES = "\n".join(

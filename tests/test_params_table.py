@@ -9,13 +9,14 @@ from typing import Any
 
 import pytest
 
-from aio_assume_role import cli, session, sync
+from aio_assume_role import session, sync
 from aio_assume_role._core.request import (
     REQUEST_PARAMETER_SPECS,
     REQUEST_PARAMETERS,
     normalize_assume_role_args,
     request_parameters,
 )
+from aio_assume_role.programs import cli
 
 _NOT_REQUEST = {"session", "RoleArn", "region_name", "validate", "cache", "additional_kwargs"}
 

@@ -588,7 +588,7 @@ def test_assume_role_response_is_kept_out_of_botocores_debug_log(
 def test_the_package_never_imports_boto3() -> None:
     """boto3 is an optional extra: only aio_assume_role.sync needs it."""
     code = (
-        "import sys, aio_assume_role, aio_assume_role.cli, aio_assume_role.session, "
+        "import sys, aio_assume_role, aio_assume_role.programs.cli, aio_assume_role.session, "
         "aio_assume_role.cache; print('boto3' in sys.modules)"
     )
     result = subprocess.run(

@@ -18,7 +18,7 @@ from cli_support import Issued, assert_no_secret, assert_one_line_error, closed_
 from moto_sts import StsServer
 from support import ACCOUNT_ID, role_arn
 
-from aio_assume_role.sync import __main__ as sync_cli
+from aio_assume_role.programs import sync_cli
 
 OURS = "aio_assume_role.sync"
 REFERENCE = "aws_assume_role_lib"

@@ -58,17 +58,17 @@ from botocore.exceptions import (
 )
 from botocore.loaders import Loader
 
-from . import testing
-from ._core import clock as _clock
-from ._core.refresh import RefreshEvent, add_refresh_listener
-from ._core.windows import refresh_points
-from ._programs import account_id_option, region_option_problem, run_program
-from .arns import get_role_arn
-from .cache import AioJSONFileCache
-from .errors import ParentCredentialsError
-from .fanout import FanOutProgress, FanOutSummary, fan_out, summarize
-from .session import AssumedRoleSession, assume_role
-from .targets import Account, from_organization
+from .. import testing
+from .._core import clock as _clock
+from .._core.refresh import RefreshEvent, add_refresh_listener
+from .._core.windows import refresh_points
+from ..arns import get_role_arn
+from ..cache import AioJSONFileCache
+from ..errors import ParentCredentialsError
+from ..fanout import FanOutProgress, FanOutSummary, fan_out, summarize
+from ..session import AssumedRoleSession, assume_role
+from ..targets import Account, from_organization
+from ._kit import account_id_option, region_option_problem, run_program
 
 __all__ = ["main"]
 
@@ -689,7 +689,7 @@ async def step3_file_cache(role_arn: str, directory: str, out: Output) -> int:
         child = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
-            "aio_assume_role.demo",
+            "aio_assume_role.programs.demo",
             _CACHE_CHILD_OPTION,
             cache_dir,
             role_arn,
@@ -1028,4 +1028,4 @@ def _main(argv: Sequence[str] | None, prog: str | None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main(prog="python -m aio_assume_role.demo"))
+    raise SystemExit(main(prog="python -m aio_assume_role.programs.demo"))

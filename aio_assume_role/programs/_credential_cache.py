@@ -29,8 +29,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from ._core.files import _Miss, _read_entry
-from ._core.parameters import request_cache_key
+from .._core.files import _Miss, _read_entry
+from .._core.parameters import request_cache_key
 
 __all__ = [
     "CACHE_DIR_VARIABLE",

@@ -57,8 +57,18 @@ from typing import TextIO
 
 from aiobotocore.session import AioSession
 
+from ..errors import InvalidParameterError
+from ..fanout import (
+    FanOutProgress,
+    FanOutResult,
+    ProgressDisplay,
+    fan_out,
+    summarize,
+)
+from ..session import AssumedRoleSession
+from ..targets import SHARD_ENVIRONMENT_VARIABLE, Account, Targets, from_organization, parse_shard
 from ._failures import classify_error
-from ._programs import (
+from ._kit import (
     EXIT_BAD_ARGUMENTS,
     EXIT_NO_PARENT_CREDENTIALS,
     Failure,
@@ -70,16 +80,6 @@ from ._programs import (
     region_option_problem,
     run_program,
 )
-from .errors import InvalidParameterError
-from .fanout import (
-    FanOutProgress,
-    FanOutResult,
-    ProgressDisplay,
-    fan_out,
-    summarize,
-)
-from .session import AssumedRoleSession
-from .targets import SHARD_ENVIRONMENT_VARIABLE, Account, Targets, from_organization, parse_shard
 
 __all__ = ["main"]
 
@@ -545,4 +545,4 @@ def _print_interrupted(
 
 
 if __name__ == "__main__":
-    raise SystemExit(main(prog="python -m aio_assume_role.accounts_cli"))
+    raise SystemExit(main(prog="python -m aio_assume_role.programs.accounts"))

@@ -24,15 +24,16 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-# Only the standard library and these light modules at import: a cache hit (and --help)
-# never imports botocore or aiobotocore. The rest is imported where it is needed.
-from . import _cli_cache
-from ._core.parameters import (
+from .._core.parameters import (
     REQUEST_PARAMETER_SPECS,
     REQUEST_PARAMETERS,
     normalize_assume_role_args,
 )
-from ._programs import (
+
+# Only the standard library and these light modules at import: a cache hit (and --help)
+# never imports botocore or aiobotocore. The rest is imported where it is needed.
+from . import _credential_cache as credential_cache
+from ._kit import (
     EXIT_BAD_ARGUMENTS,
     Failure,
     logging_silenced,
@@ -271,7 +272,7 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         "--cache-dir",
         type=_text,
         metavar="DIR",
-        help=f"the cache's directory (default: ${_cli_cache.CACHE_DIR_VARIABLE}, else "
+        help=f"the cache's directory (default: ${credential_cache.CACHE_DIR_VARIABLE}, else "
         "${XDG_CACHE_HOME:-~/.cache}/aio-assume-role/credential-process)",
     )
     add_assume_role_arguments(parser)
@@ -436,7 +437,7 @@ def cache_directory(options: argparse.Namespace) -> str | None:
     only ``--json`` output is cached (see ``_cli_cache``), unless ``--no-cache``."""
     if options.format != "json" or options.no_cache:
         return None
-    return str(options.cache_dir or _cli_cache.default_cache_dir())
+    return str(options.cache_dir or credential_cache.default_cache_dir())
 
 
 def cached_credentials(options: argparse.Namespace) -> dict[str, Any] | None:
@@ -445,7 +446,7 @@ def cached_credentials(options: argparse.Namespace) -> dict[str, Any] | None:
     if directory is None:
         return None
     try:
-        hit = _cli_cache.cached_credentials(
+        hit = credential_cache.cached_credentials(
             directory, options.RoleArn, _normalized_request(options)
         )
     except Exception:  # whatever is odd about the entry or the options: the full path
@@ -461,8 +462,8 @@ async def fetch_credentials(options: argparse.Namespace) -> dict[str, Any]:
     """
     from aiobotocore.session import AioSession
 
-    from .cache import AioJSONFileCache
-    from .session import assume_role
+    from ..cache import AioJSONFileCache
+    from ..session import assume_role
 
     parent = AioSession(profile=options.profile)
     if options.region:
@@ -471,7 +472,9 @@ async def fetch_credentials(options: argparse.Namespace) -> dict[str, Any]:
     cache = None
     if directory is not None:
         request = _normalized_request(options)
-        cache = _cli_cache.CheckedCache(AioJSONFileCache(directory), options.RoleArn, request)
+        cache = credential_cache.CheckedCache(
+            AioJSONFileCache(directory), options.RoleArn, request
+        )
     with credential_process_guard(parent):
         child = assume_role(parent, options.RoleArn, cache=cache, **assume_role_kwargs(options))
         expiry = await child.prefetch_credentials()
@@ -483,7 +486,10 @@ async def fetch_credentials(options: argparse.Namespace) -> dict[str, Any]:
 
 #: ``aio-assume-role NAME ...`` runs this module's ``main(rest, prog=...)`` instead of
 #: assuming a role (no role ARN is a bare word). Each is imported only when run.
-SUBCOMMANDS = {"demo": "aio_assume_role.demo", "accounts": "aio_assume_role.accounts_cli"}
+SUBCOMMANDS = {
+    "demo": "aio_assume_role.programs.demo",
+    "accounts": "aio_assume_role.programs.accounts",
+}
 
 
 def _run_subcommand(argv: Sequence[str] | None, prog: str | None) -> int | None:
@@ -524,7 +530,7 @@ def _main(argv: Sequence[str] | None, prog: str | None) -> int:
         parser.error("--no-cache and --cache-dir apply to --json output only")
     credentials = cached_credentials(options)
     if credentials is None:
-        from .errors import InvalidParameterError
+        from ..errors import InvalidParameterError
 
         try:
             credentials = _assume(options)
@@ -549,8 +555,8 @@ def _assume(options: argparse.Namespace) -> dict[str, Any]:
     aside: bad arguments)."""
     import asyncio
 
+    from ..errors import InvalidParameterError
     from ._failures import classify_error
-    from .errors import InvalidParameterError
 
     try:
         with logging_silenced():

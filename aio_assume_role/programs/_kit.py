@@ -80,7 +80,7 @@ def region_option_problem(option: str, name: str) -> str | None:
     The library's rule (``region_name_problem``): ``eu-wst-1``, ``'us east'`` or
     ``'us-east-1\\n'`` are refused before any request, naming ``option``.
     """
-    from ._core.request import region_name_problem
+    from .._core.request import region_name_problem
 
     problem = region_name_problem(name)
     return None if problem is None else f"{option} {name!r} {problem}"
@@ -89,7 +89,7 @@ def region_option_problem(option: str, name: str) -> str | None:
 def region_argument(text: str) -> str:
     """An argparse ``type`` for a region option (``--region``): the name, or argparse's
     error naming the option (exit 2)."""
-    from ._core.request import region_name_problem
+    from .._core.request import region_name_problem
 
     problem = region_name_problem(text)
     if problem is not None:
@@ -103,7 +103,7 @@ def account_id_option(text: str, where: str) -> tuple[str, None] | tuple[None, s
     ``000000000123``); or ``(None, message)``, one line headed by ``where`` (the option,
     or the file and line), for what is no account id at all (13 digits or more, a
     non-digit, empty)."""
-    from .arns import normalized_account_id
+    from ..arns import normalized_account_id
 
     account_id, problem = normalized_account_id(text)
     if problem is not None:

@@ -34,8 +34,8 @@ from botocore.exceptions import (
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
 from botocore.parsers import ResponseParserError
 
-from ._programs import EXIT_ASSUME_ROLE_FAILED, EXIT_NO_PARENT_CREDENTIALS, Failure
-from .errors import AssumeRoleError, InvalidParameterError, ParentCredentialsError
+from ..errors import AssumeRoleError, InvalidParameterError, ParentCredentialsError
+from ._kit import EXIT_ASSUME_ROLE_FAILED, EXIT_NO_PARENT_CREDENTIALS, Failure
 
 __all__ = ["classify_error"]
 
