@@ -26,7 +26,6 @@ import asyncio
 import contextlib
 import dataclasses
 import datetime
-import importlib
 import inspect
 import logging
 import math
@@ -39,6 +38,8 @@ from aiobotocore.session import AioSession
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
+from ._core.progress import PROGRESS_LOG_INTERVAL, ProgressDisplay  # the one display
+from ._core.refresh import error_code
 from ._core.request import region_name_problem
 from .arns import get_role_arn
 from .errors import AssumeRoleError, InvalidParameterError
@@ -78,10 +79,6 @@ Stage = Literal["assume", "work"]
 
 #: ``assume_role_in_accounts``'s callback: ``progress(done, total)`` per result.
 ProgressCallback = Callable[[int, int], object]
-
-#: With ``fan_out(progress=True)`` and no terminal bar: the least number of seconds
-#: between two progress lines on stderr.
-PROGRESS_LOG_INTERVAL = 10.0
 
 # Any well-formed account id: assume_role()'s checks run on it once, before any I/O, so
 # arguments that are wrong for every account raise at once instead of N times.
@@ -123,7 +120,7 @@ class FanOutResult(Generic[T]):
     @property
     def error_code(self) -> str | None:
         """botocore ``ClientError``'s ``Error.Code``, else the error's class name; None if ok."""
-        return None if self.error is None else _error_code(self.error)
+        return None if self.error is None else error_code(self.error)
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-serializable dict for logs and JSON lines; never holds a secret.
@@ -170,20 +167,11 @@ class FanOutResult(Generic[T]):
         return result
 
 
-def _error_code(error: BaseException) -> str:
-    """botocore ``ClientError``'s ``Error.Code`` (if it has one), else the class name."""
-    if isinstance(error, ClientError):
-        code = error.response.get("Error", {}).get("Code")
-        if isinstance(code, str) and code:
-            return code
-    return type(error).__name__
-
-
 def _safe_message(error: BaseException) -> str:
     """A message for ``error`` that holds no secret (see ``FanOutResult.to_json``)."""
     if isinstance(error, ClientError):
         message = error.response.get("Error", {}).get("Message")
-        return str(message) if message else _error_code(error)
+        return str(message) if message else error_code(error)
     if isinstance(error, AssumeRoleError):
         return str(error)
     if isinstance(error, ParamValidationError):  # botocore's report quotes the values
@@ -874,86 +862,6 @@ def _early_targets(accounts: object, problems: list[tuple[str, str]]) -> tuple[b
     except InvalidParameterError as error:
         problems.extend(error.problems)
         return True, []
-
-
-# --- progress display --------------------------------------------------------------------
-
-
-class ProgressDisplay:
-    """A fan-out's progress on a stream (stderr): the package's one progress display.
-
-    A tqdm bar when the stream is a terminal and tqdm is installed (the optional extra
-    ``progress``), else a line at most every ``PROGRESS_LOG_INTERVAL`` seconds and one
-    at the end, written to the stream directly: progress shows without any logging
-    configuration (and a program that silences logging still shows it). Call it with
-    each ``FanOutProgress``; ``close()`` when the run ends. ``fan_out(progress=True)``
-    shows this on stderr; the ``accounts`` command, with its own words.
-
-    ``label`` heads the bar (and, for ``fan_out``, is in ``line``); ``unit`` is the
-    bar's unit; ``line`` makes a text line, ``postfix`` the bar's counts.
-    """
-
-    def __init__(
-        self,
-        stream: Any,
-        *,
-        label: str,
-        unit: str = "unit",
-        line: Callable[[FanOutProgress], str] = str,
-        postfix: Callable[[FanOutProgress], dict[str, int]] | None = None,
-    ) -> None:
-        self.stream = stream
-        self.label = label
-        self.unit = unit
-        self.line = line
-        self.postfix = postfix or _counts_by_outcome
-        self.bar: Any = None
-        self.last: FanOutProgress | None = None
-        self.written: FanOutProgress | None = None
-        self.written_at = time.monotonic()
-        self.tqdm: Any = None
-        isatty = getattr(stream, "isatty", None)
-        if isatty is not None and isatty():
-            with contextlib.suppress(ImportError):  # the optional extra 'progress'
-                self.tqdm = importlib.import_module("tqdm").tqdm
-
-    def __call__(self, progress: FanOutProgress) -> None:
-        self.last = progress
-        if self.tqdm is not None:
-            if self.bar is None:
-                self.bar = self.tqdm(
-                    total=progress.total, file=self.stream, desc=self.label, unit=self.unit
-                )
-            # A dict keeps its order (tqdm sorts keyword arguments).
-            self.bar.set_postfix(self.postfix(progress), refresh=False)
-            self.bar.update(1)
-            return
-        now = time.monotonic()
-        if now - self.written_at >= PROGRESS_LOG_INTERVAL:
-            self.written_at = now
-            self._write()
-
-    def close(self) -> None:
-        """The run ended (or stopped): close the bar, or write the last state once."""
-        if self.bar is not None:
-            self.bar.close()
-        elif self.last is not None and self.written != self.last:
-            self._write()
-
-    def _write(self) -> None:
-        progress = self.written = self.last
-        assert progress is not None
-        # A progress line never ends the run: a closed stderr loses it, nothing more.
-        with contextlib.suppress(OSError, ValueError):
-            print(self.line(progress), file=self.stream, flush=True)
-
-
-def _counts_by_outcome(progress: FanOutProgress) -> dict[str, int]:
-    return {
-        "ok": progress.ok,
-        "failed_assume": progress.failed_assume,
-        "failed_work": progress.failed_work,
-    }
 
 
 def _reporter(

@@ -7,6 +7,7 @@ Real-AWS mode is tested for its argument handling only (it never calls AWS here)
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import subprocess
@@ -435,8 +436,8 @@ def test_real_aws_mode_with_no_region_anywhere_exits_2(
     argv = ["--profile", "demo", "--role-name", "Reader", "--account", "111111111111"]
     assert demo.main(argv, prog="aio-assume-role demo") == 2
     assert capsys.readouterr().err.splitlines() == [
-        "aio-assume-role demo: no region: set one in the profile or AWS_DEFAULT_REGION, "
-        "or pass --regions"
+        "aio-assume-role demo: no region: pass --regions, "
+        "or set AWS_DEFAULT_REGION (or region in the profile)"
     ]
     assert sts_server.count("AssumeRole") == 0
 
@@ -487,3 +488,54 @@ def test_short_account_ids_are_zero_padded_as_the_library_pads_them() -> None:
         ["--profile", "p", "--role-name", "R", "--account", "123", "--account", "45"]
     )
     assert options.account == ["000000000123", "000000000045"]
+
+
+# --- what the demo changes in its process is restored after its run -------------------------
+
+
+@pytest.mark.parametrize("fails", [False, True])
+def test_the_embedded_runs_changes_to_the_process_are_restored(
+    monkeypatch: pytest.MonkeyPatch, fails: bool
+) -> None:
+    import logging
+
+    from botocore.loaders import Loader
+
+    monkeypatch.setenv("AWS_PROFILE", "mine")
+    environment, models = dict(os.environ), Loader.CUSTOMER_DATA_PATH
+    werkzeug = logging.getLogger("werkzeug")
+    level = werkzeug.level
+    with contextlib.suppress(RuntimeError), demo.isolated_run() as directory:
+        assert "AWS_PROFILE" not in os.environ
+        assert os.environ["AWS_ACCESS_KEY_ID"] == demo.DUMMY_ACCESS_KEY
+        assert Loader.CUSTOMER_DATA_PATH.startswith(directory)
+        assert werkzeug.level == logging.ERROR
+        os.environ["AWS_ENDPOINT_URL"] = "http://127.0.0.1:9"  # as the run sets it
+        if fails:
+            raise RuntimeError
+    assert dict(os.environ) == environment
+    assert (Loader.CUSTOMER_DATA_PATH, werkzeug.level) == (models, level)
+    assert not Path(directory).exists()
+
+
+async def test_the_refresh_steps_changes_are_restored() -> None:
+    import datetime
+    import logging
+
+    from aiobotocore.session import AioSession
+
+    from aio_assume_role._core import clock, refresh
+
+    parent = AioSession()
+    library_logger = logging.getLogger("aio_assume_role")
+    handlers, listeners = list(library_logger.handlers), list(refresh._LISTENERS)
+    config = parent.get_default_client_config()
+    with demo._refresh_watch(parent, "arn:aws:iam::123456789012:role/R") as watch:
+        watch[-1].advance(3600)  # the moved clock
+        assert clock.now() - datetime.datetime.now(datetime.timezone.utc) > datetime.timedelta(
+            minutes=59
+        )
+        assert parent.get_default_client_config() is not config
+    assert abs(clock.now() - datetime.datetime.now(datetime.timezone.utc)).total_seconds() < 60
+    assert (list(library_logger.handlers), list(refresh._LISTENERS)) == (handlers, listeners)
+    assert parent.get_default_client_config() is config

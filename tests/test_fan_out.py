@@ -26,7 +26,7 @@ from botocore.exceptions import ClientError, ParamValidationError
 from moto_sts import StsServer
 from support import new_organization, reset_moto
 
-from aio_assume_role import fanout
+from aio_assume_role._core import progress as progress_display
 from aio_assume_role.arns import get_role_arn
 from aio_assume_role.errors import InvalidParameterError
 from aio_assume_role.fanout import (
@@ -763,7 +763,7 @@ async def test_progress_lines_come_at_most_every_interval(
 ) -> None:
     stderr = io.StringIO()
     monkeypatch.setattr(sys, "stderr", stderr)
-    monkeypatch.setattr(fanout, "PROGRESS_LOG_INTERVAL", 0.0)  # every result is due
+    monkeypatch.setattr(progress_display, "PROGRESS_LOG_INTERVAL", 0.0)  # every result is due
     await collect(fan_out(parent, _noop, role_name=ROLE, accounts=accounts(3), progress=True))
     lines = stderr.getvalue().splitlines()
     assert [line.split(" done")[0] for line in lines] == [f"fan_out: {n}/3" for n in (1, 2, 3)]

@@ -1,58 +1,86 @@
-"""What every program of the package shares: exit codes, Ctrl-C, SIGTERM, a closed stdout.
+"""The programs' kit: what every program of the package shares, each in one place.
 
-``run_program`` runs a program's body so that, whatever it was doing:
+- **Exit codes**, one set for every program (documented in ``aio_assume_role.programs``
+  and the CLI guide): ``EXIT_*`` below.
+- **Error classification**: ``classify_error``, the one table from any error of a run to
+  an exit code and one line without secrets.
+- **Parent set-up**: ``parent_session`` (the profile, ``--region``, the no-region check)
+  and ``caller_arn`` (GetCallerIdentity).
+- **Progress**: ``progress_display``, the library's one display in a program's words (a
+  tqdm bar on a terminal when tqdm is installed, else a periodic line).
+- **Output formats**: credential_process JSON, ``--env`` for each shell, ``--dotenv``.
+- **Option checks**: a region, a list of regions, account ids, by the library's rules,
+  so that they mean on the command line what they mean to the API.
+- **The run**: ``run_program`` runs a program's body so that, whatever it was doing,
+  Ctrl-C (SIGINT) ends it with one line on stderr (``PROG: interrupted``) and exit 130,
+  never a ``KeyboardInterrupt`` traceback; SIGTERM does the same with exit 143 (it is
+  delivered as Ctrl-C is: the current SIGINT handler runs, so asyncio's own handler
+  cancels the running task and its clean-up runs); a closed stdout (``| head -c0``)
+  ends it with one line on stderr and exit 141 (128 + SIGPIPE), never a
+  ``BrokenPipeError`` traceback. A program that has something to say when interrupted
+  (``accounts``: the results so far) catches ``KeyboardInterrupt`` itself and returns
+  ``interrupted_exit_code()``.
 
-- Ctrl-C (SIGINT) ends it with one line on stderr (``PROG: interrupted``) and exit
-  130, never a ``KeyboardInterrupt`` traceback;
-- SIGTERM does the same, with exit 143: it is delivered as Ctrl-C is (the current
-  SIGINT handler runs, so asyncio's own handler cancels the running task and its
-  clean-up runs), and remembered, for the exit code;
-- a closed stdout (``| head -c0``, a reader that went away) ends it with one line on
-  stderr and exit 141 (128 + SIGPIPE, what a shell reports for a process killed by
-  it), never a ``BrokenPipeError`` traceback.
-
-The checks of the options every program shares (``region_argument``,
-``region_option_problem``, ``account_id_option``) apply the library's own rules, so a
-region or an account id means on the command line what it means to the API.
-
-A program that has something to say when interrupted (``accounts``: the results so far)
-catches ``KeyboardInterrupt`` itself and returns ``interrupted_exit_code()``.
-
-Imports nothing beyond the standard library: the command's cache hit runs through it
-(the checks import the library's rules when they run).
+Imports nothing beyond the standard library at import: the command's cache hit and the
+sync command run through it. botocore, aiobotocore and the library are imported by the
+functions that need them (aiobotocore only by ``parent_session`` and ``caller_arn``, which
+the sync command never calls).
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import datetime
+import errno
+import functools
+import json
 import os
+import shlex
 import signal
+import socket
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from types import FrameType
+from typing import Any, TextIO
+from urllib.parse import urlsplit
 
 __all__ = [
-    "EXIT_ASSUME_ROLE_FAILED",
     "EXIT_BAD_ARGUMENTS",
     "EXIT_BROKEN_PIPE",
+    "EXIT_FAILED",
     "EXIT_INTERRUPTED",
     "EXIT_NO_PARENT_CREDENTIALS",
+    "EXIT_SOME_FAILED",
     "EXIT_TERMINATED",
+    "BadArguments",
     "Failure",
-    "account_id_option",
+    "account_id",
+    "add_format_options",
+    "caller_arn",
+    "classify_error",
+    "credential_process_json",
+    "format_dotenv",
+    "format_env",
+    "format_json",
     "interrupted_exit_code",
     "logging_silenced",
     "one_line",
+    "parent_session",
+    "progress_display",
     "region_argument",
-    "region_option_problem",
+    "region_list",
     "run_program",
+    "say",
 ]
 
-EXIT_BAD_ARGUMENTS = 2
+# --- exit codes: the one set ---------------------------------------------------------------
+
+EXIT_SOME_FAILED = 1  # accounts: the run completed and at least one check failed
+EXIT_BAD_ARGUMENTS = 2  # also a credential_process recursion, the demo without moto
 EXIT_NO_PARENT_CREDENTIALS = 3
-EXIT_ASSUME_ROLE_FAILED = 4
+EXIT_FAILED = 4  # AssumeRole failed (the demo: a step; accounts: listing the accounts)
 EXIT_INTERRUPTED = 128 + signal.SIGINT  # 130
 EXIT_TERMINATED = 128 + signal.SIGTERM  # 143
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE (a constant: Windows has no SIGPIPE)
@@ -70,46 +98,367 @@ class Failure(Exception):
         self.message = one_line(message)
 
 
+class BadArguments(Exception):
+    """A bad option found after parsing: exit 2, with this one-line message (after the
+    usage line, as argparse's own errors)."""
+
+
 def one_line(text: object) -> str:
     return " ".join(str(text).split())
 
 
-def region_option_problem(option: str, name: str) -> str | None:
-    """The one-line message for an option's value that is not a region name, or None.
+def say(prog: str, message: str) -> None:
+    """``PROG: message`` on stderr, even when stderr is gone (then nothing)."""
+    with contextlib.suppress(OSError, ValueError):
+        print(f"{prog}: {message}", file=sys.stderr, flush=True)
 
-    The library's rule (``region_name_problem``): ``eu-wst-1``, ``'us east'`` or
-    ``'us-east-1\\n'`` are refused before any request, naming ``option``.
-    """
+
+# --- option checks -------------------------------------------------------------------------
+
+
+def _region_problem(name: str) -> str | None:
     from .._core.request import region_name_problem
 
-    problem = region_name_problem(name)
-    return None if problem is None else f"{option} {name!r} {problem}"
+    return region_name_problem(name)
 
 
 def region_argument(text: str) -> str:
     """An argparse ``type`` for a region option (``--region``): the name, or argparse's
-    error naming the option (exit 2)."""
-    from .._core.request import region_name_problem
-
-    problem = region_name_problem(text)
+    error naming the option (exit 2). ``eu-wst-1``, ``'us east'`` or ``'us-east-1\\n'``
+    are refused before any request, as the library refuses them."""
+    problem = _region_problem(text)
     if problem is not None:
         raise argparse.ArgumentTypeError(f"{text!r} {problem}")
     return text
 
 
-def account_id_option(text: str, where: str) -> tuple[str, None] | tuple[None, str]:
-    """``(id, None)``: an account id given on the command line, as 12 digits, zero-padded
-    as the library pads one (``get_role_arn``, aws-assume-role-lib: ``123`` is
-    ``000000000123``); or ``(None, message)``, one line headed by ``where`` (the option,
-    or the file and line), for what is no account id at all (13 digits or more, a
-    non-digit, empty)."""
+def region_list(option: str, texts: Iterable[str]) -> list[str]:
+    """The regions of ``option`` (space- or comma-separated values), checked by the
+    library's rule. Raises ``BadArguments`` naming the option for none, or a bad one."""
+    # Spaces around a comma go; any other whitespace ('us-east-1\n') is refused below.
+    regions = [name.strip(" ") for text in texts for name in text.split(",")]
+    regions = [name for name in regions if name]
+    if not regions:
+        raise BadArguments(f"{option} must name at least one region, e.g. us-east-1,eu-west-1")
+    for name in regions:
+        problem = _region_problem(name)
+        if problem is not None:
+            raise BadArguments(f"{option} {name!r} {problem}")
+    return regions
+
+
+def account_id(text: str, where: str) -> str:
+    """An account id given on the command line, as 12 digits, zero-padded as the library
+    pads one (``get_role_arn``, aws-assume-role-lib: ``123`` is ``000000000123``).
+    Raises ``BadArguments``, headed by ``where`` (the option, or the file and line), for
+    what is no account id at all (13 digits or more, a non-digit, empty)."""
     from ..arns import normalized_account_id
 
-    account_id, problem = normalized_account_id(text)
+    normalized, problem = normalized_account_id(text)
     if problem is not None:
-        return None, f"{where}: {problem}"
-    assert account_id is not None
-    return account_id, None
+        raise BadArguments(f"{where}: {problem}")
+    assert normalized is not None
+    return normalized
+
+
+# --- parent set-up ---------------------------------------------------------------------------
+
+
+def parent_session(
+    profile: str | None,
+    region: str | None = None,
+    *,
+    default_region: str | None = None,
+    region_options: str | None = None,
+) -> Any:
+    """A program's parent ``AioSession``: the profile's (or the environment's) credentials,
+    ``region`` (``--region``) over the profile's, ``default_region`` where neither sets one.
+
+    With ``region_options`` (how to pass a region, e.g. ``"--region or --regions"``), a
+    parent with no region at all raises ``Failure`` (exit 2) saying so, before any call.
+    Raises botocore's ``ProfileNotFound`` for a profile that is not in the config.
+    """
+    from aiobotocore.session import AioSession
+
+    parent = AioSession(profile=profile)
+    if region or (default_region and not parent.get_config_variable("region")):
+        parent.set_config_variable("region", region or default_region)
+    if region_options is not None and not parent.get_config_variable("region"):
+        raise Failure(
+            EXIT_BAD_ARGUMENTS,
+            f"no region: pass {region_options}, "
+            "or set AWS_DEFAULT_REGION (or region in the profile)",
+        )
+    return parent
+
+
+async def caller_arn(session: Any, account: object = None, region: str | None = None) -> str:
+    """GetCallerIdentity through ``session`` (in ``region``, else the session's); the ARN.
+
+    Also a fan-out's work, ``work(session, account, region)``. Raises botocore's errors.
+    """
+    async with session.create_client("sts", region_name=region) as sts:
+        return str((await sts.get_caller_identity())["Arn"])
+
+
+# --- progress -------------------------------------------------------------------------------
+
+
+def progress_display(
+    stream: TextIO, label: str, line: Callable[[Any], str], *, unit: str = "unit"
+) -> Any:
+    """The library's one progress display (``_core/progress.ProgressDisplay``) on
+    ``stream``, in a program's words: a tqdm bar headed by ``label`` on a terminal when
+    tqdm is installed, else ``line(progress)`` every ``PROGRESS_LOG_INTERVAL`` seconds and
+    once at the end. Call it with each ``FanOutProgress``; ``close()`` it after the run."""
+    from .._core.progress import ProgressDisplay
+
+    return ProgressDisplay(
+        stream,
+        label=label,
+        unit=unit,
+        line=line,
+        postfix=lambda progress: {"ok": progress.ok, "failed": progress.failed},
+    )
+
+
+# --- error classification: the one table ---------------------------------------------------
+
+_WITHHELD = "details withheld, they may contain credentials"
+
+
+@functools.cache
+def _error_table() -> tuple[tuple[type[BaseException], ...], tuple[tuple[Any, str], ...]]:
+    """botocore's errors about the parent's credentials and config (their messages are
+    about the configuration: a profile name, a credential_process's stderr), and what the
+    others are, described without their text. botocore is imported here, not at import."""
+    from botocore import exceptions as bx
+    from botocore.parsers import ResponseParserError
+
+    parent = (
+        bx.NoCredentialsError,
+        bx.PartialCredentialsError,
+        bx.CredentialRetrievalError,
+        bx.ProfileNotFound,
+        bx.InvalidConfigError,
+        bx.ConfigNotFound,
+        bx.ConfigParseError,
+    )
+    descriptions = (
+        (ResponseParserError, "STS's response could not be parsed"),
+        (KeyError, "STS's response lacks a required field"),
+        (ValueError, "STS's response holds an invalid value"),
+        (bx.ParamValidationError, "botocore rejected the AssumeRole parameters"),
+        (bx.BotoCoreError, "botocore could not complete the AssumeRole call"),
+    )
+    return parent, descriptions
+
+
+def classify_error(
+    error: BaseException, *, prefix: str, plain_prefix: str = "", parent_prefix: str = ""
+) -> Failure:
+    """The exit code and one-line message for any error of a program's run.
+
+    Never the text of an exception this library does not own, except STS's own error
+    code and message and botocore's messages about the parent's configuration: a
+    botocore parser error, for one, embeds the raw response and so the secret key.
+    ``prefix`` heads failures (``prefix [Code]: message``, exit 4); ``plain_prefix``
+    heads those that say plainly what to fix (no region, unreachable endpoint);
+    ``parent_prefix`` heads the parent-credential failures (exit 3) that do not start
+    with it already. A ``Failure`` is returned as it is. Raises nothing.
+    """
+    from botocore.exceptions import ClientError, NoRegionError
+
+    from ..errors import AssumeRoleError, InvalidParameterError, ParentCredentialsError
+
+    if isinstance(error, Failure):
+        return error
+    parent_errors, descriptions = _error_table()
+    if isinstance(error, ParentCredentialsError) or (
+        isinstance(error, parent_errors) and not isinstance(error, AssumeRoleError)
+    ):
+        message = str(error)
+        if parent_prefix and not message.startswith(parent_prefix.rstrip(": ")):
+            message = parent_prefix + message
+        return Failure(EXIT_NO_PARENT_CREDENTIALS, message)
+    if isinstance(error, InvalidParameterError):  # aio-assume-role exits 2 before this
+        problems = "; ".join(f"{name}: {reason}" for name, reason in error.problems)
+        return Failure(EXIT_FAILED, f"{prefix}: Invalid assume_role parameter(s): {problems}")
+    if isinstance(error, NoRegionError):  # botocore's, or the library's subclass of it
+        return Failure(
+            EXIT_FAILED,
+            f"{plain_prefix}no region configured: "
+            "pass --region or set AWS_DEFAULT_REGION (or region in the profile)",
+        )
+    if isinstance(error, AssumeRoleError):  # ours: the message never holds a secret
+        return Failure(EXIT_FAILED, f"{prefix}: {error}")
+    if isinstance(error, ClientError):
+        details = error.response.get("Error", {})
+        code = details.get("Code") or "Unknown"
+        return Failure(EXIT_FAILED, f"{prefix} [{code}]: {details.get('Message', '')}")
+    unreachable = _endpoint_problem(error)
+    if unreachable is not None:
+        return Failure(EXIT_FAILED, plain_prefix + unreachable)
+    description = next(
+        (text for kind, text in descriptions if isinstance(error, kind)), "unexpected error"
+    )
+    return Failure(EXIT_FAILED, f"{prefix}: {type(error).__name__}: {description} ({_WITHHELD})")
+
+
+def _endpoint_problem(error: BaseException) -> str | None:
+    """What went wrong reaching the endpoint, if that is what ``error`` is about."""
+    from botocore.exceptions import (
+        ConnectionClosedError,
+        ConnectTimeoutError,
+        EndpointConnectionError,
+        HTTPClientError,
+        ProxyConnectionError,
+        ReadTimeoutError,
+        SSLError,
+    )
+    from botocore.exceptions import ConnectionError as BotocoreConnectionError
+
+    if not isinstance(error, (BotocoreConnectionError, HTTPClientError)):
+        return None
+    if isinstance(error, ProxyConnectionError):
+        return f"cannot reach the proxy {_url(error.kwargs.get('proxy_url'))}"
+    endpoint = _url(error.kwargs.get("endpoint_url"))
+    if isinstance(error, ReadTimeoutError):
+        return f"the STS endpoint {endpoint} did not answer in time"
+    if isinstance(error, ConnectionClosedError):
+        return f"the STS endpoint {endpoint} closed the connection before answering"
+    if isinstance(error, ConnectTimeoutError):
+        reason = "connection timed out"
+    elif isinstance(error, SSLError):
+        reason = "TLS/SSL validation failed"
+    elif isinstance(error, EndpointConnectionError):
+        reason = _connection_failure(error.kwargs.get("error"))
+    else:
+        reason = "connection failed"
+    return f"cannot reach the STS endpoint {endpoint}: {reason}"
+
+
+def _connection_failure(cause: object) -> str:
+    """The reason, from the OS error under the HTTP library's exception."""
+    seen: set[int] = set()
+    pending = [cause]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, socket.gaierror):
+            return "host name not resolved"
+        number = getattr(current, "errno", None)
+        if isinstance(current, ConnectionRefusedError) or number == errno.ECONNREFUSED:
+            return "connection refused"
+        if number in (errno.ENETUNREACH, errno.EHOSTUNREACH):
+            return "network unreachable"
+        if isinstance(current, TimeoutError):
+            return "connection timed out"
+        pending += [
+            getattr(current, "os_error", None),
+            getattr(current, "reason", None),
+            getattr(current, "__cause__", None),
+            getattr(current, "__context__", None),
+        ]
+    return "connection failed"
+
+
+def _url(url: object) -> str:
+    """``scheme://host:port/path`` of ``url``, without credentials or query."""
+    parts = urlsplit(str(url or ""))
+    host = parts.netloc.rpartition("@")[2]
+    path = "" if parts.path == "/" else parts.path
+    return f"{parts.scheme}://{host}{path}" if parts.scheme else "(unknown)"
+
+
+# --- output formats ---------------------------------------------------------------------------
+
+
+def add_format_options(parser: argparse.ArgumentParser, helps: Mapping[str, str]) -> None:
+    """One option a format (``--env``, ``--json``...: ``helps``' keys, with their help),
+    mutually exclusive, storing ``format``; ``env`` by default."""
+    output = parser.add_mutually_exclusive_group()
+    for name, text in helps.items():
+        output.add_argument(
+            f"--{name}", dest="format", action="store_const", const=name, help=text
+        )
+    parser.set_defaults(format="env")
+
+
+EXPIRATION_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+
+
+def format_expiration(expiry: datetime.datetime) -> str:
+    """ISO-8601 UTC, as credential_process wants it (a naive time is taken as UTC)."""
+    if expiry.tzinfo is not None:
+        expiry = expiry.astimezone(datetime.timezone.utc)
+    return expiry.strftime(EXPIRATION_FORMAT)
+
+
+def credential_process_json(
+    access_key: str, secret_key: str, token: str, expiry: datetime.datetime | None
+) -> dict[str, Any]:
+    """The credential_process document (no ``Expiration`` if there is no expiry)."""
+    data: dict[str, Any] = {
+        "Version": 1,
+        "AccessKeyId": access_key,
+        "SecretAccessKey": secret_key,
+        "SessionToken": token,
+    }
+    if expiry is not None:
+        data["Expiration"] = format_expiration(expiry)
+    return data
+
+
+_ENVIRONMENT = (
+    ("AWS_ACCESS_KEY_ID", "AccessKeyId"),
+    ("AWS_SECRET_ACCESS_KEY", "SecretAccessKey"),
+    ("AWS_SESSION_TOKEN", "SessionToken"),
+    ("AWS_CREDENTIALS_EXPIRATION", "Expiration"),
+)
+
+
+def _environment(credentials: Mapping[str, Any]) -> list[tuple[str, str]]:
+    return [(name, str(credentials[key])) for name, key in _ENVIRONMENT if key in credentials]
+
+
+def format_json(credentials: Mapping[str, Any]) -> str:
+    return json.dumps(credentials, indent=2)
+
+
+def format_dotenv(credentials: Mapping[str, Any]) -> str:
+    """Bare ``AWS_...=value`` lines: for ``export $(...)``, dotenv and ``--env-file``."""
+    return "\n".join(f"{name}={value}" for name, value in _environment(credentials))
+
+
+def _fish_quote(value: str) -> str:
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _powershell_quote(value: str) -> str:
+    # PowerShell also ends a single-quoted string at the typographic single quotes.
+    for quote in "'\u2018\u2019\u201a\u201b":
+        value = value.replace(quote, quote * 2)
+    return f"'{value}'"
+
+
+def format_env(credentials: Mapping[str, Any], shell: str = "sh") -> str:
+    """Commands that set and export the ``AWS_...`` variables in ``shell``, values quoted:
+    ``export NAME=value`` (sh), ``set -gx NAME value`` (fish), ``$Env:NAME = 'value'``."""
+    lines = []
+    for name, value in _environment(credentials):
+        if shell == "fish":
+            lines.append(f"set -gx {name} {_fish_quote(value)}")
+        elif shell == "powershell":
+            lines.append(f"$Env:{name} = {_powershell_quote(value)}")
+        else:
+            lines.append(f"export {name}={shlex.quote(value)}")
+    return "\n".join(lines)
+
+
+# --- the run ----------------------------------------------------------------------------------
 
 
 @contextlib.contextmanager
@@ -169,12 +518,6 @@ def _sigterm_as_interrupt() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
-
-
-def say(prog: str, message: str) -> None:
-    """``PROG: message`` on stderr, even when stderr is gone (then nothing)."""
-    with contextlib.suppress(OSError, ValueError):
-        print(f"{prog}: {message}", file=sys.stderr, flush=True)
 
 
 def _discard_stdout() -> None:

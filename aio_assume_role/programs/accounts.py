@@ -53,38 +53,33 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from typing import TextIO
-
-from aiobotocore.session import AioSession
+from typing import Any, TextIO
 
 from ..errors import InvalidParameterError
-from ..fanout import (
-    FanOutProgress,
-    FanOutResult,
-    ProgressDisplay,
-    fan_out,
-    summarize,
-)
-from ..session import AssumedRoleSession
-from ..targets import SHARD_ENVIRONMENT_VARIABLE, Account, Targets, from_organization, parse_shard
-from ._failures import classify_error
+from ..fanout import FanOutProgress, FanOutResult, fan_out, summarize
+from ..targets import SHARD_ENVIRONMENT_VARIABLE, Targets, from_organization, parse_shard
 from ._kit import (
     EXIT_BAD_ARGUMENTS,
     EXIT_NO_PARENT_CREDENTIALS,
+    EXIT_SOME_FAILED,
+    BadArguments,
     Failure,
-    account_id_option,
+    caller_arn,
+    classify_error,
     interrupted_exit_code,
     logging_silenced,
     one_line,
+    parent_session,
+    progress_display,
     region_argument,
-    region_option_problem,
+    region_list,
     run_program,
+)
+from ._kit import (
+    account_id as account_id_or_exit,
 )
 
 __all__ = ["main"]
-
-EXIT_SOME_FAILED = 1
-EXIT_ENUMERATION_FAILED = 4
 
 ROLE_SESSION_NAME = "aio-assume-role-accounts"  # what CloudTrail shows for the checks
 
@@ -106,10 +101,6 @@ _OPTION_OF = {
 }
 
 _OUTCOMES = {None: "ok", "assume": "assume failed", "work": "work failed"}
-
-
-class _BadArguments(Exception):
-    """A bad option found after parsing: exit 2, with this one-line message."""
 
 
 # --- arguments ---------------------------------------------------------------------------
@@ -226,7 +217,7 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
 
 
 def _read_accounts_file(name: str) -> list[str]:
-    """The ids in the file (``-``: stdin), checked; raises ``_BadArguments``."""
+    """The ids in the file (``-``: stdin), checked; raises ``BadArguments``."""
     try:
         if name == "-":
             text = sys.stdin.read()
@@ -235,34 +226,22 @@ def _read_accounts_file(name: str) -> list[str]:
                 text = stream.read()
     except (OSError, UnicodeDecodeError) as error:
         reason = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
-        raise _BadArguments(f"--accounts-file: cannot read {name!r}: {reason}") from None
+        raise BadArguments(f"--accounts-file: cannot read {name!r}: {reason}") from None
     ids = []
     for number, line in enumerate(text.splitlines(), 1):
         account_id = line.split("#", 1)[0].strip()
-        if not account_id:
-            continue
-        normalized, problem = account_id_option(
-            account_id, f"--accounts-file {name!r} line {number}"
-        )
-        if normalized is None:
-            raise _BadArguments(str(problem))
-        ids.append(normalized)
+        if account_id:
+            ids.append(account_id_or_exit(account_id, f"--accounts-file {name!r} line {number}"))
     return ids
 
 
 def _checked_ids(option: str, ids: Sequence[str]) -> list[str]:
-    """``ids`` zero-padded to 12 digits (the library's rule); raises ``_BadArguments``."""
-    checked = []
-    for account_id in ids:
-        normalized, problem = account_id_option(account_id, f"{option} {account_id!r}")
-        if normalized is None:
-            raise _BadArguments(str(problem))
-        checked.append(normalized)
-    return checked
+    """``ids`` zero-padded to 12 digits (the library's rule); raises ``BadArguments``."""
+    return [account_id_or_exit(text, f"{option} {text!r}") for text in ids]
 
 
 def _targets(options: argparse.Namespace) -> Targets:
-    """The targets the options name; raises ``_BadArguments``."""
+    """The targets the options name; raises ``BadArguments``."""
     ignore_accounts = _checked_ids("--ignore-account", options.ignore_account)
     if options.org or options.ou:
         try:
@@ -273,13 +252,13 @@ def _targets(options: argparse.Namespace) -> Targets:
                 include_management_account=options.include_management_account,
             )
         except InvalidParameterError as error:
-            raise _BadArguments(_problems(error)) from None
+            raise BadArguments(_problems(error)) from None
     for option, given in (
         ("--ignore-ou", options.ignore_ou),
         ("--include-management-account", options.include_management_account),
     ):
         if given:
-            raise _BadArguments(f"{option} applies to --org and --ou only")
+            raise BadArguments(f"{option} applies to --org and --ou only")
     if options.accounts_file is not None:
         ids = _read_accounts_file(options.accounts_file)
     else:
@@ -289,18 +268,7 @@ def _targets(options: argparse.Namespace) -> Targets:
 
 
 def _regions(options: argparse.Namespace) -> list[str] | None:
-    if options.regions is None:
-        return None
-    # Spaces around a comma go; any other whitespace ('us-east-1\n') is refused below.
-    regions = [name.strip(" ") for text in options.regions for name in text.split(",")]
-    regions = [name for name in regions if name]
-    if not regions:
-        raise _BadArguments("--regions must name at least one region, e.g. us-east-1")
-    for name in regions:
-        problem = region_option_problem("--regions", name)
-        if problem is not None:
-            raise _BadArguments(problem)
-    return regions
+    return None if options.regions is None else region_list("--regions", options.regions)
 
 
 def _problems(error: InvalidParameterError) -> str:
@@ -317,29 +285,20 @@ def _problems(error: InvalidParameterError) -> str:
 # --- progress ----------------------------------------------------------------------------
 
 
-def _progress(stream: TextIO, prog: str) -> ProgressDisplay:
-    """fan_out's progress display on ``stream``, in the command's words: a tqdm bar on a
-    terminal when tqdm is installed, else a line every ``PROGRESS_LOG_INTERVAL`` seconds
-    and one at the end."""
-    return ProgressDisplay(
+def _progress(stream: TextIO, prog: str) -> Any:
+    """The kit's progress display on ``stream``, in the command's words."""
+    return progress_display(
         stream,
-        label=prog,
-        unit="check",
-        line=lambda progress: (
+        prog,
+        lambda progress: (
             f"{prog}: {progress.done}/{progress.total} checks done, {progress.ok} ok, "
             f"{progress.failed} failed"
         ),
-        postfix=lambda progress: {"ok": progress.ok, "failed": progress.failed},
+        unit="check",
     )
 
 
 # --- the run -----------------------------------------------------------------------------
-
-
-async def _caller_arn(session: AssumedRoleSession, account: Account, region: str | None) -> str:
-    """The check: GetCallerIdentity through the assumed session; the ARN it returns."""
-    async with session.create_client("sts", region_name=region) as sts:
-        return str((await sts.get_caller_identity())["Arn"])
 
 
 class _Results:
@@ -365,18 +324,14 @@ async def _check(
     targets: Targets,
     regions: list[str] | None,
     shard: tuple[int, int] | None,
-    progress: ProgressDisplay | None,
+    progress: Any,
     collected: _Results,
 ) -> None:
-    parent = AioSession(profile=options.profile)
-    if options.region:
-        parent.set_config_variable("region", options.region)
-    if regions is None and not parent.get_config_variable("region"):
-        raise Failure(
-            EXIT_BAD_ARGUMENTS,
-            "no region: pass --region or --regions, "
-            "or set AWS_DEFAULT_REGION (or region in the profile)",
-        )
+    parent = parent_session(
+        options.profile,
+        options.region,
+        region_options="--region or --regions" if regions is None else None,
+    )
     if await parent.get_credentials() is None:
         raise Failure(
             EXIT_NO_PARENT_CREDENTIALS,
@@ -391,7 +346,7 @@ async def _check(
 
     results = fan_out(
         parent,
-        _caller_arn,
+        caller_arn,
         role_name=options.role_name,
         accounts=targets,
         regions=regions,
@@ -476,8 +431,8 @@ def _main(argv: Sequence[str] | None, prog: str | None) -> int:
         try:
             shard = parse_shard(options.shard)
         except InvalidParameterError as error:
-            raise _BadArguments(_problems(error)) from None
-    except _BadArguments as error:
+            raise BadArguments(_problems(error)) from None
+    except BadArguments as error:
         parser.print_usage(sys.stderr)
         print(f"{parser.prog}: error: {error}", file=sys.stderr)
         return EXIT_BAD_ARGUMENTS
@@ -496,14 +451,10 @@ def _main(argv: Sequence[str] | None, prog: str | None) -> int:
     except BrokenPipeError:  # stdout closed while streaming: run_program says so
         raise
     except Exception as error:  # listing the organization: one line, never a traceback
-        failure = (
-            error
-            if isinstance(error, Failure)
-            else classify_error(
-                error,
-                prefix="listing the organization's accounts failed",
-                plain_prefix="listing the organization's accounts failed: ",
-            )
+        failure = classify_error(
+            error,
+            prefix="listing the organization's accounts failed",
+            plain_prefix="listing the organization's accounts failed: ",
         )
         print(f"{parser.prog}: {failure.message}", file=sys.stderr)
         return failure.code

@@ -1,26 +1,26 @@
 """The command line: assume a role and print its credentials (``aio-assume-role``).
 
-Exit codes: 0 success, 2 bad arguments (or a credential_process recursion), 3 no
-parent credentials, 4 AssumeRole failed, however it failed. Runs on the async path;
-errors are one line on stderr, never a traceback, never a secret.
+Exit codes: the programs' (``aio_assume_role.programs``): 0 success, 2 bad arguments (or a
+credential_process recursion), 3 no parent credentials, 4 AssumeRole failed, however it
+failed. Runs on the async path; errors are one line on stderr, never a traceback, never a
+secret.
 
-The argument parsing, output formats, error messages and the credential_process
-recursion guard here are shared with ``python -m aio_assume_role.sync``
-(``aio_assume_role.sync.__main__``), aws-assume-role-lib's command line on the boto3 path.
+The argument parsing and the credential_process recursion guard here are shared with
+``python -m aio_assume_role.sync`` (``aio_assume_role.programs.sync_cli``),
+aws-assume-role-lib's command line on the boto3 path; the output formats and the error
+messages are the kit's (``programs/_kit``).
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime
 import functools
 import importlib
 import json
 import os
-import shlex
 import sys
 import textwrap
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -36,7 +36,14 @@ from . import _credential_cache as credential_cache
 from ._kit import (
     EXIT_BAD_ARGUMENTS,
     Failure,
+    add_format_options,
+    classify_error,
+    credential_process_json,
+    format_dotenv,
+    format_env,
+    format_json,
     logging_silenced,
+    parent_session,
     region_argument,
     run_program,
 )
@@ -51,8 +58,6 @@ _PREFIX = "AssumeRole failed"
 CREDENTIAL_PROCESS_MARKER = "AIO_ASSUME_ROLE_CREDENTIAL_PROCESS_PROFILES"
 """Environment variable: the profiles that enclosing runs of the command are resolving
 (a JSON list), so that a credential_process that leads back to one of them stops."""
-
-EXPIRATION_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
 SHELLS = ("sh", "fish", "powershell")
 
@@ -232,29 +237,14 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         description=_description(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    output = parser.add_mutually_exclusive_group()
-    output.add_argument(
-        "--env",
-        dest="format",
-        action="store_const",
-        const="env",
-        help="print commands that set AWS_... variables, for eval (default; see --shell)",
+    add_format_options(
+        parser,
+        {
+            "env": "print commands that set AWS_... variables, for eval (default; see --shell)",
+            "json": "print credential_process JSON",
+            "dotenv": "print bare AWS_...=value lines (export $(...), docker --env-file)",
+        },
     )
-    output.add_argument(
-        "--json",
-        dest="format",
-        action="store_const",
-        const="json",
-        help="print credential_process JSON",
-    )
-    output.add_argument(
-        "--dotenv",
-        dest="format",
-        action="store_const",
-        const="dotenv",
-        help="print bare AWS_...=value lines (export $(...), docker --env-file)",
-    )
-    parser.set_defaults(format="env")
     parser.add_argument(
         "--shell",
         choices=SHELLS,
@@ -277,77 +267,6 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     )
     add_assume_role_arguments(parser)
     return parser
-
-
-# --- Output -------------------------------------------------------------------------
-
-
-def format_expiration(expiry: datetime.datetime) -> str:
-    """ISO-8601 UTC, as credential_process wants it (a naive time is taken as UTC)."""
-    if expiry.tzinfo is not None:
-        expiry = expiry.astimezone(datetime.timezone.utc)
-    return expiry.strftime(EXPIRATION_FORMAT)
-
-
-def credential_process_json(
-    access_key: str, secret_key: str, token: str, expiry: datetime.datetime | None
-) -> dict[str, Any]:
-    """The credential_process document (no ``Expiration`` if there is no expiry)."""
-    data: dict[str, Any] = {
-        "Version": 1,
-        "AccessKeyId": access_key,
-        "SecretAccessKey": secret_key,
-        "SessionToken": token,
-    }
-    if expiry is not None:
-        data["Expiration"] = format_expiration(expiry)
-    return data
-
-
-_ENVIRONMENT = (
-    ("AWS_ACCESS_KEY_ID", "AccessKeyId"),
-    ("AWS_SECRET_ACCESS_KEY", "SecretAccessKey"),
-    ("AWS_SESSION_TOKEN", "SessionToken"),
-    ("AWS_CREDENTIALS_EXPIRATION", "Expiration"),
-)
-
-
-def _environment(credentials: Mapping[str, Any]) -> list[tuple[str, str]]:
-    return [(name, str(credentials[key])) for name, key in _ENVIRONMENT if key in credentials]
-
-
-def format_json(credentials: Mapping[str, Any]) -> str:
-    return json.dumps(credentials, indent=2)
-
-
-def format_dotenv(credentials: Mapping[str, Any]) -> str:
-    """Bare ``AWS_...=value`` lines: for ``export $(...)``, dotenv and ``--env-file``."""
-    return "\n".join(f"{name}={value}" for name, value in _environment(credentials))
-
-
-def _fish_quote(value: str) -> str:
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
-def _powershell_quote(value: str) -> str:
-    # PowerShell also ends a single-quoted string at the typographic single quotes.
-    for quote in "'\u2018\u2019\u201a\u201b":
-        value = value.replace(quote, quote * 2)
-    return f"'{value}'"
-
-
-def format_env(credentials: Mapping[str, Any], shell: str = "sh") -> str:
-    """Commands that set and export the ``AWS_...`` variables in ``shell``, values quoted:
-    ``export NAME=value`` (sh), ``set -gx NAME value`` (fish), ``$Env:NAME = 'value'``."""
-    lines = []
-    for name, value in _environment(credentials):
-        if shell == "fish":
-            lines.append(f"set -gx {name} {_fish_quote(value)}")
-        elif shell == "powershell":
-            lines.append(f"$Env:{name} = {_powershell_quote(value)}")
-        else:
-            lines.append(f"export {name}={shlex.quote(value)}")
-    return "\n".join(lines)
 
 
 # --- The run --------------------------------------------------------------------------
@@ -460,14 +379,10 @@ async def fetch_credentials(options: argparse.Namespace) -> dict[str, Any]:
     Through the credential_process cache, if the run has one (``cache_directory``): its
     entries are the library's ``AioJSONFileCache``'s, read and written by the fetcher.
     """
-    from aiobotocore.session import AioSession
-
     from ..cache import AioJSONFileCache
     from ..session import assume_role
 
-    parent = AioSession(profile=options.profile)
-    if options.region:
-        parent.set_config_variable("region", options.region)
+    parent = parent_session(options.profile, options.region)
     directory = cache_directory(options)
     cache = None
     if directory is not None:
@@ -510,7 +425,7 @@ def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
     """Run the command line (or a subcommand, see ``SUBCOMMANDS``); return the exit code.
 
     Every failure but bad syntax is a one-line message on stderr and an exit code;
-    Ctrl-C exits 130, SIGTERM 143, a closed stdout 141 (``_programs.run_program``).
+    Ctrl-C exits 130, SIGTERM 143, a closed stdout 141 (``_kit.run_program``).
 
     Raises:
         SystemExit: from argparse, with code 2, on bad syntax (and 0 after ``--help``).
@@ -556,7 +471,6 @@ def _assume(options: argparse.Namespace) -> dict[str, Any]:
     import asyncio
 
     from ..errors import InvalidParameterError
-    from ._failures import classify_error
 
     try:
         with logging_silenced():

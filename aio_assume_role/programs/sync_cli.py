@@ -6,8 +6,9 @@ Same options (plus ``--region``), output formats and exit codes as
 lines for ``export $(...)``, ``--json`` credential_process JSON; exit 2 bad syntax, 3 no
 parent credentials, 4 AssumeRole failed (invalid parameter values included, as there).
 Unlike there, errors are always one line, never a traceback or a secret, and a
-credential_process that leads back to its own profile stops (exit 2). The parsing,
-formats and messages are ``aio_assume_role.cli``'s.
+credential_process that leads back to its own profile stops (exit 2). The parsing is
+``aio_assume_role.programs.cli``'s, the formats and messages the programs' kit's. Imports
+no aiobotocore, aiohttp or aiofiles.
 """
 
 from __future__ import annotations
@@ -23,16 +24,18 @@ import boto3
 
 from .. import sync
 from .._core.compat import botocore_session
-from ._failures import classify_error
-from ._kit import EXIT_NO_PARENT_CREDENTIALS, Failure, logging_silenced, run_program
-from .cli import (
-    add_assume_role_arguments,
-    assume_role_kwargs,
-    credential_process_guard,
+from ._kit import (
+    EXIT_NO_PARENT_CREDENTIALS,
+    Failure,
+    add_format_options,
+    classify_error,
     credential_process_json,
     format_dotenv,
     format_json,
+    logging_silenced,
+    run_program,
 )
+from .cli import add_assume_role_arguments, assume_role_kwargs, credential_process_guard
 
 __all__ = ["main"]
 
@@ -66,33 +69,15 @@ def build_parser() -> argparse.ArgumentParser:
         description=_description(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    output = parser.add_mutually_exclusive_group()
-    output.add_argument(
-        "--env",
-        dest="format",
-        action="store_const",
-        const="env",
-        help="print as env vars (default)",
+    add_format_options(
+        parser,
+        {
+            "env": "print as env vars (default)",
+            "json": "print credential_process-formatted JSON to stdout",
+        },
     )
-    output.add_argument(
-        "--json",
-        dest="format",
-        action="store_const",
-        const="json",
-        help="print credential_process-formatted JSON to stdout",
-    )
-    parser.set_defaults(format="env")
     add_assume_role_arguments(parser)
     return parser
-
-
-def _failure(error: Exception) -> Failure:
-    failure = classify_error(error, prefix=_PREFIX, plain_prefix=f"{_PREFIX}: ")
-    if failure.code == EXIT_NO_PARENT_CREDENTIALS and not failure.message.startswith(
-        _NO_CREDENTIALS
-    ):
-        failure = Failure(failure.code, f"{_NO_CREDENTIALS}: {failure.message}")
-    return failure
 
 
 def fetch_credentials(options: argparse.Namespace) -> dict[str, Any]:
@@ -116,7 +101,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code.
 
     Every failure but bad syntax is a one-line message on stderr and an exit code;
-    Ctrl-C exits 130, SIGTERM 143, a closed stdout 141 (``_programs.run_program``).
+    Ctrl-C exits 130, SIGTERM 143, a closed stdout 141 (``_kit.run_program``).
 
     Raises:
         SystemExit: from argparse, with code 2, on bad syntax (and 0 after ``--help``).
@@ -130,7 +115,12 @@ def _main(argv: Sequence[str] | None) -> int:
         with logging_silenced():
             credentials = fetch_credentials(options)
     except Exception as error:  # whatever it is: one line, exit 4 at worst, never 1
-        failure = error if isinstance(error, Failure) else _failure(error)
+        failure = classify_error(
+            error,
+            prefix=_PREFIX,
+            plain_prefix=f"{_PREFIX}: ",
+            parent_prefix=f"{_NO_CREDENTIALS}: ",
+        )
         print(failure.message, file=sys.stderr)
         return failure.code
     print(format_json(credentials) if options.format == "json" else format_dotenv(credentials))
