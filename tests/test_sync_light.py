@@ -3,11 +3,14 @@ child session starts from shared templates, as the async path's does."""
 
 from __future__ import annotations
 
+import json
+import re
 import subprocess
 import sys
 
 import boto3
 import pytest
+from moto_sts import StsServer
 
 from aio_assume_role.sync import assume_role
 
@@ -32,6 +35,39 @@ def test_the_package_loads_its_exports_on_first_use() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.split() == ["False", "True"]
+
+
+HEAVY = ("aiobotocore", "aiohttp", "aiofiles")
+
+
+def _imported(*argv: str) -> tuple[subprocess.CompletedProcess[str], set[str]]:
+    """Run ``python -X importtime -m aio_assume_role.sync ARGV``; the top-level packages
+    of every module it imported (importtime's lines on stderr)."""
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "aio_assume_role.sync", *argv],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    modules = re.findall(r"^import time:\s+\d+ \|\s+\d+ \|\s+(\S+)", result.stderr, re.M)
+    assert modules, result.stderr
+    return result, {name.split(".")[0] for name in modules}
+
+
+def test_the_sync_command_line_loads_no_aiobotocore_for_help() -> None:
+    result, packages = _imported("--help")
+    assert result.returncode == 0
+    assert "boto3" in packages  # the check sees what is imported
+    assert packages.isdisjoint(HEAVY), packages & set(HEAVY)
+
+
+def test_the_sync_command_line_loads_no_aiobotocore_when_it_assumes_a_role(
+    sts_server: StsServer,
+) -> None:
+    result, packages = _imported("arn:aws:iam::123456789012:role/Light", "--json")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert json.loads(result.stdout)["AccessKeyId"]
+    assert packages.isdisjoint(HEAVY), packages & set(HEAVY)
 
 
 # --- what makes a sync child session cheap (as tests/test_fanout.py for the async path) ----

@@ -11,37 +11,21 @@ import contextlib
 import importlib
 import time
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any
 
-__all__ = ["PROGRESS_LOG_INTERVAL", "Progress", "ProgressDisplay"]
+__all__ = ["PROGRESS_LOG_INTERVAL", "ProgressDisplay"]
 
 #: With ``fan_out(progress=True)`` and no terminal bar: the least number of seconds
 #: between two progress lines on stderr.
 PROGRESS_LOG_INTERVAL = 10.0
 
 
-class Progress(Protocol):
-    """What a display reads of a progress report (``fanout.FanOutProgress``)."""
-
-    @property
-    def done(self) -> int: ...
-    @property
-    def total(self) -> int: ...
-    @property
-    def ok(self) -> int: ...
-    @property
-    def failed(self) -> int: ...
-    @property
-    def failed_assume(self) -> int: ...
-    @property
-    def failed_work(self) -> int: ...
-
-
 class ProgressDisplay:
     """A tqdm bar when the stream is a terminal and tqdm is installed, else a line at most
     every ``PROGRESS_LOG_INTERVAL`` seconds and one at the end, written to the stream
     directly: progress shows without any logging configuration (and a program that
-    silences logging still shows it). Call it with each progress report; ``close()``
+    silences logging still shows it). Call it with each progress report (a
+    ``fanout.FanOutProgress``: ``done``, ``total``, ``ok``, ``failed_*``); ``close()``
     when the run ends. Raises nothing: a closed stream loses the line, nothing more.
 
     ``label`` heads the bar; ``unit`` is the bar's unit; ``line`` makes a text line,
@@ -63,8 +47,8 @@ class ProgressDisplay:
         self.line = line
         self.postfix = postfix or _counts_by_outcome
         self.bar: Any = None
-        self.last: Progress | None = None
-        self.written: Progress | None = None
+        self.last: Any = None
+        self.written: Any = None
         self.written_at = time.monotonic()
         self.tqdm: Any = None
         isatty = getattr(stream, "isatty", None)
@@ -72,7 +56,7 @@ class ProgressDisplay:
             with contextlib.suppress(ImportError):  # the optional extra 'progress'
                 self.tqdm = importlib.import_module("tqdm").tqdm
 
-    def __call__(self, progress: Progress) -> None:
+    def __call__(self, progress: Any) -> None:
         self.last = progress
         if self.tqdm is not None:
             if self.bar is None:
@@ -102,7 +86,7 @@ class ProgressDisplay:
             print(self.line(progress), file=self.stream, flush=True)
 
 
-def _counts_by_outcome(progress: Progress) -> dict[str, int]:
+def _counts_by_outcome(progress: Any) -> dict[str, int]:
     return {
         "ok": progress.ok,
         "failed_assume": progress.failed_assume,
