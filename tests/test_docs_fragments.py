@@ -197,7 +197,9 @@ def test_every_include_in_the_docs_exists_and_examples_are_run() -> None:
             number = index + 1
             if not name:
                 continue
-            if name.startswith("examples/array-jobs/"):  # manifests: tests/test_accounts_cli.py
+            if name.startswith(
+                "examples/array-jobs/"
+            ):  # manifests: tests/test_programs_accounts.py
                 problem = None if (ROOT / name).is_file() else f"includes missing {name}"
             elif name.startswith("examples/"):
                 problem = example_problem(name)

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_support import Issued
 from moto_sts import StsServer
+from programs_support import Issued
 from support import role_arn
 
 from aio_assume_role.programs import cli

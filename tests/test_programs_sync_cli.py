@@ -14,8 +14,8 @@ import sys
 
 import aws_assume_role_lib.aws_assume_role_lib
 import pytest
-from cli_support import Issued, assert_no_secret, assert_one_line_error, closed_port
 from moto_sts import StsServer
+from programs_support import Issued, assert_no_secret, assert_one_line_error, closed_port
 from support import ACCOUNT_ID, role_arn
 
 from aio_assume_role.programs import sync_cli
@@ -124,7 +124,7 @@ class TestSameOutput:
     def test_same_assume_role_request(self, env: dict[str, str], sts_server: StsServer) -> None:
         """Every option both take alike. Not --Tags (aws-assume-role-lib passes a dict,
         which fails its own validation) nor --TokenCode (it prompts for the code instead):
-        ours sends those (tests/test_cli.py)."""
+        ours sends those (tests/test_programs_cli.py)."""
         policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "sns:*"}]}
         results = run_both(
             role_arn(),

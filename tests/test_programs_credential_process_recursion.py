@@ -13,8 +13,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from cli_support import assert_one_line_error, run_module
 from moto_sts import StsServer
+from programs_support import assert_one_line_error, run_module
 from support import ACCOUNT_ID, role_arn
 
 from aio_assume_role.programs import cli

@@ -8,7 +8,8 @@ from __future__ import annotations
 import os
 
 import pytest
-from cli_support import (
+from moto_sts import StsServer
+from programs_support import (
     Issued,
     assert_no_secret,
     assert_one_line_error,
@@ -16,7 +17,6 @@ from cli_support import (
     run_module,
     run_python,
 )
-from moto_sts import StsServer
 from support import role_arn
 
 from aio_assume_role import session
