@@ -7,10 +7,8 @@
 - ``sync_cli``: ``python -m aio_assume_role.sync``, aws-assume-role-lib's command line on
   the boto3 path (it imports no aiobotocore, aiohttp or aiofiles).
 
-Exit codes, the same for every program (``kit``): 0 success; 1 ``accounts`` ran and a
-check failed; 2 bad arguments (or a credential_process recursion, or the demo without
-moto); 3 no parent credentials; 4 AssumeRole (or the step, or listing the
-organization) failed; 130 Ctrl-C; 143 SIGTERM; 141 stdout closed.
+Exit codes: one set for every program, the kit's ``EXIT_*`` constants, documented once,
+in the CLI guide's table (``docs/how-to/cli.md``, "Exit codes").
 """
 
 __all__: list[str] = []

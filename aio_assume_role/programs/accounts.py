@@ -33,12 +33,10 @@ depends only on its id and ``n``); ``--shard /n`` (or ``n``) reads the index fro
 and sorted, are the lines of one unsharded run, sorted. ``examples/array-jobs/``
 holds an Indexed Job manifest and an AWS Batch job definition that run it.
 
-Exit codes: 0 every check succeeded (also when there was nothing to check); 1 the
-run completed and at least one check failed; 2 bad arguments (one line naming the
-option); 3 no parent credentials; 4 listing the organization's accounts failed
-(e.g. ``AWSOrganizationsNotInUseException``, ``AccessDeniedException``); 130 Ctrl-C,
-143 SIGTERM; 141 stdout closed. Errors are one line on stderr, never a traceback, never
-a secret. Interrupted (Ctrl-C or SIGTERM), the command prints what it has: with
+Exit codes: the programs' (``aio_assume_role.programs``): 0 every check succeeded (also
+when there was nothing to check), 1 the run completed and at least one check failed, 4
+listing the organization's accounts failed (e.g. ``AWSOrganizationsNotInUseException``).
+Errors are one line on stderr, never a traceback, never a secret. Interrupted (Ctrl-C or SIGTERM), the command prints what it has: with
 ``--json`` the lines written so far stand, and one line on stderr says it was
 interrupted, with the summary of the checks done; the table is printed with what is
 done, its summary line saying it was interrupted.

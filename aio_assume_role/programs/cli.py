@@ -1,8 +1,7 @@
 """The command line: assume a role and print its credentials (``aio-assume-role``).
 
-Exit codes: the programs' (``aio_assume_role.programs``): 0 success, 2 bad arguments (or a
-credential_process recursion), 3 no parent credentials, 4 AssumeRole failed, however it
-failed. Runs on the async path; errors are one line on stderr, never a traceback, never a
+Exit codes: the programs' (``aio_assume_role.programs``; 4 AssumeRole failed, however it
+failed). Runs on the async path; errors are one line on stderr, never a traceback, never a
 secret.
 
 The argument parsing and the credential_process recursion guard here are shared with

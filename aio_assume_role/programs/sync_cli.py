@@ -3,8 +3,9 @@ on the boto3 path.
 
 Same options (plus ``--region``), output formats and exit codes as
 ``python -m aws_assume_role_lib``: ``--env`` (default) prints bare ``AWS_...=value``
-lines for ``export $(...)``, ``--json`` credential_process JSON; exit 2 bad syntax, 3 no
-parent credentials, 4 AssumeRole failed (invalid parameter values included, as there).
+lines for ``export $(...)``, ``--json`` credential_process JSON; the programs' exit codes
+(``aio_assume_role.programs``), which are aws-assume-role-lib's (invalid parameter values
+exit 4, as there).
 Unlike there, errors are always one line, never a traceback or a secret, and a
 credential_process that leads back to its own profile stops (exit 2). The parsing is
 ``aio_assume_role.programs.cli``'s, the formats and messages the programs' kit's. Imports
