@@ -36,10 +36,10 @@ holds an Indexed Job manifest and an AWS Batch job definition that run it.
 Exit codes: the programs' (``aio_assume_role.programs``): 0 every check succeeded (also
 when there was nothing to check), 1 the run completed and at least one check failed, 4
 listing the organization's accounts failed (e.g. ``AWSOrganizationsNotInUseException``).
-Errors are one line on stderr, never a traceback, never a secret. Interrupted (Ctrl-C or SIGTERM), the command prints what it has: with
-``--json`` the lines written so far stand, and one line on stderr says it was
-interrupted, with the summary of the checks done; the table is printed with what is
-done, its summary line saying it was interrupted.
+Errors are one line on stderr, never a traceback, never a secret. Interrupted (Ctrl-C or
+SIGTERM), the command prints what it has: with ``--json`` the lines written so far stand,
+and one line on stderr says it was interrupted, with the summary of the checks done; the
+table is printed with what is done, its summary line saying it was interrupted.
 """
 
 from __future__ import annotations

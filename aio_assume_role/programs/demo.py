@@ -41,8 +41,10 @@ import os
 import sys
 import tempfile
 import time
+import types
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Any
+from unittest import mock
 
 from aiobotocore.config import AioConfig
 from botocore.exceptions import EndpointConnectionError
@@ -263,19 +265,11 @@ def _plural(count: int, noun: str) -> str:
 # --- the embedded endpoint ---------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def no_user_models(directory: str) -> Iterator[None]:
-    """botocore loaders created meanwhile skip ``~/.aws/models`` (its customer data path).
-
-    botocore reads that path from ``HOME`` once, at import; it is pointed at a
-    ``models`` directory in ``directory`` (which does not exist) and restored after.
-    """
-    saved = Loader.CUSTOMER_DATA_PATH
-    Loader.CUSTOMER_DATA_PATH = os.path.join(directory, "models")
-    try:
-        yield
-    finally:
-        Loader.CUSTOMER_DATA_PATH = saved
+def no_user_models(directory: str) -> contextlib.AbstractContextManager[Any]:
+    """botocore loaders created meanwhile skip ``~/.aws/models`` (its customer data path,
+    read from ``HOME`` once, at import): it points at a ``models`` directory in
+    ``directory`` (which does not exist), and is restored after."""
+    return mock.patch.object(Loader, "CUSTOMER_DATA_PATH", os.path.join(directory, "models"))
 
 
 @contextlib.contextmanager
@@ -289,34 +283,29 @@ def isolated_run() -> Iterator[str]:
     directory; the environment, botocore's model path and the log level are restored
     afterwards, and the directory removed.
     """
-    saved = dict(os.environ)
     werkzeug = logging.getLogger("werkzeug")
     level = werkzeug.level
-    try:
-        with tempfile.TemporaryDirectory(prefix="aio-assume-role-demo-") as directory:
-            for name in [name for name in os.environ if name.startswith("AWS_")]:
-                del os.environ[name]
-            files = {}
-            for variable, name in (
-                ("AWS_CONFIG_FILE", "aws_config"),
-                ("AWS_SHARED_CREDENTIALS_FILE", "aws_credentials"),
-            ):
-                files[variable] = os.path.join(directory, name)
-                open(files[variable], "w").close()
-            os.environ.update(
-                files,
-                AWS_ACCESS_KEY_ID=DUMMY_ACCESS_KEY,
-                AWS_SECRET_ACCESS_KEY=DUMMY_SECRET_KEY,
-                AWS_DEFAULT_REGION="us-east-1",
-                AWS_EC2_METADATA_DISABLED="true",
-            )
-            werkzeug.setLevel(logging.ERROR)  # no line per request
-            with no_user_models(directory):
-                yield directory
-    finally:
-        werkzeug.setLevel(level)
-        os.environ.clear()
-        os.environ.update(saved)
+    with contextlib.ExitStack() as stack:
+        directory = stack.enter_context(tempfile.TemporaryDirectory(prefix="aio-assume-role-"))
+        files = {
+            "AWS_CONFIG_FILE": os.path.join(directory, "aws_config"),
+            "AWS_SHARED_CREDENTIALS_FILE": os.path.join(directory, "aws_credentials"),
+        }
+        for path in files.values():
+            open(path, "w").close()
+        environment = {name: value for name, value in os.environ.items() if name[:4] != "AWS_"}
+        environment.update(
+            files,
+            AWS_ACCESS_KEY_ID=DUMMY_ACCESS_KEY,
+            AWS_SECRET_ACCESS_KEY=DUMMY_SECRET_KEY,
+            AWS_DEFAULT_REGION="us-east-1",
+            AWS_EC2_METADATA_DISABLED="true",
+        )
+        stack.enter_context(mock.patch.dict(os.environ, environment, clear=True))
+        stack.enter_context(no_user_models(directory))
+        stack.callback(werkzeug.setLevel, level)
+        werkzeug.setLevel(logging.ERROR)  # no line per request
+        yield directory
 
 
 @contextlib.contextmanager
@@ -447,18 +436,6 @@ class _WarningCount(logging.Handler):
         self.count += 1
 
 
-class _Outage:
-    """While ``down``, every AssumeRole the parent signs fails as if STS were unreachable:
-    a ``before-send`` hook (botocore's public event) raising botocore's connection error."""
-
-    def __init__(self) -> None:
-        self.down = False
-
-    def __call__(self, request: Any = None, **_: Any) -> None:
-        if self.down:
-            raise EndpointConnectionError(endpoint_url=getattr(request, "url", "sts"))
-
-
 @contextlib.contextmanager
 def _refresh_watch(parent: Any, role_arn: str) -> Iterator[Any]:
     """Meanwhile: the role's refresh events listed, the library's WARNINGs counted (not
@@ -474,13 +451,20 @@ def _refresh_watch(parent: Any, role_arn: str) -> Iterator[Any]:
             events.append(event)
             arrived.set()
 
-    warnings, outage = _WarningCount(), _Outage()
+    warnings, outage = _WarningCount(), types.SimpleNamespace(down=False)
+
+    def fail_while_down(request: Any = None, **_: Any) -> None:
+        """While ``outage.down``, every AssumeRole the parent signs fails as if STS were
+        unreachable (botocore's public ``before-send`` event)."""
+        if outage.down:
+            raise EndpointConnectionError(endpoint_url=getattr(request, "url", "sts"))
+
     library_logger = logging.getLogger("aio_assume_role")
     config = parent.get_default_client_config()
     one_attempt = AioConfig(retries={"total_max_attempts": 1})
     remove = add_refresh_listener(listen)
     library_logger.addHandler(warnings)
-    parent.register("before-send.sts.AssumeRole", outage, unique_id="demo-outage")
+    parent.register("before-send.sts.AssumeRole", fail_while_down, unique_id="demo-outage")
     parent.set_default_client_config(one_attempt if config is None else config.merge(one_attempt))
     try:
         with testing.moved_clock(moto=True) as clock, testing.pinned_jitter(0.0):
