@@ -58,6 +58,7 @@ __all__ = [
     "Failure",
     "account_id",
     "add_format_options",
+    "bad_arguments",
     "caller_arn",
     "classify_error",
     "credential_process_json",
@@ -101,6 +102,14 @@ class Failure(Exception):
 class BadArguments(Exception):
     """A bad option found after parsing: exit 2, with this one-line message (after the
     usage line, as argparse's own errors)."""
+
+
+def bad_arguments(parser: argparse.ArgumentParser, message: object) -> int:
+    """argparse's own report of bad arguments (the usage, then ``PROG: error: message``)
+    on stderr, for one found after parsing; returns the exit code, 2."""
+    parser.print_usage(sys.stderr)
+    print(f"{parser.prog}: error: {message}", file=sys.stderr)
+    return EXIT_BAD_ARGUMENTS
 
 
 def one_line(text: object) -> str:

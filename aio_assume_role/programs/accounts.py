@@ -57,11 +57,11 @@ from ..errors import InvalidParameterError
 from ..fanout import FanOutProgress, FanOutResult, fan_out, summarize
 from ..targets import SHARD_ENVIRONMENT_VARIABLE, Targets, from_organization, parse_shard
 from ._kit import (
-    EXIT_BAD_ARGUMENTS,
     EXIT_NO_PARENT_CREDENTIALS,
     EXIT_SOME_FAILED,
     BadArguments,
     Failure,
+    bad_arguments,
     caller_arn,
     classify_error,
     interrupted_exit_code,
@@ -431,9 +431,7 @@ def _main(argv: Sequence[str] | None, prog: str | None) -> int:
         except InvalidParameterError as error:
             raise BadArguments(_problems(error)) from None
     except BadArguments as error:
-        parser.print_usage(sys.stderr)
-        print(f"{parser.prog}: error: {error}", file=sys.stderr)
-        return EXIT_BAD_ARGUMENTS
+        return bad_arguments(parser, error)
     progress = None if options.no_progress else _progress(sys.stderr, parser.prog)
     collected = _Results(stream_json=options.json)
     try:
@@ -443,9 +441,7 @@ def _main(argv: Sequence[str] | None, prog: str | None) -> int:
         _print_interrupted(parser.prog, options, collected, regions, shard)
         return interrupted_exit_code()
     except InvalidParameterError as error:  # fan_out's checks, before any call
-        parser.print_usage(sys.stderr)
-        print(f"{parser.prog}: error: {_problems(error)}", file=sys.stderr)
-        return EXIT_BAD_ARGUMENTS
+        return bad_arguments(parser, _problems(error))
     except BrokenPipeError:  # stdout closed while streaming: run_program says so
         raise
     except Exception as error:  # listing the organization: one line, never a traceback

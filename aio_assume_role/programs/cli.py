@@ -36,6 +36,7 @@ from ._kit import (
     EXIT_BAD_ARGUMENTS,
     Failure,
     add_format_options,
+    bad_arguments,
     classify_error,
     credential_process_json,
     format_dotenv,
@@ -352,7 +353,7 @@ def _normalized_request(options: argparse.Namespace) -> dict[str, Any]:
 
 def cache_directory(options: argparse.Namespace) -> str | None:
     """The credential_process cache's directory for this run, or None (no cache):
-    only ``--json`` output is cached (see ``_cli_cache``), unless ``--no-cache``."""
+    only ``--json`` output is cached (see ``_credential_cache``), unless ``--no-cache``."""
     if options.format != "json" or options.no_cache:
         return None
     return str(options.cache_dir or credential_cache.default_cache_dir())
@@ -449,9 +450,7 @@ def _main(argv: Sequence[str] | None, prog: str | None) -> int:
         try:
             credentials = _assume(options)
         except InvalidParameterError as error:
-            parser.print_usage(sys.stderr)
-            print(f"{parser.prog}: error: {error}", file=sys.stderr)
-            return EXIT_BAD_ARGUMENTS
+            return bad_arguments(parser, error)
         except Failure as failure:
             print(f"{parser.prog}: {failure.message}", file=sys.stderr)
             return failure.code
