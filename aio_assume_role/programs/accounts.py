@@ -72,6 +72,7 @@ from ._kit import (
     region_argument,
     region_list,
     run_program,
+    say,
 )
 from ._kit import (
     account_id as account_id_or_exit,
@@ -438,7 +439,7 @@ def _main(argv: Sequence[str] | None, prog: str | None) -> int:
         with logging_silenced():
             asyncio.run(_check(options, targets, regions, shard, progress, collected))
     except KeyboardInterrupt:  # Ctrl-C or SIGTERM: what is done, and that it was cut short
-        _print_interrupted(parser.prog, options, collected, regions, shard)
+        _report(parser.prog, options, collected, regions, shard, interrupted=True)
         return interrupted_exit_code()
     except InvalidParameterError as error:  # fan_out's checks, before any call
         return bad_arguments(parser, _problems(error))
@@ -450,39 +451,31 @@ def _main(argv: Sequence[str] | None, prog: str | None) -> int:
             prefix="listing the organization's accounts failed",
             plain_prefix="listing the organization's accounts failed: ",
         )
-        print(f"{parser.prog}: {failure.message}", file=sys.stderr)
+        say(parser.prog, failure.message)
         return failure.code
-    results = collected.sorted()
-    summary = _summary(results, regions, shard)
-    if options.json:
-        if not options.no_progress:
-            print(f"{parser.prog}: {summary}", file=sys.stderr)
-    else:
-        for line in _table(results, regions is not None):
-            print(line)
-        print(summary)
-    sys.stdout.flush()
-    return 0 if all(result.ok for result in results) else EXIT_SOME_FAILED
+    _report(parser.prog, options, collected, regions, shard)
+    return 0 if all(result.ok for result in collected.results) else EXIT_SOME_FAILED
 
 
-def _print_interrupted(
+def _report(
     prog: str,
     options: argparse.Namespace,
     collected: _Results,
     regions: list[str] | None,
     shard: tuple[int, int] | None,
+    interrupted: bool = False,
 ) -> None:
-    """After an interrupt: the table of what is done (the JSON lines are out already),
-    and a summary line that says the run was interrupted, and how far it got."""
+    """The table of what is done and the summary line; with ``--json``, the summary alone,
+    on stderr (the JSON lines are out already), unless ``--no-progress``. After an
+    interrupt, the summary says so and how far the run got (also with ``--no-progress``)."""
     results = collected.sorted()
-    done = (
-        f"{len(results)} of {collected.total}"
-        if collected.total is not None
-        else (str(len(results)))
-    )
-    summary = f"interrupted after {done} checks; done: {_summary(results, regions, shard)}"
+    summary = _summary(results, regions, shard)
+    if interrupted:
+        done = f"{len(results)}" + ("" if collected.total is None else f" of {collected.total}")
+        summary = f"interrupted after {done} checks; done: {summary}"
     if options.json:
-        print(f"{prog}: {summary}", file=sys.stderr, flush=True)
+        if interrupted or not options.no_progress:
+            print(f"{prog}: {summary}", file=sys.stderr, flush=True)
         return
     for line in _table(results, regions is not None):
         print(line)

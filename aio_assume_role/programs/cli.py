@@ -46,6 +46,7 @@ from ._kit import (
     parent_session,
     region_argument,
     run_program,
+    say,
 )
 
 __all__ = ["CREDENTIAL_PROCESS_MARKER", "main"]
@@ -452,7 +453,7 @@ def _main(argv: Sequence[str] | None, prog: str | None) -> int:
         except InvalidParameterError as error:
             return bad_arguments(parser, error)
         except Failure as failure:
-            print(f"{parser.prog}: {failure.message}", file=sys.stderr)
+            say(parser.prog, failure.message)
             return failure.code
     if options.format == "json":
         print(format_json(credentials))
