@@ -539,3 +539,18 @@ async def test_the_refresh_steps_changes_are_restored() -> None:
     assert abs(clock.now() - datetime.datetime.now(datetime.timezone.utc)).total_seconds() < 60
     assert (list(library_logger.handlers), list(refresh._LISTENERS)) == (handlers, listeners)
     assert parent.get_default_client_config() is config
+
+
+def test_a_step_that_fails_is_one_line_without_the_exceptions_text(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async def explode(options: object) -> int:
+        raise RuntimeError("SecretAccessKey=wJalrXUtnFEMI/K7MDENG")
+
+    monkeypatch.setattr(demo, "run_real", explode)
+    argv = ["--profile", "p", "--role-name", "R", "--account", "111111111111"]
+    assert demo.main(argv, prog="aio-assume-role demo") == 4
+    assert capsys.readouterr().err.splitlines() == [
+        "aio-assume-role demo: a step failed: RuntimeError: unexpected error "
+        "(details withheld, they may contain credentials)"
+    ]
