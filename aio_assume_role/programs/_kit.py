@@ -23,8 +23,8 @@
 
 Imports nothing beyond the standard library at import: the command's cache hit and the
 sync command run through it. botocore, aiobotocore and the library are imported by the
-functions that need them (aiobotocore only by ``parent_session`` and ``caller_arn``, which
-the sync command never calls).
+functions that need them (aiobotocore only by ``parent_session``, which the sync command
+never calls).
 """
 
 from __future__ import annotations
