@@ -29,6 +29,7 @@ PUBLIC_MODULES = [
     "aio_assume_role.sts_clients",
     "aio_assume_role.sync",
     "aio_assume_role.targets",
+    "aio_assume_role.tenants",
     "aio_assume_role.testing",
 ]
 
