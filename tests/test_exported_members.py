@@ -25,6 +25,7 @@ PUBLIC_MODULES = [
     "aio_assume_role.demo",
     "aio_assume_role.errors",
     "aio_assume_role.fanout",
+    "aio_assume_role.otel",
     "aio_assume_role.session",
     "aio_assume_role.sts_clients",
     "aio_assume_role.sync",
