@@ -12,6 +12,8 @@ The public API, by task:
   ``FanOutSummary``, ``FanOutProgress``; targets: ``Account``, ``from_organization``,
   ``OrganizationAccounts``, ``list_organization_accounts``; ``assume_role_in_accounts``,
   ``AccountResult``; ``SharedStsClients``;
+- a service acting as many tenants: ``TenantSessions`` (a bounded registry of their
+  sessions and long-lived clients), ``TenantKey``, ``TenantStats``;
 - observing refreshes: ``add_refresh_listener``, ``RefreshEvent``, ``RefreshListener``;
 - names: ``get_role_arn``, ``get_assumed_role_session_arn``, ``is_role_arn``,
   ``generate_lambda_session_name``, ``AUTOMATIC_ROLE_SESSION_NAME``;
@@ -73,6 +75,7 @@ if TYPE_CHECKING:
         from_organization,
         list_organization_accounts,
     )
+    from .tenants import TenantKey, TenantSessions, TenantStats
 
 __version__ = "0.1.0"
 
@@ -100,6 +103,9 @@ _EXPORTS = {
     "RefreshTimeoutError": ".errors",
     "RefreshListener": "._core.refresh",
     "SharedStsClients": ".sts_clients",
+    "TenantKey": ".tenants",
+    "TenantSessions": ".tenants",
+    "TenantStats": ".tenants",
     "add_refresh_listener": "._core.refresh",
     "assume_role": ".session",
     "assume_role_in_accounts": ".fanout",
@@ -138,6 +144,9 @@ __all__ = [
     "RefreshListener",
     "RefreshTimeoutError",
     "SharedStsClients",
+    "TenantKey",
+    "TenantSessions",
+    "TenantStats",
     "add_refresh_listener",
     "assume_role",
     "assume_role_in_accounts",

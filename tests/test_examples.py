@@ -314,3 +314,78 @@ def test_trio_file_cache_is_shared_by_runs(sts_server: StsServer, tmp_path: Path
     assert run_example("trio_file_cache.py", env=env) == [arn]
     assert sts_server.count("AssumeRole") == 1
     assert len(list((tmp_path / "cache").glob("*.json"))) == 1
+
+
+@covers("tenants_service.py")
+def test_tenants_service_under_two_uvicorn_workers(sts_server: StsServer, tmp_path: Path) -> None:
+    """The Starlette service as it runs: a real uvicorn server with 2 worker processes
+    sharing one cache directory, driven over HTTP. Every tenant's requests succeed, the
+    workers assume each role once between them, and they shut down without a warning."""
+    import signal
+    import socket
+    import time
+    import urllib.error
+    import urllib.request
+    from concurrent.futures import ThreadPoolExecutor
+
+    accounts = {f"t{n}": f"{n:012d}" for n in range(100000000001, 100000000007)}
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {
+        **os.environ,
+        "PORT": str(port),
+        "TENANTS": ",".join(f"{name}={account}" for name, account in accounts.items()),
+        "TENANT_CACHE_DIR": str(tmp_path / "cache"),
+        "PYTHONUNBUFFERED": "1",
+    }
+    server = subprocess.Popen(
+        [sys.executable, str(EXAMPLES / "tenants_service.py")],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+    def get(path: str) -> tuple[int, dict[str, Any]]:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=60) as answer:
+                return answer.status, json.loads(answer.read())
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read())
+
+    try:
+        deadline = time.monotonic() + 60  # a failure bound: the workers start in seconds
+        while True:
+            try:
+                assert get("/-/stats")[0] == 200
+                break
+            except OSError:
+                assert time.monotonic() < deadline and server.poll() is None, "no server"
+                time.sleep(0.05)
+        served_by: set[int] = set()
+        with ThreadPoolExecutor(48) as pool:
+            for _ in range(10):  # rounds, until both workers have served tenants
+                answers = list(pool.map(get, [f"/{name}" for name in accounts for _ in range(8)]))
+                assert [status for status, _ in answers] == [200] * len(answers)
+                assert [body["account"] for _, body in answers] == [
+                    account for account in accounts.values() for _ in range(8)
+                ]
+                served_by.update(body["worker"] for _, body in answers)
+                if len(served_by) == 2:
+                    break
+        assert len(served_by) == 2
+        assert get("/nobody")[0] == 404
+        # One AssumeRole per tenant between the two workers, not one per worker.
+        assert sorted(call["RoleArn"] for call in sts_server.calls()) == sorted(
+            f"arn:aws:iam::{account}:role/Vendor" for account in accounts.values()
+        )
+        assert {call["ExternalId"] for call in sts_server.calls()} == {
+            f"ext-{name}" for name in accounts
+        }
+    finally:
+        server.send_signal(signal.SIGTERM)
+        _, stderr = server.communicate(timeout=60)
+    assert server.returncode == 0, stderr
+    assert stderr.count("Application shutdown complete") == 2, stderr
+    assert "Unclosed" not in stderr and "Traceback" not in stderr, stderr

@@ -22,6 +22,7 @@ PUBLIC_MODULES = [
     "aio_assume_role.cache",
     "aio_assume_role.errors",
     "aio_assume_role.fanout",
+    "aio_assume_role.otel",
     "aio_assume_role.programs",
     "aio_assume_role.programs.accounts",
     "aio_assume_role.programs.cli",
@@ -31,6 +32,7 @@ PUBLIC_MODULES = [
     "aio_assume_role.sts_clients",
     "aio_assume_role.sync",
     "aio_assume_role.targets",
+    "aio_assume_role.tenants",
     "aio_assume_role.testing",
 ]
 
