@@ -38,6 +38,8 @@ from aiobotocore.session import AioSession
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
+from ._core import pacing
+from ._core.pacing import DEFAULT_RATE, StsRateLimiter, limiter_for
 from ._core.progress import PROGRESS_LOG_INTERVAL, ProgressDisplay  # the one display
 from ._core.refresh import error_code
 from ._core.request import region_name_problem
@@ -58,12 +60,14 @@ from .targets import (
 # Plain sorted() order, as tests/test_exported_members.py checks (not ruff's isort order).
 __all__ = [  # noqa: RUF022
     "AccountResult",
+    "DEFAULT_RATE",
     "FanOutProgress",
     "FanOutResult",
     "FanOutSummary",
     "PROGRESS_LOG_INTERVAL",
     "ProgressCallback",
     "Stage",
+    "StsRateLimiter",
     "assume_role_in_accounts",
     "fan_out",
     "fan_out_summary",
@@ -327,6 +331,7 @@ def fan_out(
     progress: Callable[[FanOutProgress], object] | bool | None = None,
     path: str = "",
     partition: str = "aws",
+    rate: float | StsRateLimiter | None = DEFAULT_RATE,
     **assume_role_kwargs: Any,
 ) -> AsyncGenerator[FanOutResult[T], None]:
     """Run ``await work(session, account, region)`` in every account and region, streamed.
@@ -352,6 +357,16 @@ def fan_out(
       unit's failure never stops the others.
     - At most ``concurrency`` units are in flight at once (AssumeRole calls and work
       together); every AssumeRole call goes through one shared STS client.
+    - ``rate``: the most AssumeRole requests a second the run sends per STS endpoint
+      (default ``DEFAULT_RATE``, 200: a third of STS's usual 600/s per account and
+      Region), adapted to the endpoint: a ``Throttling`` (``ThrottlingException``,
+      ``RequestLimitExceeded``) answer slows the pace down, successes bring it back
+      up (AIMD), and a throttled call is retried, beyond botocore's attempts, for 20
+      seconds; only then is it the account's failure, with the throttling code. An
+      ``StsRateLimiter`` instead of a number shares one pace between runs (or sets
+      its ``deadline``); None: unpaced, botocore's retries only. The calls go to the
+      endpoint the parent configures for STS (they are not spread over regions);
+      calls the work itself makes through the shared STS clients are paced too.
     - ``progress``: a callable, called with a ``FanOutProgress`` as each result is
       ready; or True: a progress bar on stderr when it is a terminal and tqdm is
       installed (``pip install 'aio-assume-role[progress]'``), else a line on
@@ -362,8 +377,9 @@ def fan_out(
     every account: ``role_name``, ``path``, ``partition``, ``assume_role_kwargs``
     (as ``assume_role`` would), ``accounts`` (a single value, or an id that is not
     an account id: see ``targets.Account``), ``regions`` (not a list of region
-    names), ``concurrency`` (not an int >= 1), ``shard``, ``progress``, ``work``
-    (not callable). When iteration starts, enumerating an organization raises what
+    names), ``concurrency`` (not an int >= 1), ``rate`` (not a positive number, an
+    ``StsRateLimiter`` or None), ``shard``, ``progress``, ``work`` (not callable).
+    When iteration starts, enumerating an organization raises what
     ``targets.resolve_targets`` raises (botocore's ``ClientError``). An exception
     that is not an ``Exception`` (``KeyboardInterrupt``) stops the run and is
     re-raised. Closing the iterator early, or cancelling its consumer, cancels
@@ -384,6 +400,8 @@ def fan_out(
     _check_role_name(role_name, problems)
     region_list = _check_regions(regions, problems)
     _check_concurrency(concurrency, problems)
+    limiter, rate_problem = limiter_for(rate)
+    problems.extend([rate_problem] if rate_problem else [])
     if shard is not None:
         if (
             not isinstance(shard, tuple)
@@ -413,6 +431,7 @@ def fan_out(
         concurrency=concurrency,
         shard=shard,
         progress=progress,
+        limiter=limiter,
     )
 
 
@@ -427,6 +446,7 @@ async def _fan_out(
     concurrency: int,
     shard: tuple[int, int] | None,
     progress: Callable[[FanOutProgress], object] | bool | None,
+    limiter: StsRateLimiter | None,
 ) -> AsyncGenerator[FanOutResult[T], None]:
     # Checked ids stay str until their result is made (see targets.accounts_or_ids).
     accounts = targets if resolved else await resolve_targets(parent, targets)
@@ -438,7 +458,7 @@ async def _fan_out(
     counts = {"ok": 0, "assume": 0, "work": 0}
     try:
         async with contextlib.aclosing(
-            _run(parent, accounts, regions, assumer, work, concurrency)
+            _run(parent, accounts, regions, assumer, work, concurrency, limiter)
         ) as outcomes:
             async for outcome in outcomes:
                 account = outcome.account
@@ -478,6 +498,7 @@ async def fan_out_summary(
     progress: Callable[[FanOutProgress], object] | bool | None = None,
     path: str = "",
     partition: str = "aws",
+    rate: float | StsRateLimiter | None = DEFAULT_RATE,
     **assume_role_kwargs: Any,
 ) -> FanOutSummary[T]:
     """Run ``fan_out`` with these arguments to the end and return its ``FanOutSummary``.
@@ -497,6 +518,7 @@ async def fan_out_summary(
         progress=progress,
         path=path,
         partition=partition,
+        rate=rate,
         **assume_role_kwargs,
     )
     async with contextlib.aclosing(results):
@@ -529,6 +551,7 @@ def assume_role_in_accounts(
     path: str = "",
     partition: str = "aws",
     progress: ProgressCallback | None = None,
+    rate: float | StsRateLimiter | None = DEFAULT_RATE,
     **assume_role_kwargs: Any,
 ) -> AsyncGenerator[AccountResult, None]:
     """Assume ``role_name`` in each account, yielding results as they complete.
@@ -539,7 +562,9 @@ def assume_role_in_accounts(
     already fetched, or the exception that account raised: one account's failure
     never stops the others. Arguments wrong for every account (``role_name``,
     ``assume_role_kwargs`` such as ``DurationSeconds``) raise before any call.
-    ``progress(done, total)`` is called as each result becomes ready. An account
+    ``progress(done, total)`` is called as each result becomes ready. ``rate``
+    paces the AssumeRole calls as in ``fan_out`` (a bad one raises
+    ``InvalidParameterError`` naming it). An account
     id is a str of up to 12 digits or an int, zero-padded to 12 digits (as
     aws-assume-role-lib does); anything else (more digits, a non-digit) is that
     account's ``InvalidParameterError``, naming ``account_id``.
@@ -557,6 +582,8 @@ def assume_role_in_accounts(
     _check_role_name(role_name, problems)
     if progress is not None and not callable(progress):
         problems.append(("progress", "must be a callable progress(done, total) or None"))
+    limiter, rate_problem = limiter_for(rate)
+    problems.extend([rate_problem] if rate_problem else [])
     if problems:
         raise InvalidParameterError(problems, function="assume_role_in_accounts")
     return _assume_in_accounts(
@@ -565,6 +592,7 @@ def assume_role_in_accounts(
         _Assumer(parent, role_name, path, partition, assume_role_kwargs, checked_ids=False),
         concurrency=concurrency,
         progress=progress,
+        limiter=limiter,
     )
 
 
@@ -575,10 +603,11 @@ async def _assume_in_accounts(
     *,
     concurrency: int,
     progress: ProgressCallback | None,
+    limiter: StsRateLimiter | None,
 ) -> AsyncGenerator[AccountResult, None]:
     total = len(account_ids)
     async with contextlib.aclosing(
-        _run(parent, account_ids, [None], assumer, None, concurrency)
+        _run(parent, account_ids, [None], assumer, None, concurrency, limiter)
     ) as outcomes:
         done = 0
         async for outcome in outcomes:
@@ -687,6 +716,7 @@ async def _run(
     assumer: _Assumer,
     work: Callable[[AssumedRoleSession, Any, str | None], Awaitable[Any]] | None,
     concurrency: int,
+    limiter: StsRateLimiter | None = None,
 ) -> AsyncGenerator[_Outcome, None]:
     """Every (account, region)'s outcome, in completion order, from ``concurrency`` workers.
 
@@ -736,6 +766,7 @@ async def _run(
         return _Outcome(account, region, None, value, None)
 
     async def worker() -> None:
+        pacing.bind(limiter)  # this worker task's AssumeRole calls (see _core/pacing)
         try:
             for account, state, region in pending:
                 outcome = await run_unit(account, state, region)

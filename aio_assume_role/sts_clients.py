@@ -24,6 +24,7 @@ from aiobotocore.session import AioSession
 from botocore.config import Config
 from botocore.configprovider import ConfiguredEndpointProvider
 
+from ._core import pacing
 from ._core.windows import REFRESH_TIMEOUT_SECONDS, sts_timeouts
 from .errors import InvalidParameterError
 
@@ -133,6 +134,7 @@ class _ClientPool:
         try:
             context = session.create_client("sts", config=self.config)
             client = await context.__aenter__()
+            pacing.install(client)  # inert unless the calling task binds a rate limiter
         except BaseException:
             entry = self.entries.get(key)
             if entry is not None and entry.task is asyncio.current_task():

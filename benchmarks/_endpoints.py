@@ -12,7 +12,12 @@ The stub (``start_stub``) answers, on 127.0.0.1 at a free port:
 - anything in a JSON protocol (``X-Amz-Target``, e.g. Organizations ListAccounts):
   400 ``AccessDeniedException``; any other query action: 400 ``InvalidAction``;
 - ``GET /__stats``: its own CPU seconds and request count, as JSON (to check the
-  stub is not the bottleneck: CPU% over a run).
+  stub is not the bottleneck: CPU% over a run), and its AssumeRole requests and how
+  many of them it throttled.
+
+``start_stub(throttle=(rate, burst))`` makes it throttle AssumeRole as STS does: a
+token bucket of ``burst`` tokens refilled at ``rate`` a second (full at start); a
+request finding it empty gets HTTP 400 ``Throttling: Rate exceeded``.
 
 It uses aiohttp's low-level server (aiohttp comes with aiobotocore), and builds
 each answer from a preformatted template: a few tens of microseconds a request.
@@ -106,13 +111,29 @@ def _signing_account(authorization: str) -> str:
     return DEFAULT_ACCOUNT
 
 
-def serve_stub(port: int) -> None:  # runs in the stub's own process
+def serve_stub(port: int, rate: float = 0.0, burst: float = 0.0) -> None:  # its own process
     import asyncio
 
     from aiohttp import web
 
     serial = 0
     requests = 0
+    assume_role = throttled = 0
+    tokens, refilled = burst, time.monotonic()
+
+    def throttle() -> bool:
+        """Whether the token bucket (if any) refuses this AssumeRole."""
+        nonlocal tokens, refilled
+        if rate <= 0:
+            return False
+        now = time.monotonic()
+        tokens = min(burst, tokens + (now - refilled) * rate)
+        refilled = now
+        if tokens >= 1:
+            tokens -= 1
+            return False
+        return True
+
     expiration = ""
     expiration_at = 0.0
 
@@ -129,10 +150,16 @@ def serve_stub(port: int) -> None:  # runs in the stub's own process
         return web.Response(text=text, status=status, content_type="text/xml")
 
     async def handler(request: web.BaseRequest) -> web.StreamResponse:
-        nonlocal serial, requests
+        nonlocal serial, requests, assume_role, throttled
         if request.method == "GET" and request.path == "/__stats":
             cpu = time.process_time()
-            return web.Response(text=json.dumps({"cpu": cpu, "requests": requests}))
+            stats = {
+                "cpu": cpu,
+                "requests": requests,
+                "assume_role": assume_role,
+                "throttled": throttled,
+            }
+            return web.Response(text=json.dumps(stats))
         requests += 1
         body = await request.text()
         if "X-Amz-Target" in request.headers:  # a JSON-protocol service
@@ -143,6 +170,10 @@ def serve_stub(port: int) -> None:  # runs in the stub's own process
             )
         action = _form_value(body, "Action")
         if action == "AssumeRole":
+            assume_role += 1
+            if throttle():
+                throttled += 1
+                return xml(ERROR_XML.format(code="Throttling", message="Rate exceeded"), 400)
             arn = _form_value(body, "RoleArn") or ""
             session = _form_value(body, "RoleSessionName") or "session"
             parts = arn.split(":")
@@ -215,11 +246,13 @@ class Endpoint:
         self.close()
 
 
-def start_stub() -> Endpoint:
-    """The canned STS stub, in its own process."""
+def start_stub(throttle: tuple[float, float] | None = None) -> Endpoint:
+    """The canned STS stub, in its own process; ``throttle``: (rate, burst) of its
+    AssumeRole token bucket (None: never throttles)."""
     port = free_port()
+    rate, burst = throttle or (0.0, 0.0)
     code = f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); " + (
-        f"import _endpoints; _endpoints.serve_stub({port})"
+        f"import _endpoints; _endpoints.serve_stub({port}, {rate!r}, {burst!r})"
     )
     process = subprocess.Popen(
         [sys.executable, "-c", code],

@@ -108,6 +108,32 @@ def test_accounts_all_ok_is_a_table_and_exit_0(
     }
 
 
+def test_throttled_checks_are_paced_and_retried_not_failed(
+    sts_server: StsServer, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")  # botocore itself retries nothing
+    sts_server.fail_next("AssumeRole", code="Throttling", message="Rate exceeded", times=4)
+    code, out, _ = run(capsys, *(f"--account={a}" for a in ACCOUNTS), "--no-progress")
+
+    assert code == 0
+    assert out[-1] == "3 accounts: 3 ok, 0 failed"
+    assert sts_server.count("AssumeRole") == 3 + 4
+
+
+def test_rate_none_leaves_the_checks_unpaced(
+    sts_server: StsServer, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    sts_server.fail_next("AssumeRole", code="Throttling", message="Rate exceeded", times=1)
+    code, out, _ = run(
+        capsys, *(f"--account={a}" for a in ACCOUNTS), "--rate", "none", "--no-progress"
+    )
+
+    assert code == 1
+    assert out[-1] == "3 accounts: 2 ok, 1 failed (assume Throttling 1)"
+    assert sts_server.count("AssumeRole") == 3
+
+
 def test_one_account_denied_shows_its_code_and_exits_1(
     sts_server: StsServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -436,6 +462,10 @@ def test_shard_from_aio_assume_role_shard_when_no_option(
         (["--account", ACCOUNTS[0], "--ignore-ou", "ou-ab12-cdefgh34"], "--ignore-ou"),
         (["--ou", "not-an-ou"], "--ou"),
         (["--account", ACCOUNTS[0], "--concurrency", "0"], "--concurrency"),
+        (["--account", ACCOUNTS[0], "--rate", "0"], "--rate"),
+        (["--account", ACCOUNTS[0], "--rate", "-5"], "--rate"),
+        (["--account", ACCOUNTS[0], "--rate", "fast"], "--rate"),
+        (["--account", ACCOUNTS[0], "--rate", "nan"], "--rate"),
         (["--account", ACCOUNTS[0], "--regions", "not a region"], "--regions"),
         (["--account", ACCOUNTS[0], "--partition", "aws cn"], "--partition"),
     ],

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import random
+import time
 
 _UTC = datetime.timezone.utc
 
@@ -26,3 +27,8 @@ def current_time() -> datetime.datetime:
 def random_fraction() -> float:
     """A uniformly random float in [0, 1): the jitter of refresh points and backoffs."""
     return random.random()
+
+
+def monotonic() -> float:
+    """Seconds on a monotonic clock: the pacing of AssumeRole calls reads it."""
+    return time.monotonic()

@@ -33,6 +33,11 @@ depends only on its id and ``n``); ``--shard /n`` (or ``n``) reads the index fro
 and sorted, are the lines of one unsharded run, sorted. ``examples/array-jobs/``
 holds an Indexed Job manifest and an AWS Batch job definition that run it.
 
+The AssumeRole calls are paced to STS's rate quota: ``--rate N`` requests a second at
+most (default 200), slowed down while STS throttles, a throttled check retried for 20 s
+before it fails with ``Throttling`` (``fan_out``'s ``rate``); ``--rate none`` leaves
+them unpaced.
+
 Exit codes: the programs' (``aio_assume_role.programs``): 0 every check succeeded (also
 when there was nothing to check), 1 the run completed and at least one check failed, 4
 listing the organization's accounts failed (e.g. ``AWSOrganizationsNotInUseException``).
@@ -48,13 +53,14 @@ import argparse
 import asyncio
 import contextlib
 import json
+import math
 import os
 import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
 
 from ..errors import InvalidParameterError
-from ..fanout import FanOutProgress, FanOutResult, fan_out, summarize
+from ..fanout import DEFAULT_RATE, FanOutProgress, FanOutResult, fan_out, summarize
 from ..targets import SHARD_ENVIRONMENT_VARIABLE, Targets, from_organization, parse_shard
 from ._kit import (
     EXIT_NO_PARENT_CREDENTIALS,
@@ -91,6 +97,7 @@ _OPTION_OF = {
     "path": "--path",
     "partition": "--partition",
     "concurrency": "--concurrency",
+    "rate": "--rate",
     "accounts": "--account",
     "ous": "--ou",
     "ignore_ous": "--ignore-ou",
@@ -112,6 +119,19 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError("must be an integer >= 1") from None
     if value < 1:
         raise argparse.ArgumentTypeError("must be an integer >= 1")
+    return value
+
+
+def _rate(text: str) -> float | None:
+    """``--rate``: a positive number of AssumeRole requests a second, or ``none``."""
+    if text.strip().lower() == "none":
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("must be a number > 0, or 'none'") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError("must be a number > 0, or 'none'")
     return value
 
 
@@ -195,6 +215,14 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         default=50,
         metavar="N",
         help="checks in flight at once (default: 50)",
+    )
+    parser.add_argument(
+        "--rate",
+        type=_rate,
+        default=DEFAULT_RATE,
+        metavar="N",
+        help="AssumeRole requests a second at most, slowed down when STS throttles, "
+        f"'none' for unpaced (default: {DEFAULT_RATE:g})",
     )
     parser.add_argument(
         "--shard",
@@ -350,6 +378,7 @@ async def _check(
         accounts=targets,
         regions=regions,
         concurrency=options.concurrency,
+        rate=options.rate,
         shard=shard,
         progress=report,
         path=options.path,
