@@ -19,14 +19,13 @@ from ._core import clock as _clock
 from ._core.child_session import LightChildSession, apply_region_mode, builtin_event_hooks
 from ._core.compat import resolved_credentials
 from ._core.fetch import AssumeRoleFetcher
+from ._core.mfa import TokenCodeProvider
+from ._core.parameters import normalize_assume_role_args, request_parameters
 from ._core.refresh import AsyncRefresher, EngineDecides, RefreshState
 from ._core.request import CREDENTIALS_METHOD as METHOD
 from ._core.request import (
-    TokenCodeProvider,
     check_session,
     is_chained,
-    normalize_assume_role_args,
-    request_parameters,
     validate_assume_role_args,
     validate_options,
 )

@@ -33,11 +33,9 @@ from support import role_arn
 import aio_assume_role
 from aio_assume_role._core import child_session as _child_session
 from aio_assume_role._core import compat as _compat
-from aio_assume_role._core.request import (
-    FetcherCommon,
-    assume_role_cache_key,
-    normalize_assume_role_args,
-)
+from aio_assume_role._core.cache_key import assume_role_cache_key
+from aio_assume_role._core.fetch_core import FetchCore
+from aio_assume_role._core.parameters import normalize_assume_role_args
 from aio_assume_role.cache import _serialize_if_needed, as_async_cache, cache_identity
 from aio_assume_role.errors import InvalidParameterError
 from aio_assume_role.session import AssumedRoleSession, assume_role
@@ -82,7 +80,7 @@ def test_cache_key_is_botocores_on_both_paths(request_args: dict[str, Any]) -> N
 
 
 def test_generated_session_name_is_botocores() -> None:
-    ours = FetcherCommon(role_arn(), {}, cache={})
+    ours = FetchCore(role_arn(), {}, cache={}, cache_identity=None)
     theirs = botocore.credentials.AssumeRoleCredentialFetcher(None, None, role_arn())
     pattern = re.compile(r"botocore-session-(\d+)")
     ours_match = pattern.fullmatch(ours.role_session_name)
@@ -115,7 +113,7 @@ def test_account_id_is_added_like_botocore() -> None:
     botocore.credentials.BaseAssumeRoleCredentialFetcher(
         None, role_arn()
     )._add_account_id_to_response(theirs)
-    metadata = FetcherCommon(role_arn(), {}, cache={})._checked_metadata(response)
+    metadata = FetchCore(role_arn(), {}, cache={}, cache_identity=None)._checked_metadata(response)
     assert response["Credentials"]["AccountId"] == theirs["Credentials"]["AccountId"]
     assert metadata["account_id"] == theirs["Credentials"]["AccountId"]
 

@@ -12,7 +12,7 @@ from support import role_arn
 
 import aio_assume_role
 from aio_assume_role import assume_role
-from aio_assume_role._core.request import normalize_assume_role_args
+from aio_assume_role._core.parameters import normalize_assume_role_args
 
 
 def test_all_is_sorted_and_importable() -> None:

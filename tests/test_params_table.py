@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from aio_assume_role import cli, session, sync
-from aio_assume_role._core.request import (
+from aio_assume_role._core.parameters import (
     REQUEST_PARAMETER_SPECS,
     REQUEST_PARAMETERS,
     normalize_assume_role_args,
