@@ -181,9 +181,7 @@ class PreparedAssumeRole:
         self.region_name = region_name
         self._check_chaining = check_chaining
         self._cache = as_async_cache(cache) if cache is not None else None
-        self._cache_identity = (
-            cache_identity(cache, self._cache) if self._cache is not None else None
-        )
+        self._cache_identity = cache_identity(cache) if cache is not None else None
 
     def __call__(self, role_arn: str) -> AssumedRoleSession:
         """A new child session assuming ``role_arn`` (a well-formed ARN: not checked here).

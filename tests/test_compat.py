@@ -36,7 +36,7 @@ from aio_assume_role._core import compat as _compat
 from aio_assume_role._core.cache_key import assume_role_cache_key
 from aio_assume_role._core.fetch_core import FetchCore
 from aio_assume_role._core.parameters import normalize_assume_role_args
-from aio_assume_role.cache import _serialize_if_needed, as_async_cache, cache_identity
+from aio_assume_role.cache import _serialize_if_needed, cache_identity
 from aio_assume_role.errors import InvalidParameterError
 from aio_assume_role.session import AssumedRoleSession, assume_role
 
@@ -399,7 +399,7 @@ def test_resolved_credentials_reads_botocores_attribute() -> None:
 def test_json_file_cache_dir_reads_botocores_attribute(tmp_path: Path) -> None:
     cache = JSONFileCache(str(tmp_path))
     assert _compat.json_file_cache_dir(cache) == str(tmp_path)
-    assert cache_identity(cache, as_async_cache(cache)) == ("dir", str(tmp_path.resolve()))
+    assert cache_identity(cache) == ("dir", str(tmp_path.resolve()))
 
 
 def test_without_the_working_dir_a_file_cache_is_identified_by_the_object(
@@ -408,7 +408,7 @@ def test_without_the_working_dir_a_file_cache_is_identified_by_the_object(
     cache = JSONFileCache(str(tmp_path))
     del cache._working_dir
     assert _compat.json_file_cache_dir(cache) is None
-    assert cache_identity(cache, as_async_cache(cache)) == ("object", id(cache))
+    assert cache_identity(cache) == ("object", id(cache))
 
 
 def test_validation_errors_reads_botocores_report() -> None:

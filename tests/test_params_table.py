@@ -1,4 +1,4 @@
-"""One table of AssumeRole parameters (``_request.REQUEST_PARAMETER_SPECS``): the two
+"""One table of AssumeRole parameters (``_core.parameters.REQUEST_PARAMETER_SPECS``): the two
 public signatures, the normalization and the command line all agree with it, so a
 parameter added to the table but not to a signature (or the other way) fails here."""
 

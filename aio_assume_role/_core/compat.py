@@ -173,7 +173,7 @@ def lazy_registration(session: object) -> Callable[[str, Callable[[], Any]], Non
 class LazyConfigStoreSession(botocore.session.Session):
     """A botocore session whose config store is built on first use, where botocore allows.
 
-    Base of ``_child_session.LightChildSession`` (both paths' children; mixed with
+    Base of ``_core.child_session.LightChildSession`` (both paths' children; mixed with
     ``AioSession`` on the async one). Relies on botocore's ``Session.__init__``
     calling ``self._register_config_store()`` and on
     ``ComponentLocator.lazy_register_component`` (``self._components``). If the

@@ -8,22 +8,24 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import time
-from collections.abc import Coroutine, Mapping
+from collections.abc import Coroutine, Hashable, Mapping
 from contextlib import AbstractAsyncContextManager
 from copy import deepcopy
 from typing import Any, TypeVar
 
-from botocore.utils import ArnParser
+from botocore.utils import ArnParser, JSONFileCache
 
 from ..errors import MalformedResponseError
 from . import clock as _clock
 from .cache_key import assume_role_cache_key
+from .compat import json_file_cache_dir
 from .mfa import TokenCodes, split_token_code
 from .response import assumed_role_mismatch, credential_metadata
 from .windows import refresh_windows, requested_lifetime
 
-__all__ = ["FetchCore", "generated_session_name", "run_without_loop"]
+__all__ = ["FetchCore", "cache_identity", "generated_session_name", "run_without_loop"]
 
 logger = logging.getLogger("aio_assume_role")
 
@@ -43,6 +45,19 @@ def run_without_loop(coroutine: Coroutine[Any, Any, _T]) -> _T:
         return done.value  # type: ignore[no-any-return]
     coroutine.close()
     raise RuntimeError("a sync fetch step suspended: it awaited real asynchronous I/O")
+
+
+def cache_identity(cache: object) -> Hashable:
+    """What decides that two fetchers share a cache, and so single-flight a key.
+
+    botocore's ``JSONFileCache`` objects on one directory are the same cache; any
+    other cache only shares with itself. (``cache.cache_identity`` adds the async
+    path's ``AioJSONFileCache``.) Never raises.
+    """
+    working_dir = json_file_cache_dir(cache) if isinstance(cache, JSONFileCache) else None
+    if working_dir:
+        return ("dir", os.path.realpath(working_dir))
+    return ("object", id(cache))
 
 
 def generated_session_name() -> str:

@@ -39,8 +39,8 @@ from botocore.credentials import (
 
 from .._core import clock as _clock
 from .._core.child_session import LightChildSession, apply_region_mode, sync_builtin_event_hooks
-from .._core.compat import boto3_child_session_class, botocore_session, json_file_cache_dir
-from .._core.fetch_core import FetchCore, run_without_loop
+from .._core.compat import boto3_child_session_class, botocore_session
+from .._core.fetch_core import FetchCore, cache_identity, run_without_loop
 from .._core.mfa import TokenCodeProvider
 from .._core.parameters import (
     AUTOMATIC_ROLE_SESSION_NAME,
@@ -111,16 +111,6 @@ async def _holding(lock: threading.Lock) -> AsyncIterator[None]:
         yield
 
 
-def _cache_identity(cache: object) -> Hashable:
-    """As ``cache.cache_identity``: a file cache is its directory, any other cache itself."""
-    working_dir = isinstance(cache, botocore.credentials.JSONFileCache) and (
-        json_file_cache_dir(cache)
-    )
-    if working_dir:
-        return ("dir", os.path.realpath(working_dir))
-    return ("object", id(cache))
-
-
 class SyncAssumeRoleFetcher(FetchCore):
     """``FetchCore``'s steps with blocking I/O: a dict-like cache, called inline; a client
     per fetch, signed with the parent's credentials as they are then (re-read at each
@@ -135,7 +125,7 @@ class SyncAssumeRoleFetcher(FetchCore):
         cache: Any,
     ) -> None:
         """``cache`` None: no cache at all (each fetch calls AssumeRole), as on the async path."""
-        identity = _cache_identity(cache) if cache is not None else None
+        identity = cache_identity(cache) if cache is not None else None
         super().__init__(role_arn, args, cache=cache, cache_identity=identity)
         self._parent = parent
 
@@ -195,7 +185,7 @@ class SyncAssumedRoleCredentials(EngineDecides, DeferredRefreshableCredentials):
     """botocore's deferred refreshable credentials, refreshed by this library's engine.
 
     Every public getter (``get_frozen_credentials()``, ``access_key``, ...) goes to
-    ``_refresh.ThreadedRefresher``. Raises what the refresh raised, or
+    ``_core.refresh.ThreadedRefresher``. Raises what the refresh raised, or
     ``RefreshError`` in the seconds of backoff after such a failure.
     """
 
