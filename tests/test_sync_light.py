@@ -34,7 +34,7 @@ def test_the_package_loads_its_exports_on_first_use() -> None:
     assert result.stdout.split() == ["False", "True"]
 
 
-# --- what makes a sync child session cheap (as tests/test_fanout.py for the async path) ----
+# --- what makes a sync child session cheap (test_assume_role_in_accounts: the async path) ---
 
 ROLE_ARN = "arn:aws:iam::123456789012:role/Light"
 
