@@ -221,25 +221,26 @@ class _WeakMethod:
 
 
 class _WeakClosure:
-    """A lazy factory that was a closure over the session (its cell ``self``): holds the
-    session weakly. Its function is rebuilt at call time, with the session in that
-    cell; the original function is not kept (its cell holds the session)."""
+    """A lazy factory that was a closure over the session: its cell ``self`` is emptied
+    until the component is built, then given the session back (as botocore's holds it).
 
-    __slots__ = ("cells", "code", "globals", "index", "session")
+    Safe because each such factory is the only closure of its registering method
+    (botocore's ``Session._register_*``), so nothing else reads that cell;
+    ``tests/test_compat.py`` checks it for every factory this weakens.
+    """
 
-    def __init__(self, session: weakref.ref[Any], factory: types.FunctionType, index: int) -> None:
-        assert factory.__closure__ is not None
+    __slots__ = ("cell", "factory", "session")
+
+    def __init__(self, session: weakref.ref[Any], factory: Callable[[], Any], cell: Any) -> None:
         self.session = session
-        self.code = factory.__code__
-        self.globals = factory.__globals__
-        self.index = index
-        self.cells = factory.__closure__[:index] + factory.__closure__[index + 1 :]
+        self.factory = factory
+        self.cell = cell
+        del cell.cell_contents  # the reference that made the session a cycle
 
     def __call__(self) -> Any:
-        cells = self.cells
-        index = self.index
-        closure = (*cells[:index], types.CellType(_alive(self.session)), *cells[index:])
-        return types.FunctionType(self.code, self.globals, self.code.co_name, None, closure)()
+        # Never emptied again: a second thread building it meanwhile sees the session too.
+        self.cell.cell_contents = _alive(self.session)
+        return self.factory()
 
 
 def _alive(session: weakref.ref[Any]) -> Any:
@@ -250,40 +251,27 @@ def _alive(session: weakref.ref[Any]) -> Any:
     return alive
 
 
-# A factory's code object -> the index of its closure cell named ``self``, or None.
-_SELF_CELLS: dict[types.CodeType, int | None] = {}
-
-
-def _self_cell(code: types.CodeType) -> int | None:
-    try:
-        return _SELF_CELLS[code]
-    except KeyError:
-        takes_nothing = not (code.co_argcount or code.co_kwonlyargcount)
-        index = (
-            code.co_freevars.index("self")
-            if takes_nothing and "self" in code.co_freevars
-            else None
-        )
-        _SELF_CELLS[code] = index
-        return index
-
-
 def _weak_factory(
     session: Any, ref: weakref.ref[Any], factory: object
 ) -> _WeakMethod | _WeakClosure | None:
-    """``factory`` holding ``session`` weakly; None if it does not hold it that way."""
+    """``factory`` holding ``session`` weakly; None if it does not hold it that way.
+
+    A bound method of the session, or a function taking no arguments whose closure
+    cell ``self`` holds the session (botocore's ``def create_...():`` factories).
+    """
     if type(factory) is types.MethodType:
         return _WeakMethod(ref, factory.__func__) if factory.__self__ is session else None
     if type(factory) is not types.FunctionType or factory.__closure__ is None:
         return None
-    index = _self_cell(factory.__code__)
-    if index is None or factory.__defaults__ or factory.__kwdefaults__:
+    code = factory.__code__
+    if "self" not in code.co_freevars or code.co_argcount or code.co_kwonlyargcount:
         return None
+    cell = factory.__closure__[code.co_freevars.index("self")]
     try:
-        holds_session = factory.__closure__[index].cell_contents is session
+        holds_session = cell.cell_contents is session
     except ValueError:  # an empty cell
         return None
-    return _WeakClosure(ref, factory, index) if holds_session else None
+    return _WeakClosure(ref, factory, cell) if holds_session else None
 
 
 def weaken_lazy_factories(session: botocore.session.Session) -> bool:
