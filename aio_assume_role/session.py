@@ -133,7 +133,8 @@ def assume_role(
     returning a fresh MFA code. ``region_name``: None follows the parent's region,
     True fixes it now, False leaves the child's implicit region, a string sets it.
     ``validate`` checks the parameters against the STS model now. ``cache`` is an
-    async cache (``AioJSONFileCache``), botocore's ``JSONFileCache`` or any dict-like.
+    async cache (``AioJSONFileCache``), botocore's ``JSONFileCache`` or any dict-like;
+    None (the default) is no cache: each refresh calls AssumeRole, on both paths.
     ``additional_kwargs`` passes AssumeRole parameters this signature does not name.
 
     Raises ``InvalidParameterError`` (also a botocore ``ParamValidationError``) here,

@@ -268,11 +268,12 @@ def assume_role(
     """Return a boto3 session that acts as ``RoleArn``, assumed through ``session``.
 
     The parameters and their meaning are those of the async ``assume_role``, except
-    that ``cache`` must be dict-like (a dict, ``JSONFileCache``) and ``TokenCode``, if
-    a callable, must return the code (not an awaitable). The parent's credentials are
-    resolved now (``ParentCredentialsError`` if it has none); AssumeRole is called on
-    first use and again before expiry, with the parent's credentials as they are then.
-    The parent is available as ``assume_role_parent_session`` on the returned session.
+    that ``cache`` must be dict-like (a dict, ``JSONFileCache``; None, the default, is no
+    cache) and ``TokenCode``, if a callable, must return the code (not an awaitable).
+    The parent's credentials are resolved now (``ParentCredentialsError`` if it has
+    none); AssumeRole is called on first use and again before expiry, with the
+    parent's credentials as they are then. The parent is available as
+    ``assume_role_parent_session`` on the returned session.
 
     Raises ``InvalidParameterError`` (also a botocore ``ParamValidationError``) or
     ``ParentCredentialsError`` (also a ``NoCredentialsError``) here. At first use and
