@@ -221,26 +221,21 @@ class _WeakMethod:
 
 
 class _WeakClosure:
-    """A lazy factory that was a closure over the session: its cell ``self`` is emptied
-    until the component is built, then given the session back (as botocore's holds it).
+    """A lazy factory ``def create_...(): ...`` whose only free variable, ``self``, is the
+    session: kept as its code (shared by every session), and called as a new function
+    over the session, then alive. A closure is code plus cells; the cell is made when
+    needed, so nothing holds the session until the component is built."""
 
-    Safe because each such factory is the only closure of its registering method
-    (botocore's ``Session._register_*``), so nothing else reads that cell;
-    ``tests/test_compat.py`` checks it for every factory this weakens.
-    """
+    __slots__ = ("code", "globals", "session")
 
-    __slots__ = ("cell", "factory", "session")
-
-    def __init__(self, session: weakref.ref[Any], factory: Callable[[], Any], cell: Any) -> None:
+    def __init__(self, session: weakref.ref[Any], factory: types.FunctionType) -> None:
         self.session = session
-        self.factory = factory
-        self.cell = cell
-        del cell.cell_contents  # the reference that made the session a cycle
+        self.code = factory.__code__
+        self.globals = factory.__globals__
 
     def __call__(self) -> Any:
-        # Never emptied again: a second thread building it meanwhile sees the session too.
-        self.cell.cell_contents = _alive(self.session)
-        return self.factory()
+        cell = types.CellType(_alive(self.session))
+        return types.FunctionType(self.code, self.globals, closure=(cell,))()
 
 
 def _alive(session: weakref.ref[Any]) -> Any:
@@ -256,22 +251,21 @@ def _weak_factory(
 ) -> _WeakMethod | _WeakClosure | None:
     """``factory`` holding ``session`` weakly; None if it does not hold it that way.
 
-    A bound method of the session, or a function taking no arguments whose closure
-    cell ``self`` holds the session (botocore's ``def create_...():`` factories).
+    A bound method of the session, or a function of no arguments whose one free
+    variable, ``self``, holds the session (botocore's ``def create_...():``).
     """
     if type(factory) is types.MethodType:
         return _WeakMethod(ref, factory.__func__) if factory.__self__ is session else None
-    if type(factory) is not types.FunctionType or factory.__closure__ is None:
+    if type(factory) is not types.FunctionType or factory.__code__.co_freevars != ("self",):
         return None
-    code = factory.__code__
-    if "self" not in code.co_freevars or code.co_argcount or code.co_kwonlyargcount:
+    if factory.__code__.co_argcount or factory.__code__.co_kwonlyargcount:
         return None
-    cell = factory.__closure__[code.co_freevars.index("self")]
+    assert factory.__closure__ is not None  # it has a free variable
     try:
-        holds_session = cell.cell_contents is session
+        holds_session = factory.__closure__[0].cell_contents is session
     except ValueError:  # an empty cell
         return None
-    return _WeakClosure(ref, factory, cell) if holds_session else None
+    return _WeakClosure(ref, factory) if holds_session else None
 
 
 def weaken_lazy_factories(session: botocore.session.Session) -> bool:
