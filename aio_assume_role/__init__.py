@@ -37,8 +37,8 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from ._core.parameters import AUTOMATIC_ROLE_SESSION_NAME
     from ._core.refresh import RefreshEvent, RefreshListener, add_refresh_listener
-    from ._core.request import AUTOMATIC_ROLE_SESSION_NAME
     from .arns import (
         generate_lambda_session_name,
         get_assumed_role_session_arn,
@@ -81,7 +81,7 @@ __version__ = "0.1.0"
 
 # Each exported name, and the submodule that defines it.
 _EXPORTS = {
-    "AUTOMATIC_ROLE_SESSION_NAME": "._core.request",
+    "AUTOMATIC_ROLE_SESSION_NAME": "._core.parameters",
     "Account": ".targets",
     "AccountResult": ".fanout",
     "AioJSONFileCache": ".cache",

@@ -30,9 +30,9 @@ import aiofiles.os
 from botocore.utils import JSONFileCache
 from filelock import AsyncFileLock, Timeout
 
-from ._core.compat import json_file_cache_dir
+from ._core.fetch_core import cache_identity as core_cache_identity
 from ._core.files import _COMMON_FLAGS, _foreign, _Miss, _read_entry
-from ._core.request import is_async_cache, is_mapping_like
+from ._core.request import is_async_cache
 from ._core.response import read_cached_response, store_response
 
 # The adapters below (MappingCache, ThreadedMappingCache, as_async_cache,
@@ -474,32 +474,27 @@ class ThreadedMappingCache(MappingCache):
         await asyncio.to_thread(self._set, key, value)
 
 
-def cache_identity(cache: object, adapted: AsyncCredentialCache) -> Hashable:
+def cache_identity(cache: object) -> Hashable:
     """What decides that two sessions share a cache, and so share fetches of a key.
 
     File caches (ours or botocore's) are the same cache when they use the same
-    directory; any other cache object only shares with itself; no cache (a private
-    dict) shares with nobody.
+    directory; any other cache object only shares with itself (``_core.fetch_core``'s
+    rule, which the sync path uses). Never raises.
     """
     if isinstance(cache, AioJSONFileCache):
         return ("dir", os.path.realpath(cache.dir_path))
-    if isinstance(cache, JSONFileCache) and (working_dir := json_file_cache_dir(cache)):
-        return ("dir", os.path.realpath(working_dir))
-    return ("object", id(cache if cache is not None else adapted))
+    return core_cache_identity(cache)
 
 
 def as_async_cache(cache: object) -> AsyncCredentialCache:
-    """Return ``cache`` as an async cache; ``None`` gives a fresh private dict.
+    """Return ``cache`` (one ``assume_role``'s checks accepted, not None) as an async cache.
 
     Async caches are used as they are, botocore's ``JSONFileCache`` (and subclasses,
     such as aws-assume-role-lib's) runs in worker threads, other dict-likes inline.
+    Never raises.
     """
-    if cache is None:
-        return MappingCache({})
     if is_async_cache(cache):
         return cache  # type: ignore[return-value]
     if isinstance(cache, JSONFileCache):
         return ThreadedMappingCache(cache)
-    if is_mapping_like(cache):
-        return MappingCache(cache)
-    raise TypeError(f"unsupported cache type {type(cache).__name__}")
+    return MappingCache(cache)

@@ -35,7 +35,6 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable
 from typing import Any, Generic, Literal, NamedTuple, TypeVar
 
 from aiobotocore.session import AioSession
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
 from ._core import pacing
@@ -46,7 +45,7 @@ from ._core.request import region_name_problem
 from .arns import get_role_arn
 from .errors import AssumeRoleError, InvalidParameterError
 from .session import AssumedRoleSession, PreparedAssumeRole, prepare_assume_role
-from .sts_clients import SharedStsClients, active_shared_clients
+from .sts_clients import SharedStsClients, active_shared_clients, pool_config
 from .targets import (
     Account,
     OrganizationAccounts,
@@ -794,9 +793,7 @@ def _sharing(parent: AioSession, concurrency: int) -> contextlib.AbstractAsyncCo
     """The caller's open SharedStsClients if any, else one for this run only."""
     if active_shared_clients(parent) is not None:
         return contextlib.nullcontext()
-    default = parent.get_default_client_config()
-    pool = getattr(default, "max_pool_connections", None) or 10
-    return SharedStsClients(parent, config=Config(max_pool_connections=max(pool, concurrency)))
+    return SharedStsClients(parent, config=pool_config(parent, concurrency))
 
 
 # --- checks ------------------------------------------------------------------------------

@@ -19,14 +19,13 @@ from ._core import clock as _clock
 from ._core.child_session import LightChildSession, apply_region_mode, builtin_event_hooks
 from ._core.compat import resolved_credentials
 from ._core.fetch import AssumeRoleFetcher
+from ._core.mfa import TokenCodeProvider
+from ._core.parameters import normalize_assume_role_args, request_parameters
 from ._core.refresh import AsyncRefresher, EngineDecides, RefreshState
 from ._core.request import CREDENTIALS_METHOD as METHOD
 from ._core.request import (
-    TokenCodeProvider,
     check_session,
     is_chained,
-    normalize_assume_role_args,
-    request_parameters,
     validate_assume_role_args,
     validate_options,
 )
@@ -134,7 +133,8 @@ def assume_role(
     returning a fresh MFA code. ``region_name``: None follows the parent's region,
     True fixes it now, False leaves the child's implicit region, a string sets it.
     ``validate`` checks the parameters against the STS model now. ``cache`` is an
-    async cache (``AioJSONFileCache``), botocore's ``JSONFileCache`` or any dict-like.
+    async cache (``AioJSONFileCache``), botocore's ``JSONFileCache`` or any dict-like;
+    None (the default) is no cache: each refresh calls AssumeRole, on both paths.
     ``additional_kwargs`` passes AssumeRole parameters this signature does not name.
 
     Raises ``InvalidParameterError`` (also a botocore ``ParamValidationError``) here,
@@ -182,9 +182,7 @@ class PreparedAssumeRole:
         self.region_name = region_name
         self._check_chaining = check_chaining
         self._cache = as_async_cache(cache) if cache is not None else None
-        self._cache_identity = (
-            cache_identity(cache, self._cache) if self._cache is not None else None
-        )
+        self._cache_identity = cache_identity(cache) if cache is not None else None
 
     def __call__(self, role_arn: str) -> AssumedRoleSession:
         """A new child session assuming ``role_arn`` (a well-formed ARN: not checked here).

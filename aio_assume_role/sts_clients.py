@@ -52,8 +52,9 @@ class _Entry:
 class _ClientPool:
     """STS clients of one event loop, one per signer, created once each, counted in use.
 
-    What ``SharedStsClients`` (an owner the caller opens and closes) and a burst (opened
-    by the first refresh, closed by the last) both share clients with.
+    The one pooling mechanism: ``SharedStsClients`` (an owner the caller opens and
+    closes) holds one, and a ``_Burst`` (opened by the first refresh, closed by the
+    last) is one. Sized by ``pool_config``.
     """
 
     def __init__(self, loop: asyncio.AbstractEventLoop, config: Config | None) -> None:
@@ -254,8 +255,8 @@ class SharedStsClients:
         return pool if self._state == "open" and pool is not None and pool.loop is loop else None
 
 
-class _Burst:
-    """One STS client pool for refreshes that overlap in time, with no owner to close it.
+class _Burst(_ClientPool):
+    """The STS client pool of refreshes that overlap in time, with no owner to close it.
 
     The default when no ``SharedStsClients`` is open: the first refresh opens it,
     refreshes arriving while any is in flight join it, and the last to finish
@@ -268,27 +269,23 @@ class _Burst:
     MIN_POOL_CONNECTIONS = 50
 
     def __init__(self, parent: AioSession, loop: asyncio.AbstractEventLoop) -> None:
-        default = parent.get_default_client_config()
-        pool = max(getattr(default, "max_pool_connections", None) or 10, self.MIN_POOL_CONNECTIONS)
+        super().__init__(
+            loop, _with_timeouts(parent, pool_config(parent, self.MIN_POOL_CONNECTIONS))
+        )
         self.parent = parent
-        self.pool = _ClientPool(loop, _with_timeouts(default, Config(max_pool_connections=pool)))
-
-    @property
-    def closed(self) -> bool:
-        return not self.pool.accepting
 
     async def close_if_idle(self) -> None:
         """Close, if no refresh is using or waiting for the client any more."""
-        if self.pool.in_flight or self.closed:
+        if self.in_flight or not self.accepting:
             return
-        loop = self.pool.loop
+        loop = self.loop
         bursts = _BURSTS.get(loop)
         if bursts is not None and bursts.get(self.parent) is self:
             del bursts[self.parent]
             if not bursts:
                 _BURSTS.pop(loop, None)
         # Shielded: a caller cancelled meanwhile must not leave the clients half closed.
-        await asyncio.shield(self.pool.close())
+        await asyncio.shield(self.close())
 
 
 # loop -> session -> the burst in progress for refreshes signed by that session, keyed
@@ -318,7 +315,7 @@ def burst_clients(session: AioSession) -> _Burst | None:
     if bursts is None:
         bursts = _BURSTS[loop] = weakref.WeakKeyDictionary()
     burst = bursts.get(session)
-    if burst is None or burst.closed:
+    if burst is None or not burst.accepting:
         burst = bursts[session] = _Burst(session, loop)
     return burst
 
@@ -355,6 +352,18 @@ def _configured_sts_endpoint(session: AioSession) -> Any:
         client_name="sts",
     )
     return provider.provide()
+
+
+def pool_config(session: AioSession, connections: int) -> Config:
+    """A client config with room for ``connections`` calls at once: the larger of that and
+    ``session``'s own ``max_pool_connections`` (botocore's default, 10, if unset).
+
+    The one place a shared client's pool is sized (bursts; fan-outs, at their
+    concurrency). Never raises.
+    """
+    default = session.get_default_client_config()
+    configured = getattr(default, "max_pool_connections", None) or 10
+    return Config(max_pool_connections=max(configured, connections))
 
 
 def _with_timeouts(default: Any, config: Config | None) -> Config | None:
@@ -412,8 +421,7 @@ class _StsClientLease:
         if owner is not None:
             pool = owner._open_pool(asyncio.get_running_loop())
         else:
-            burst = self._burst = burst_clients(parent)
-            pool = burst.pool if burst is not None else None
+            pool = self._burst = burst_clients(parent)
         try:
             client = await pool.checkout(parent) if pool is not None else None
             if client is not None:

@@ -23,7 +23,7 @@ from moto_sts import StsServer
 from support import ACCOUNT_ID, role_arn
 
 from aio_assume_role import sync as sync_path
-from aio_assume_role._core.request import assume_role_cache_key
+from aio_assume_role._core.cache_key import assume_role_cache_key
 from aio_assume_role._core.response import assumed_role_mismatch
 from aio_assume_role.cache import AioJSONFileCache
 from aio_assume_role.session import assume_role

@@ -33,12 +33,10 @@ from support import role_arn
 import aio_assume_role
 from aio_assume_role._core import child_session as _child_session
 from aio_assume_role._core import compat as _compat
-from aio_assume_role._core.request import (
-    FetcherCommon,
-    assume_role_cache_key,
-    normalize_assume_role_args,
-)
-from aio_assume_role.cache import _serialize_if_needed, as_async_cache, cache_identity
+from aio_assume_role._core.cache_key import assume_role_cache_key
+from aio_assume_role._core.fetch_core import FetchCore
+from aio_assume_role._core.parameters import normalize_assume_role_args
+from aio_assume_role.cache import _serialize_if_needed, cache_identity
 from aio_assume_role.errors import InvalidParameterError
 from aio_assume_role.session import AssumedRoleSession, assume_role
 
@@ -82,7 +80,7 @@ def test_cache_key_is_botocores_on_both_paths(request_args: dict[str, Any]) -> N
 
 
 def test_generated_session_name_is_botocores() -> None:
-    ours = FetcherCommon(role_arn(), {}, cache={})
+    ours = FetchCore(role_arn(), {}, cache={}, cache_identity=None)
     theirs = botocore.credentials.AssumeRoleCredentialFetcher(None, None, role_arn())
     pattern = re.compile(r"botocore-session-(\d+)")
     ours_match = pattern.fullmatch(ours.role_session_name)
@@ -115,7 +113,7 @@ def test_account_id_is_added_like_botocore() -> None:
     botocore.credentials.BaseAssumeRoleCredentialFetcher(
         None, role_arn()
     )._add_account_id_to_response(theirs)
-    metadata = FetcherCommon(role_arn(), {}, cache={})._checked_metadata(response)
+    metadata = FetchCore(role_arn(), {}, cache={}, cache_identity=None)._checked_metadata(response)
     assert response["Credentials"]["AccountId"] == theirs["Credentials"]["AccountId"]
     assert metadata["account_id"] == theirs["Credentials"]["AccountId"]
 
@@ -304,6 +302,32 @@ async def test_without_the_deferred_tables_a_child_is_a_cycle_that_works(
     await signs_and_resolves_region(parent)
 
 
+@pytest.mark.parametrize("path", ["async", "sync"])
+def test_every_closure_factory_holding_the_session_is_weakened(path: str) -> None:
+    # The drift test of _weak_factory's rule: botocore's closures over the session
+    # have ``self`` as their one free variable (else a child is a cycle again).
+    import aio_assume_role.sync
+
+    child: Any = (
+        assume_role(get_session(), role_arn())
+        if path == "async"
+        else aio_assume_role.sync.assume_role(boto3.Session(), role_arn())._session
+    )
+    factories = [
+        factory
+        for locator in (child._components, child._internal_components)
+        for factory in locator._deferred.values()
+    ]
+    assert sum(isinstance(factory, _compat._WeakClosure) for factory in factories) >= 3
+    holding = [
+        factory
+        for factory in factories
+        if getattr(factory, "__self__", None) is child
+        or any(cell.cell_contents is child for cell in getattr(factory, "__closure__", None) or ())
+    ]
+    assert holding == []
+
+
 def test_factories_that_do_not_hold_the_session_are_left_alone() -> None:
     session = get_session()
     other = get_session()
@@ -401,7 +425,7 @@ def test_resolved_credentials_reads_botocores_attribute() -> None:
 def test_json_file_cache_dir_reads_botocores_attribute(tmp_path: Path) -> None:
     cache = JSONFileCache(str(tmp_path))
     assert _compat.json_file_cache_dir(cache) == str(tmp_path)
-    assert cache_identity(cache, as_async_cache(cache)) == ("dir", str(tmp_path.resolve()))
+    assert cache_identity(cache) == ("dir", str(tmp_path.resolve()))
 
 
 def test_without_the_working_dir_a_file_cache_is_identified_by_the_object(
@@ -410,7 +434,7 @@ def test_without_the_working_dir_a_file_cache_is_identified_by_the_object(
     cache = JSONFileCache(str(tmp_path))
     del cache._working_dir
     assert _compat.json_file_cache_dir(cache) is None
-    assert cache_identity(cache, as_async_cache(cache)) == ("object", id(cache))
+    assert cache_identity(cache) == ("object", id(cache))
 
 
 def test_validation_errors_reads_botocores_report() -> None:

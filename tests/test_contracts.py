@@ -12,7 +12,7 @@ from support import role_arn
 
 import aio_assume_role
 from aio_assume_role import assume_role
-from aio_assume_role._core.request import normalize_assume_role_args
+from aio_assume_role._core.parameters import normalize_assume_role_args
 
 
 def test_all_is_sorted_and_importable() -> None:
@@ -84,7 +84,7 @@ def test_token_code_is_left_out_of_the_cache_key() -> None:
 
 
 def test_botocore_validation_report_shape() -> None:
-    # _request._describe reads ValidationErrors._errors as (kind, name, details) tuples.
+    # _core.request._describe reads ValidationErrors._errors as (kind, name, details) tuples.
     report = botocore.validate.ValidationErrors()
     report.report("Name", "invalid length", param="x", min_allowed=2)
     assert report._errors == [("invalid length", "Name", {"param": "x", "min_allowed": 2})]

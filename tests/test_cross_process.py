@@ -26,7 +26,7 @@ from moto_sts import StsServer
 from support import DUMMY_SECRET_KEY, role_arn
 
 from aio_assume_role import assume_role
-from aio_assume_role._core.request import assume_role_cache_key
+from aio_assume_role._core.cache_key import assume_role_cache_key
 from aio_assume_role.cache import AioJSONFileCache
 
 WORKER = str(Path(__file__).with_name("xproc_worker.py"))

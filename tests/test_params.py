@@ -17,9 +17,9 @@ from aio_assume_role import (
     InvalidParameterError,
     is_role_arn,
 )
+from aio_assume_role._core.parameters import normalize_assume_role_args
 from aio_assume_role._core.request import (
     is_chained,
-    normalize_assume_role_args,
     validate_assume_role_args,
     validate_options,
 )

@@ -1,4 +1,4 @@
-"""One table of AssumeRole parameters (``_request.REQUEST_PARAMETER_SPECS``): the two
+"""One table of AssumeRole parameters (``_core.parameters.REQUEST_PARAMETER_SPECS``): the two
 public signatures, the normalization and the command line all agree with it, so a
 parameter added to the table but not to a signature (or the other way) fails here."""
 
@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from aio_assume_role import session, sync
-from aio_assume_role._core.request import (
+from aio_assume_role.programs import cli
+from aio_assume_role._core.parameters import (
     REQUEST_PARAMETER_SPECS,
     REQUEST_PARAMETERS,
     normalize_assume_role_args,

@@ -86,6 +86,24 @@ async def test_both_paths_send_the_identical_assume_role_request(
     assert _normalized(sync_calls) == _normalized(async_calls)
 
 
+@pytest.mark.parametrize(("cache", "sources"), [(None, ["sts", "sts"]), ({}, ["sts", "cache"])])
+async def test_cache_none_means_no_cache_on_both_paths(
+    sts_server: StsServer, cache: dict[str, Any] | None, sources: list[str]
+) -> None:
+    # None: every fetch calls AssumeRole (nothing kept); a dict: the second is a hit.
+    async_fetcher = async_path.assume_role(
+        get_session(), role_arn(), cache=None if cache is None else {}
+    )._assumed_role_credentials.fetcher
+    async_sources = [(await async_fetcher.fetch_credentials())["source"] for _ in range(2)]
+    sync_credentials = sync_path.assume_role(
+        boto3.Session(), role_arn(), cache=None if cache is None else {}
+    ).get_credentials()
+    sync_sources = [sync_credentials.fetcher.fetch_credentials()["source"] for _ in range(2)]
+
+    assert async_sources == sync_sources == sources
+    assert len(sts_server.calls()) == 2 * sources.count("sts")
+
+
 BAD_REQUESTS: dict[str, tuple[str, dict[str, Any]]] = {
     "user arn": ("arn:aws:iam::123456789012:user/alice", {}),
     "short duration and long name": (

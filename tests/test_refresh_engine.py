@@ -1,4 +1,5 @@
-"""The refresh engine's promises that the older refresh tests do not cover.
+"""The refresh engine's promises beyond the windows (test_refresh_windows) and STS faults
+(test_refresh_under_sts_faults).
 
 Jitter, an outage with many callers, sessions across successive event loops, a
 loop that closes mid-refresh, the shared-cache self-chain, an unwritable cache,

@@ -106,10 +106,13 @@ async def test_a_creation_task_already_failed_when_returned_is_not_kept(
     import aio_assume_role.sts_clients as sts_clients
 
     original_ensure_future = asyncio.ensure_future
+    creation = sts_clients._ClientPool._create.__code__  # renamed: this test must follow
+    eager_runs = []
 
     def eager_creation(coro: Any, **kwargs: Any) -> Any:
-        if getattr(coro, "__qualname__", "") != "SharedStsClients._create":
+        if getattr(coro, "cr_code", None) is not creation:
             return original_ensure_future(coro, **kwargs)
+        eager_runs.append(coro)
         future = asyncio.get_running_loop().create_future()
         try:
             coro.send(None)
@@ -132,6 +135,7 @@ async def test_a_creation_task_already_failed_when_returned_is_not_kept(
         child = assume_role(parent, role_arn())
         with pytest.raises(ValueError, match="no client now"):
             await child.prefetch_credentials()
+        assert len(eager_runs) == 1  # the creation did run eagerly, as faked
         assert shared.client_count == 0
         monkeypatch.setattr(sts_clients.asyncio, "ensure_future", original_ensure_future)
         parent.create_client = original_create_client  # type: ignore[method-assign]

@@ -2,7 +2,7 @@
 
 Two layers give it: the refresh engine's one flight per credentials object, and
 the fetcher's per-(cache, key) lock with a cache re-check
-(``_fetcher._SHARED_FETCHES``), which also covers sessions sharing a cache.
+(``_core.fetch._SHARED_FETCHES``), which also covers sessions sharing a cache.
 Each test fails with both removed. Calls are counted at the moto server.
 """
 

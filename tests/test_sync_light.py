@@ -70,7 +70,7 @@ def test_the_sync_command_line_loads_no_aiobotocore_when_it_assumes_a_role(
     assert packages.isdisjoint(HEAVY), packages & set(HEAVY)
 
 
-# --- what makes a sync child session cheap (as tests/test_fanout.py for the async path) ----
+# --- what makes a sync child session cheap (test_assume_role_in_accounts: the async path) ---
 
 ROLE_ARN = "arn:aws:iam::123456789012:role/Light"
 

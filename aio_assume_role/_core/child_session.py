@@ -96,7 +96,7 @@ if TYPE_CHECKING:
 def builtin_event_hooks() -> AioHierarchicalEmitter | None:
     """A new emitter with botocore's builtin handlers, for ``AioSession(event_hooks=...)``.
 
-    None if the shared template cannot be built on this botocore (see ``_compat``):
+    None if the shared template cannot be built on this botocore (see ``_core.compat``):
     the session then registers the builtin handlers itself, as botocore does.
     """
     template = _template("aio")
@@ -109,7 +109,7 @@ def sync_builtin_event_hooks(*, boto3_defaults: bool = False) -> HierarchicalEmi
     """A new emitter with botocore's builtin handlers, for ``Session(event_hooks=...)``.
 
     ``boto3_defaults`` adds the handlers ``boto3.Session()`` registers on its session.
-    None if that template cannot be built on this botocore/boto3 (see ``_compat``).
+    None if that template cannot be built on this botocore/boto3 (see ``_core.compat``).
     """
     template = _template("boto3" if boto3_defaults else "botocore")
     return CopyOnWriteEmitter(template) if template is not None else None

@@ -173,7 +173,7 @@ def lazy_registration(session: object) -> Callable[[str, Callable[[], Any]], Non
 class LazyConfigStoreSession(botocore.session.Session):
     """A botocore session whose config store is built on first use, where botocore allows.
 
-    Base of ``_child_session.LightChildSession`` (both paths' children; mixed with
+    Base of ``_core.child_session.LightChildSession`` (both paths' children; mixed with
     ``AioSession`` on the async one). Relies on botocore's ``Session.__init__``
     calling ``self._register_config_store()`` and on
     ``ComponentLocator.lazy_register_component`` (``self._components``). If the
@@ -221,25 +221,21 @@ class _WeakMethod:
 
 
 class _WeakClosure:
-    """A lazy factory that was a closure over the session (its cell ``self``): holds the
-    session weakly. Its function is rebuilt at call time, with the session in that
-    cell; the original function is not kept (its cell holds the session)."""
+    """A lazy factory ``def create_...(): ...`` whose only free variable, ``self``, is the
+    session: kept as its code (shared by every session), and called as a new function
+    over the session, then alive. A closure is code plus cells; the cell is made when
+    needed, so nothing holds the session until the component is built."""
 
-    __slots__ = ("cells", "code", "globals", "index", "session")
+    __slots__ = ("code", "globals", "session")
 
-    def __init__(self, session: weakref.ref[Any], factory: types.FunctionType, index: int) -> None:
-        assert factory.__closure__ is not None
+    def __init__(self, session: weakref.ref[Any], factory: types.FunctionType) -> None:
         self.session = session
         self.code = factory.__code__
         self.globals = factory.__globals__
-        self.index = index
-        self.cells = factory.__closure__[:index] + factory.__closure__[index + 1 :]
 
     def __call__(self) -> Any:
-        cells = self.cells
-        index = self.index
-        closure = (*cells[:index], types.CellType(_alive(self.session)), *cells[index:])
-        return types.FunctionType(self.code, self.globals, self.code.co_name, None, closure)()
+        cell = types.CellType(_alive(self.session))
+        return types.FunctionType(self.code, self.globals, closure=(cell,))()
 
 
 def _alive(session: weakref.ref[Any]) -> Any:
@@ -250,40 +246,26 @@ def _alive(session: weakref.ref[Any]) -> Any:
     return alive
 
 
-# A factory's code object -> the index of its closure cell named ``self``, or None.
-_SELF_CELLS: dict[types.CodeType, int | None] = {}
-
-
-def _self_cell(code: types.CodeType) -> int | None:
-    try:
-        return _SELF_CELLS[code]
-    except KeyError:
-        takes_nothing = not (code.co_argcount or code.co_kwonlyargcount)
-        index = (
-            code.co_freevars.index("self")
-            if takes_nothing and "self" in code.co_freevars
-            else None
-        )
-        _SELF_CELLS[code] = index
-        return index
-
-
 def _weak_factory(
     session: Any, ref: weakref.ref[Any], factory: object
 ) -> _WeakMethod | _WeakClosure | None:
-    """``factory`` holding ``session`` weakly; None if it does not hold it that way."""
+    """``factory`` holding ``session`` weakly; None if it does not hold it that way.
+
+    A bound method of the session, or a function of no arguments whose one free
+    variable, ``self``, holds the session (botocore's ``def create_...():``).
+    """
     if type(factory) is types.MethodType:
         return _WeakMethod(ref, factory.__func__) if factory.__self__ is session else None
-    if type(factory) is not types.FunctionType or factory.__closure__ is None:
+    if type(factory) is not types.FunctionType or factory.__code__.co_freevars != ("self",):
         return None
-    index = _self_cell(factory.__code__)
-    if index is None or factory.__defaults__ or factory.__kwdefaults__:
+    if factory.__code__.co_argcount or factory.__code__.co_kwonlyargcount:
         return None
+    assert factory.__closure__ is not None  # it has a free variable
     try:
-        holds_session = factory.__closure__[index].cell_contents is session
+        holds_session = factory.__closure__[0].cell_contents is session
     except ValueError:  # an empty cell
         return None
-    return _WeakClosure(ref, factory, index) if holds_session else None
+    return _WeakClosure(ref, factory) if holds_session else None
 
 
 def weaken_lazy_factories(session: botocore.session.Session) -> bool:

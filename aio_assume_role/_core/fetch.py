@@ -1,9 +1,9 @@
-"""The async fetcher: AssumeRole through the parent session, behind an async cache."""
+"""The async fetcher: ``FetchCore``'s steps with awaited I/O (an async cache, pooled STS
+clients), and the per-loop keyed lock its fetches single-flight with."""
 
 from __future__ import annotations
 
 import inspect
-import logging
 import os
 import weakref
 from collections.abc import AsyncIterator, Hashable, Mapping
@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ..errors import ParentCredentialsError
 from ..sts_clients import sts_client
-from .request import FetcherCommon, check_chained_duration
+from .fetch_core import FetchCore
+from .request import check_chained_duration
 
 __all__ = ["AssumeRoleFetcher", "KeyedLock"]
 
@@ -100,21 +101,20 @@ def _forget_after_fork() -> None:
 os.register_at_fork(after_in_child=_forget_after_fork)
 
 
-logger = logging.getLogger("aio_assume_role")
-
 # Sessions that share a cache and a role (same cache key) fetch one at a time, so
 # N concurrent first uses make one AssumeRole call and one cache write.
 _SHARED_FETCHES = KeyedLock()
 
 
-class AssumeRoleFetcher(FetcherCommon):
+class AssumeRoleFetcher(FetchCore):
     """Fetches credentials for one role: from the cache if fresh, else by AssumeRole.
 
-    The generated session name and the cache key are botocore's and the AWS CLI's
-    (``FetcherCommon``). The I/O is our own, because aiobotocore's
-    ``AioAssumeRoleCredentialFetcher`` reads and writes the cache synchronously (a
-    file cache would block the event loop), builds a new STS client per fetch from
-    frozen source credentials, and prompts on stdin for MFA codes.
+    The steps, the generated session name and the cache key (botocore's and the AWS
+    CLI's) are ``FetchCore``'s; this adds the awaited I/O. The I/O is our own,
+    because aiobotocore's ``AioAssumeRoleCredentialFetcher`` reads and writes the
+    cache synchronously (a file cache would block the event loop), builds a new STS
+    client per fetch from frozen source credentials, and prompts on stdin for MFA
+    codes.
     """
 
     def __init__(
@@ -128,64 +128,34 @@ class AssumeRoleFetcher(FetcherCommon):
         check_chaining: bool = False,
     ) -> None:
         """``cache`` None: no cache at all (each fetch calls AssumeRole)."""
-        super().__init__(role_arn, args, cache=cache)
+        super().__init__(role_arn, args, cache=cache, cache_identity=cache_identity)
         self._check_chaining = check_chaining
         self._parent = parent
-        self._cache_identity = cache_identity
         self._cache: _ResponseCache | None = cache
 
     async def fetch_credentials(self, rejected_key: str | None = None) -> dict[str, Any]:
         """Return credential metadata for the refresh engine (``source``: cache or sts).
 
         ``rejected_key``: an access key a service rejected; a cache entry holding it
-        is a miss.
+        is a miss. Raises what ``FetchCore._fetch`` raises.
         """
-        if self._cache is None:
-            # No cache (assume_role(cache=None)): nobody shares this session's fetches
-            # and nothing could be served from a private copy when the engine asks
-            # for a refresh, so neither a cache nor the shared-fetch lock is used.
-            await self._resolve_parent_credentials()
-            _, fetched = await self._get_credentials()
-            return fetched
-        metadata = await self._load_from_cache(rejected_key)
-        if metadata is not None:
-            return metadata
-        # Resolved before the shared-fetch lock: a parent that shares this cache and
-        # role would otherwise wait for the lock its own child holds.
-        await self._resolve_parent_credentials()
-        async with _SHARED_FETCHES.hold((self._cache_identity, self.cache_key)):
-            # Another session sharing this cache may have filled it meanwhile.
-            metadata = await self._load_from_cache(rejected_key)
-            if metadata is not None:
-                return metadata
-            # A cache that other processes share may offer a lock for them (taken
-            # only here, on a miss): one process calls AssumeRole, the others wait
-            # and then find its entry. A plain getattr, so any cache can offer one.
-            lock = getattr(self._cache, "lock", None)
-            if not callable(lock):
-                return await self._fetch_and_store()
-            async with lock(self.cache_key):  # False: it gave up (a WARNING was logged)
-                metadata = await self._load_from_cache(rejected_key)
-                if metadata is not None:
-                    return metadata
-                return await self._fetch_and_store()
+        return await self._fetch(rejected_key)
 
-    async def _fetch_and_store(self) -> dict[str, Any]:
-        response, metadata = await self._get_credentials()  # its shape is checked there
-        await self._store(response)
-        return metadata
-
-    async def _load_from_cache(self, rejected_key: str | None) -> dict[str, Any] | None:
+    async def _cache_get(self, key: str) -> object:
         assert self._cache is not None
-        return self._fresh_cached(await self._cache.get(self.cache_key), rejected_key)
+        return await self._cache.get(key)
 
-    async def _store(self, response: dict[str, Any]) -> None:
-        """Write a fetched response to the cache; a failure loses the cache entry only."""
-        try:
-            assert self._cache is not None
-            await self._cache.set(self.cache_key, response)
-        except Exception as error:
-            self._cache_write_failed(error)
+    async def _cache_set(self, key: str, response: dict[str, Any]) -> None:
+        assert self._cache is not None
+        await self._cache.set(key, response)
+
+    def _single_flight(self) -> AbstractAsyncContextManager[Any]:
+        return _SHARED_FETCHES.hold((self._cache_identity, self.cache_key))
+
+    def _process_lock(self) -> AbstractAsyncContextManager[Any] | None:
+        # A plain getattr, so any cache can offer one.
+        lock = getattr(self._cache, "lock", None)
+        return lock(self.cache_key) if callable(lock) else None
 
     async def _resolve_parent_credentials(self) -> None:
         parent_credentials = await self._parent.get_credentials()
@@ -196,19 +166,13 @@ class AssumeRoleFetcher(FetcherCommon):
             check_chained_duration(self._assume_kwargs)
         await parent_credentials.get_frozen_credentials()
 
-    async def _get_credentials(self) -> tuple[dict[str, Any], dict[str, Any]]:
-        """AssumeRole's response (account id added) and its credential metadata."""
-        kwargs = dict(self._assume_kwargs)
+    async def _next_token_code(self) -> str | None:
         token_code = self._token_codes.next()
-        if token_code is not None:
-            if inspect.isawaitable(token_code):
-                token_code = await token_code
-            kwargs["TokenCode"] = token_code
-        logger.debug(
-            "Calling AssumeRole for %s as session %s", self._role_arn, self._role_session_name
-        )
+        if inspect.isawaitable(token_code):
+            return await token_code
+        return token_code
+
+    async def _assume_role(self, kwargs: dict[str, Any]) -> dict[str, Any]:
         async with sts_client(self._parent) as sts:
             response: dict[str, Any] = await sts.assume_role(**kwargs)
-        metadata = self._checked_metadata(response)  # raises if malformed
-        self._token_codes.succeeded()  # only now: a malformed answer is a failed call
-        return response, metadata
+        return response

@@ -1,10 +1,9 @@
-"""The AssumeRole parameters, their normalization and botocore's cache key (pure, light).
+"""The AssumeRole parameters: the one table, and their normalization (pure, light).
 
-The part of the request (``_core.request``) that needs neither botocore nor anything
-else beyond the standard library: the command line's cache hit (``cli``) parses its
-options, normalizes them and finds the cache entry with these alone, in a process that
-never imports botocore. ``_core.request`` imports and re-exports all of it, and adds
-the validation against botocore's STS model.
+Standard library only: the command line's cache hit (``cli``) parses its options,
+normalizes them and finds the cache entry (``_core.cache_key``) with these alone, in a
+process that never imports botocore. The validation against botocore's STS model is
+``_core.request``'s.
 """
 
 from __future__ import annotations
@@ -13,21 +12,22 @@ import contextlib
 import dataclasses
 import datetime
 import json
-import os
 import types
 from collections.abc import Callable, Mapping
 from copy import deepcopy
-from hashlib import sha1
 from typing import Any
+
+# Re-exported: the command line's cache hit has always found the key here.
+from .cache_key import request_cache_key
 
 __all__ = [
     "AUTOMATIC_ROLE_SESSION_NAME",
     "REQUEST_PARAMETERS",
     "REQUEST_PARAMETER_SPECS",
     "RequestParameter",
-    "assume_role_cache_key",
     "normalize_assume_role_args",
     "request_cache_key",
+    "request_parameters",
 ]
 
 
@@ -107,6 +107,14 @@ REQUEST_PARAMETER_SPECS: Mapping[str, RequestParameter] = types.MappingProxyType
 
 #: The names of ``REQUEST_PARAMETER_SPECS``, in order.
 REQUEST_PARAMETERS = tuple(REQUEST_PARAMETER_SPECS)
+
+
+def request_parameters(arguments: Mapping[str, Any]) -> dict[str, Any]:
+    """The AssumeRole parameters among a front end's arguments (its ``locals()``).
+
+    A front end whose signature lacks a parameter of the table fails here (KeyError).
+    """
+    return {name: arguments[name] for name in REQUEST_PARAMETERS}
 
 
 def normalize_assume_role_args(
@@ -194,36 +202,3 @@ def _check_depths(named: Mapping[str, Any], additional_kwargs: object) -> None:
         from ..errors import InvalidParameterError
 
         raise InvalidParameterError(problems)
-
-
-def assume_role_cache_key(assume_kwargs: Mapping[str, Any], *, generated_name: bool) -> str:
-    """The cache key botocore and the AWS CLI give an AssumeRole request.
-
-    The same algorithm as botocore's ``BaseAssumeRoleCredentialFetcher._create_cache_key``
-    (and ``CachedCredentialFetcher._make_file_safe``), computed here so that no
-    fetcher needs botocore's sync class: a generated session name is left out, an
-    inline policy is parsed (so its keys get sorted), and the sha1 of the sorted JSON
-    is made file-safe. ``tests/test_compat.py`` checks it against botocore's.
-    """
-    args = dict(assume_kwargs)  # a shallow copy: only top-level keys are replaced
-    if generated_name:
-        del args["RoleSessionName"]
-    if "Policy" in args:
-        args["Policy"] = json.loads(args["Policy"])
-    digest = sha1(json.dumps(args, sort_keys=True).encode("utf-8")).hexdigest()
-    return digest.replace(":", "_").replace(os.sep, "_").replace("/", "_")
-
-
-def request_cache_key(role_arn: str, args: Mapping[str, Any]) -> str:
-    """The cache key of the request for ``role_arn`` with normalized ``args`` (the output of
-    ``normalize_assume_role_args``): what ``FetcherCommon.cache_key`` gives its fetcher.
-
-    TokenCode is left out, RoleArn put in, and a session name left to be generated is
-    not part of the key (``tests/test_programs_credential_process_cache.py`` checks it
-    against the fetcher's).
-    """
-    request = {name: value for name, value in args.items() if name != "TokenCode"}
-    request["RoleArn"] = role_arn
-    if not request.get("RoleSessionName"):
-        request.pop("RoleSessionName", None)
-    return assume_role_cache_key(request, generated_name=False)

@@ -557,6 +557,7 @@ class _Flight:
         "done",
         "outcome",
         "owner",
+        "started",
         "traceback",
         "trigger",
         "wakeup",
@@ -565,6 +566,7 @@ class _Flight:
     def __init__(self, owner: object, trigger: str, *, caller_reports: bool = False) -> None:
         self.owner = owner  # the event loop (or trio token, or thread lock) it runs in
         self.trigger = trigger
+        self.started = time.monotonic()  # for the refresh event's duration
         # Run in its only caller's task, which reports the outcome (a fan-out's first fetch).
         self.caller_reports = caller_reports
         self.done = False
@@ -587,7 +589,11 @@ BACKGROUND: weakref.WeakSet[_Flight] = weakref.WeakSet()
 
 
 class _Refresher:
-    """What both drivers share: the state, the deadline, the outcome bookkeeping."""
+    """What both drivers share: the state, the deadline, the outcome bookkeeping.
+
+    A driver's ``_run`` only fetches (awaiting, or blocking) and hands the result
+    or the exception to ``_settle``, then ``_mark_done``.
+    """
 
     def __init__(self, state: RefreshState, timeout: float | None) -> None:
         self.state = state
@@ -597,10 +603,9 @@ class _Refresher:
         assert self.timeout is not None
         return RefreshTimeoutError(role_arn=self.state.role_arn, seconds=self.timeout)
 
-    def _settle(
-        self, flight: _Flight, trigger: str, started: float, result: Metadata | BaseException
-    ) -> None:
+    def _settle(self, flight: _Flight, result: Metadata | BaseException) -> None:
         """Record a finished fetch's outcome in the state and on the flight."""
+        trigger, started = flight.trigger, flight.started
         now = _clock.now()
         quiet = flight.caller_reports
         if isinstance(result, BaseException):
@@ -613,6 +618,13 @@ class _Refresher:
         except ExpiredCredentialsError as error:
             self.state.failed(error, trigger, started, now, caller_reports=quiet)
             flight.outcome = error
+
+    def _mark_done(self, flight: _Flight) -> None:
+        """The flight is over: settled, or abandoned (cancelled, interrupted) before that."""
+        if not flight.done:
+            flight.done = True
+            if flight.outcome is None:
+                self.state.refresh_abandoned()
 
     def _result(self, flight: _Flight) -> ReadOnlyCredentials | None:
         """What a waiter of ``flight`` gets: its credentials, or its error (raised).
@@ -732,7 +744,6 @@ class AsyncRefresher(_Refresher):
         return flight
 
     async def _run(self, flight: _Flight) -> None:
-        started = time.monotonic()
         result: Metadata | BaseException
         try:
             try:
@@ -740,7 +751,7 @@ class AsyncRefresher(_Refresher):
                     result = await self._fetch_within_deadline(flight.owner)
             except Exception as error:
                 result = error
-            self._settle(flight, flight.trigger, started, result)
+            self._settle(flight, result)
         finally:
             self._finish(flight)
 
@@ -773,10 +784,7 @@ class AsyncRefresher(_Refresher):
             raise self._timed_out() from None
 
     def _finish(self, flight: _Flight) -> None:
-        if not flight.done:
-            flight.done = True
-            if flight.outcome is None:  # cancelled (its loop shut down) before settling
-                self.state.refresh_abandoned()
+        self._mark_done(flight)  # abandoned: cancelled (its loop shut down) before settling
         if self._flights.get(flight.owner) is flight:
             del self._flights[flight.owner]
         # Not kept for the session's life: the finished task, its coroutine's frame
@@ -890,19 +898,16 @@ class ThreadedRefresher(_Refresher):
             return flight
 
     def _run(self, flight: _Flight) -> None:
-        started = time.monotonic()
         result: Metadata | BaseException
         try:
             try:
                 result = self._fetch_within_deadline()
             except Exception as error:
                 result = error
-            self._settle(flight, flight.trigger, started, result)
+            self._settle(flight, result)
         finally:
             with self._finished:
-                flight.done = True
-                if flight.outcome is None:  # interrupted (KeyboardInterrupt) before settling
-                    self.state.refresh_abandoned()
+                self._mark_done(flight)  # abandoned: interrupted (KeyboardInterrupt) first
                 self._finished.notify_all()
 
     def _fetch_within_deadline(self) -> Metadata:

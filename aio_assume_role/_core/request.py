@@ -1,11 +1,11 @@
-"""The AssumeRole request: ``assume_role`` arguments normalized, validated, keyed (pure).
+"""The AssumeRole request validated: its parameters, the library's options, the session (pure).
 
-This module is the shared, pure core of the async and sync front ends: no network,
-no session, no cache. The only file it reads is botocore's bundled STS model,
-once per process, to validate against. Both paths' fetchers build on
-``FetcherCommon`` (the request exactly as botocore sends it, its cache key, the
-cache-entry check), and the cache shapes ``assume_role(cache=...)`` accepts are
-checked here; adapting them is ``cache``'s job.
+Shared by the async and sync front ends: no network, no session, no cache, no
+logging. The only file it reads is botocore's bundled STS model (and endpoint
+list), once per process. The parameters' table and normalization are
+``_core.parameters``'s, the cache key ``_core.cache_key``'s, MFA codes
+``_core.mfa``'s; the cache shapes ``assume_role(cache=...)`` accepts are checked
+here, and adapting them is ``cache``'s job.
 
 Validation goes further than botocore's own ``ParamValidator`` (types, required
 members, minimums): it also checks the model's maximums and patterns, which
@@ -19,50 +19,29 @@ from __future__ import annotations
 import functools
 import inspect
 import json
-import logging
 import os
 import re
-import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any, TypeAlias
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import botocore.loaders
 import botocore.model
 import botocore.validate
-from botocore.utils import ArnParser
 
 from ..arns import role_arn_problem
-from ..errors import InvalidParameterError, MalformedResponseError, MFARefreshError
-from . import clock as _clock
+from ..errors import InvalidParameterError
 from .compat import validation_errors  # the report's errors: a botocore internal
-from .parameters import (  # the pure, botocore-free part of the request: moved there
-    AUTOMATIC_ROLE_SESSION_NAME,
-    REQUEST_PARAMETER_SPECS,
-    REQUEST_PARAMETERS,
-    RequestParameter,
-    assume_role_cache_key,
-    normalize_assume_role_args,
-)
-from .response import assumed_role_mismatch, credential_metadata
-from .windows import refresh_windows, requested_lifetime
 
 __all__ = [
-    "AUTOMATIC_ROLE_SESSION_NAME",
     "CHAINED_ROLE_MAX_DURATION_SECONDS",
-    "REQUEST_PARAMETERS",
-    "REQUEST_PARAMETER_SPECS",
-    "RequestParameter",
-    "TokenCodeProvider",
+    "CREDENTIALS_METHOD",
     "check_chained_duration",
     "check_session",
     "is_chained",
-    "normalize_assume_role_args",
     "region_name_problem",
-    "request_parameters",
     "validate_assume_role_args",
+    "validate_options",
 ]
-
-logger = logging.getLogger("aio_assume_role")
 
 
 #: The ``method`` of this library's credentials (botocore's name for assumed-role ones).
@@ -75,20 +54,8 @@ CHAINED_ROLE_MAX_DURATION_SECONDS = 3600
 #: AWS's documented cap on managed session policies (absent from the STS model).
 MAX_POLICY_ARNS = 10
 
-#: A callable that returns a fresh MFA code, sync or async; allows MFA sessions to refresh.
-TokenCodeProvider: TypeAlias = Callable[[], "str | Awaitable[str]"]
-
-
 # Stands in for a session name that will be generated, or a code a provider will give.
 _PLACEHOLDERS = {"RoleSessionName": "ToBeGenerated", "TokenCode": "000000"}
-
-
-def request_parameters(arguments: Mapping[str, Any]) -> dict[str, Any]:
-    """The AssumeRole parameters among a front end's arguments (its ``locals()``).
-
-    A front end whose signature lacks a parameter of the table fails here (KeyError).
-    """
-    return {name: arguments[name] for name in REQUEST_PARAMETERS}
 
 
 def validate_assume_role_args(
@@ -381,13 +348,10 @@ def _known_regions() -> tuple[frozenset[str], frozenset[str]]:
     """botocore's regions (and STS's endpoint names, such as aws-global), and the words
     that follow a region name's prefix in them (east, northwest, gov, isob...)."""
     names: set[str] = set()
-    try:
-        endpoints = botocore.loaders.create_loader().load_data("endpoints")
-        for partition in endpoints.get("partitions", []):
-            names.update(partition.get("regions", {}))
-            names.update(partition.get("services", {}).get("sts", {}).get("endpoints", {}))
-    except Exception:  # pragma: no cover - botocore always ships endpoints.json
-        logger.debug("Could not read botocore's endpoint data", exc_info=True)
+    endpoints = botocore.loaders.create_loader().load_data("endpoints")  # always shipped
+    for partition in endpoints.get("partitions", []):
+        names.update(partition.get("regions", {}))
+        names.update(partition.get("services", {}).get("sts", {}).get("endpoints", {}))
     words = {
         word for name in names if _REGION_SHAPE.fullmatch(name) for word in name.split("-")[1:-1]
     }
@@ -525,192 +489,3 @@ def is_mapping_like(cache: object) -> bool:
 def is_supported_cache(cache: object) -> bool:
     """Whether ``cache`` can be passed as ``assume_role(cache=...)``."""
     return cache is None or is_async_cache(cache) or is_mapping_like(cache)
-
-
-# --- MFA token codes: one-shot strings, or a provider called per fetch ---
-
-
-def split_token_code(
-    args: Mapping[str, Any],
-) -> tuple[dict[str, Any], str | TokenCodeProvider | None]:
-    """Return the request without TokenCode, and the TokenCode.
-
-    TokenCode stays out of the request that the cache key is computed from (as in
-    botocore, which adds it at call time), so a cached session survives a new code.
-    """
-    return {name: value for name, value in args.items() if name != "TokenCode"}, args.get(
-        "TokenCode"
-    )
-
-
-class TokenCodes:
-    """A fixed TokenCode serves one AssumeRole call; a provider gives a fresh code each call."""
-
-    def __init__(self, token_code: str | TokenCodeProvider | None, *, role_arn: str) -> None:
-        self._token_code = token_code
-        self._role_arn = role_arn
-        self._fixed_code_used = False
-
-    def next(self) -> str | Awaitable[str] | None:
-        """The code for the next call: None without MFA, possibly awaitable from a provider.
-
-        Raises ``MFARefreshError`` when a fixed code has already been used.
-        """
-        token_code = self._token_code
-        if token_code is None:
-            return None
-        if callable(token_code):
-            return token_code()
-        if self._fixed_code_used:
-            raise MFARefreshError(role_arn=self._role_arn)
-        return token_code
-
-    def succeeded(self) -> None:
-        """Record that a call succeeded with the current code (uses up a fixed one)."""
-        if self._token_code is not None and not callable(self._token_code):
-            self._fixed_code_used = True
-
-
-# --- the request as botocore sends it, its cache key, the cache-entry check ---
-
-
-def generated_session_name() -> str:
-    """botocore's generated session name (``BaseAssumeRoleCredentialFetcher``), to the second."""
-    return f"botocore-session-{int(time.time())}"
-
-
-class FetcherCommon:
-    """What the async and the sync fetcher share: the request as botocore would send
-    it (generated session name, cache key), read-only accessors, the cache-entry check
-    (expiry on ``_clock``, malformed entries are a miss) and a secret-free repr."""
-
-    duration_seconds: int
-
-    def __init__(self, role_arn: str, args: Mapping[str, Any], *, cache: Any) -> None:
-        """Record the request: TokenCode (left out of the request and its cache key),
-        lifetime, session name (given, or generated as botocore does).
-
-        A cached response counts as fresh while it has more left than the advisory
-        refresh window, so credentials served from the cache are never due at once.
-        """
-        extra_args, token_code = split_token_code(args)
-        self._token_codes = TokenCodes(token_code, role_arn=role_arn)
-        self.duration_seconds = requested_lifetime(args)
-        self._expiry_window_seconds, _ = refresh_windows(self.duration_seconds)
-        self._role_arn = role_arn
-        # ``args`` come from normalize_assume_role_args, which copied them: the lists
-        # and dicts in them are shared by the fetchers of one fan-out, never changed.
-        self._assume_kwargs: dict[str, Any] = extra_args
-        self._assume_kwargs["RoleArn"] = role_arn
-        self._generated_name = not self._assume_kwargs.get("RoleSessionName")
-        if self._generated_name:
-            self._assume_kwargs["RoleSessionName"] = generated_session_name()
-        self._role_session_name: str = self._assume_kwargs["RoleSessionName"]
-        self._cache = cache
-        # The access key id of the last cache entry ignored as another session's.
-        self._ignored_entry: str | None = None
-
-    @property
-    def role_arn(self) -> str:
-        """The ARN of the role this fetcher assumes."""
-        return self._role_arn
-
-    @property
-    def role_session_name(self) -> str:
-        """The session name sent to STS (given, or generated once)."""
-        return self._role_session_name
-
-    @functools.cached_property
-    def cache_key(self) -> str:
-        """botocore's cache key for this request (the file name in a JSON file cache).
-
-        Computed on first use: a session without a cache never needs it.
-        """
-        return assume_role_cache_key(self._assume_kwargs, generated_name=self._generated_name)
-
-    def _fresh_cached(
-        self, response: object, rejected_key: str | None = None
-    ) -> dict[str, Any] | None:
-        """Credential metadata from a cache entry, if complete and not about to expire.
-
-        None (a miss) otherwise: a malformed entry is logged at DEBUG by its field
-        name only, since its values may be secrets; an entry whose
-        ``AssumedRoleUser.Arn`` is not this request's session (another account, role
-        or session name: ``assumed_role_mismatch``) at WARNING; an entry holding
-        ``rejected_key`` (an access key a service rejected) at DEBUG.
-        """
-        if response is None:
-            return None
-        try:
-            metadata = credential_metadata(response, role_arn=self._role_arn, source="cache")
-        except MalformedResponseError as error:
-            logger.debug(
-                "Ignoring a malformed cache entry for %s: %s %s",
-                self._role_arn,
-                error.field,
-                error.problem,
-            )
-            return None
-        if rejected_key is not None and metadata["access_key"] == rejected_key:
-            logger.debug("Cached credentials for %s were rejected by a service", self._role_arn)
-            return None
-        mismatch = assumed_role_mismatch(
-            response,
-            role_arn=self._role_arn,
-            session_name=None if self._generated_name else self._role_session_name,
-        )
-        if mismatch is not None:
-            # Another role's (or account's, or session's) entry under this request's key:
-            # renamed over it, or planted. Served, it would act as that role. One
-            # WARNING per entry (a fetch may read the key up to three times).
-            if metadata["access_key"] == self._ignored_entry:
-                return None
-            self._ignored_entry = metadata["access_key"]
-            logger.warning(
-                "Ignoring the cached credentials for %s as session %s: %s; "
-                "assuming the role again",
-                self._role_arn,
-                self._role_session_name,
-                mismatch,
-            )
-            return None
-        left = (metadata["expiry_time"] - _clock.now()).total_seconds()
-        if left < self._expiry_window_seconds:
-            logger.debug("Cached credentials for %s are expired or about to be", self._role_arn)
-            return None
-        logger.debug("Credentials for %s retrieved from cache", self._role_arn)
-        return metadata
-
-    def _cache_write_failed(self, error: Exception) -> None:
-        """Log (WARNING) a cache write that failed; the fetched credentials are served."""
-        # No traceback and no message beyond an OSError's reason: a custom cache's
-        # message could quote the value, which holds the secret key.
-        logger.warning(
-            "Could not write the credentials for %s to the cache (%s%s); serving them uncached",
-            self._role_arn,
-            type(error).__name__,
-            f": {error.strerror}" if isinstance(error, OSError) and error.strerror else "",
-        )
-
-    def _checked_metadata(self, response: dict[str, Any]) -> dict[str, Any]:
-        """The credential metadata of a response AssumeRole just returned (``source`` sts).
-
-        Both paths call this right after AssumeRole returns, before the response is
-        cached or read: a malformed one raises ``MalformedResponseError`` here and goes
-        no further. Then, as botocore does, the account id from the assumed role's
-        ARN is added to the credentials (and so to the cache entry).
-        """
-        metadata = credential_metadata(response, role_arn=self._role_arn, source="sts")
-        arn = response.get("AssumedRoleUser", {}).get("Arn")
-        if ArnParser.is_arn(arn):
-            account_id = ArnParser().parse_arn(arn)["account"]
-            response["Credentials"]["AccountId"] = metadata["account_id"] = account_id
-        else:
-            logger.debug("Unable to extract the account id from the assumed role's ARN")
-        return metadata
-
-    def __repr__(self) -> str:
-        return (
-            f"{type(self).__name__}(RoleArn={self._role_arn!r}, "
-            f"RoleSessionName={self._role_session_name!r})"
-        )

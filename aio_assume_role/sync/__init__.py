@@ -15,7 +15,8 @@ from __future__ import annotations
 import datetime
 import inspect
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Hashable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 try:
@@ -27,7 +28,6 @@ except ImportError as error:  # pragma: no cover - depends on the environment
 import logging
 import threading
 import weakref
-from copy import deepcopy
 
 import botocore.credentials
 import botocore.session
@@ -40,20 +40,22 @@ from botocore.credentials import (
 from .._core import clock as _clock
 from .._core.child_session import LightChildSession, apply_region_mode, sync_builtin_event_hooks
 from .._core.compat import boto3_child_session_class, botocore_session
-from .._core.refresh import EngineDecides, RefreshState, ThreadedRefresher
-from .._core.request import (
+from .._core.fetch_core import FetchCore, cache_identity, run_without_loop
+from .._core.mfa import TokenCodeProvider
+from .._core.parameters import (
     AUTOMATIC_ROLE_SESSION_NAME,
-    FetcherCommon,
-    TokenCodeProvider,
+    normalize_assume_role_args,
+    request_parameters,
+)
+from .._core.refresh import EngineDecides, RefreshState, ThreadedRefresher
+from .._core.request import CREDENTIALS_METHOD as METHOD
+from .._core.request import (
     check_session,
     is_chained,
     is_mapping_like,
-    normalize_assume_role_args,
-    request_parameters,
     validate_assume_role_args,
     validate_options,
 )
-from .._core.request import CREDENTIALS_METHOD as METHOD
 from .._core.response import read_cached_response, store_response
 from .._core.windows import REFRESH_TIMEOUT_SECONDS, sts_timeouts
 from ..arns import generate_lambda_session_name, get_assumed_role_session_arn, get_role_arn
@@ -77,38 +79,42 @@ __all__ = [
 
 logger = logging.getLogger("aio_assume_role")
 
-# A botocore session is not thread-safe for create_client (it builds and caches
-# components, loaders and the credentials on first use): refreshes in several
-# threads of children of one parent create their STS clients one at a time.
-# Keyed weakly by the parent session itself.
-_CREATION_LOCKS: weakref.WeakKeyDictionary[botocore.session.Session, threading.Lock] = (
-    weakref.WeakKeyDictionary()
-)
-_CREATION_LOCKS_GUARD = threading.Lock()
+# Locks by key, held only while in use (a lock lives as long as a thread holds or
+# waits for it): the single flight of fetches that share a cache and a key, and the
+# creation of STS clients through one parent, which a botocore session does not make
+# thread-safe (it builds and caches components, loaders and credentials on first use).
+_LOCKS: weakref.WeakValueDictionary[Hashable, threading.Lock] = weakref.WeakValueDictionary()
+_LOCKS_GUARD = threading.Lock()
 
 
-def _creation_lock(parent: botocore.session.Session) -> threading.Lock:
-    with _CREATION_LOCKS_GUARD:
-        lock = _CREATION_LOCKS.get(parent)
+def _lock_for(key: Hashable) -> threading.Lock:
+    with _LOCKS_GUARD:
+        lock = _LOCKS.get(key)
         if lock is None:
-            lock = _CREATION_LOCKS[parent] = threading.Lock()
+            lock = _LOCKS[key] = threading.Lock()
         return lock
 
 
 def _forget_locks_after_fork() -> None:
     # A lock held by a thread of the parent process would never be released here.
-    global _CREATION_LOCKS_GUARD
-    _CREATION_LOCKS_GUARD = threading.Lock()
-    _CREATION_LOCKS.clear()
+    global _LOCKS_GUARD
+    _LOCKS_GUARD = threading.Lock()
+    _LOCKS.clear()
 
 
 os.register_at_fork(after_in_child=_forget_locks_after_fork)
 
 
-class SyncAssumeRoleFetcher(FetcherCommon):
-    """AssumeRole through a botocore session, with sync cache I/O: a client per fetch,
-    signed with the parent's credentials as they are then (re-read at each fetch), and
-    a given TokenCode (or a provider's fresh one) instead of botocore's prompt."""
+@asynccontextmanager
+async def _holding(lock: threading.Lock) -> AsyncIterator[None]:
+    with lock:
+        yield
+
+
+class SyncAssumeRoleFetcher(FetchCore):
+    """``FetchCore``'s steps with blocking I/O: a dict-like cache, called inline; a client
+    per fetch, signed with the parent's credentials as they are then (re-read at each
+    fetch); a given TokenCode (or a provider's fresh one) instead of botocore's prompt."""
 
     def __init__(
         self,
@@ -118,13 +124,41 @@ class SyncAssumeRoleFetcher(FetcherCommon):
         *,
         cache: Any,
     ) -> None:
-        super().__init__(role_arn, args, cache=cache if cache is not None else {})
+        """``cache`` None: no cache at all (each fetch calls AssumeRole), as on the async path."""
+        identity = cache_identity(cache) if cache is not None else None
+        super().__init__(role_arn, args, cache=cache, cache_identity=identity)
         self._parent = parent
 
-    def _assume_role_kwargs(self) -> dict[str, Any]:
+    def fetch_credentials(self, rejected_key: str | None = None) -> dict[str, Any]:
+        """Return credential metadata for the refresh engine (``source``: cache or sts).
+
+        ``rejected_key``: an access key a service rejected; a cache entry holding it
+        is a miss. Raises what ``FetchCore._fetch`` raises.
+        """
+        return run_without_loop(self._fetch(rejected_key))
+
+    async def _cache_get(self, key: str) -> object:
+        # botocore's raises on a corrupt file or a malformed entry; here, as on the
+        # async path, either is a miss.
+        return read_cached_response(self._cache, key)
+
+    async def _cache_set(self, key: str, response: dict[str, Any]) -> None:
+        store_response(self._cache, key, response)
+
+    def _single_flight(self) -> AbstractAsyncContextManager[Any]:
+        return _holding(_lock_for(("fetch", self._cache_identity, self.cache_key)))
+
+    def _process_lock(self) -> None:
+        return None  # dict-like caches offer none (botocore's JSONFileCache included)
+
+    async def _resolve_parent_credentials(self) -> None:
+        # The client created for the call signs with them, as they are then.
+        if self._parent.get_credentials() is None:
+            raise ParentCredentialsError(role_arn=self._role_arn)
+
+    async def _next_token_code(self) -> str | None:
         # botocore's prompts on stdin (getpass) whenever SerialNumber is set, ignoring
         # a given TokenCode; this sends the given code, or a provider's fresh one.
-        kwargs: dict[str, Any] = deepcopy(self._assume_kwargs)
         token_code = self._token_codes.next()
         if inspect.isawaitable(token_code):
             if inspect.iscoroutine(token_code):
@@ -132,56 +166,26 @@ class SyncAssumeRoleFetcher(FetcherCommon):
             raise InvalidParameterError(
                 [("TokenCode", "returned an awaitable; on the sync path it must return a str")]
             )
-        if token_code is not None:
-            kwargs["TokenCode"] = token_code
-        return kwargs
+        return token_code
 
-    def fetch_credentials(self, rejected_key: str | None = None) -> dict[str, Any]:
-        """Return credential metadata for the refresh engine (``source``: cache or sts).
-
-        ``rejected_key``: an access key a service rejected; a cache entry holding it
-        is a miss.
-        """
-        metadata = self._load_from_cache(rejected_key)
-        if metadata is not None:
-            return metadata
-        response, metadata = self._get_credentials()  # its shape is checked there
-        try:
-            store_response(self._cache, self.cache_key, response)
-        except Exception as error:
-            self._cache_write_failed(error)
-        return metadata
-
-    def _get_credentials(self) -> tuple[dict[str, Any], dict[str, Any]]:
-        """AssumeRole's response (account id added) and its credential metadata."""
-        kwargs = self._assume_role_kwargs()
-        logger.debug(
-            "Calling AssumeRole for %s as session %s", self._role_arn, self._role_session_name
-        )
+    async def _assume_role(self, kwargs: dict[str, Any]) -> dict[str, Any]:
         # No explicit keys: the client gets the parent's credentials as they are now
         # (replaced, or refreshed, since assume_role() or the last refresh).
         timeouts = sts_timeouts(self._parent.get_default_client_config(), REFRESH_TIMEOUT_SECONDS)
-        with _creation_lock(self._parent):
+        with _lock_for(("create_client", id(self._parent))):
             client = self._parent.create_client("sts", config=timeouts)
         try:
             response: dict[str, Any] = client.assume_role(**kwargs)
         finally:
             client.close()
-        metadata = self._checked_metadata(response)  # raises if malformed
-        self._token_codes.succeeded()  # only now: a malformed answer is a failed call
-        return response, metadata
-
-    def _load_from_cache(self, rejected_key: str | None) -> dict[str, Any] | None:
-        # botocore's raises on a corrupt file or a malformed entry; here, as on the
-        # async path, either is a miss.
-        return self._fresh_cached(read_cached_response(self._cache, self.cache_key), rejected_key)
+        return response
 
 
 class SyncAssumedRoleCredentials(EngineDecides, DeferredRefreshableCredentials):
     """botocore's deferred refreshable credentials, refreshed by this library's engine.
 
     Every public getter (``get_frozen_credentials()``, ``access_key``, ...) goes to
-    ``_refresh.ThreadedRefresher``. Raises what the refresh raised, or
+    ``_core.refresh.ThreadedRefresher``. Raises what the refresh raised, or
     ``RefreshError`` in the seconds of backoff after such a failure.
     """
 
@@ -264,11 +268,12 @@ def assume_role(
     """Return a boto3 session that acts as ``RoleArn``, assumed through ``session``.
 
     The parameters and their meaning are those of the async ``assume_role``, except
-    that ``cache`` must be dict-like (a dict, ``JSONFileCache``) and ``TokenCode``, if
-    a callable, must return the code (not an awaitable). The parent's credentials are
-    resolved now (``ParentCredentialsError`` if it has none); AssumeRole is called on
-    first use and again before expiry, with the parent's credentials as they are then.
-    The parent is available as ``assume_role_parent_session`` on the returned session.
+    that ``cache`` must be dict-like (a dict, ``JSONFileCache``; None, the default, is no
+    cache) and ``TokenCode``, if a callable, must return the code (not an awaitable).
+    The parent's credentials are resolved now (``ParentCredentialsError`` if it has
+    none); AssumeRole is called on first use and again before expiry, with the
+    parent's credentials as they are then. The parent is available as
+    ``assume_role_parent_session`` on the returned session.
 
     Raises ``InvalidParameterError`` (also a botocore ``ParamValidationError``) or
     ``ParentCredentialsError`` (also a ``NoCredentialsError``) here. At first use and
