@@ -231,6 +231,16 @@ def classify_error(
     return Failure(EXIT_FAILED, f"{prefix}: {type(error).__name__}: {description} ({_WITHHELD})")
 
 
+def failed(prog: str, error: BaseException, **prefixes: str) -> int:
+    """Say ``error`` in one line on stderr (``classify_error``); return its exit code. A
+    closed stdout is re-raised, for ``run_program``."""
+    if isinstance(error, BrokenPipeError):
+        raise error
+    failure = classify_error(error, **prefixes)
+    say(prog, failure.message)
+    return failure.code
+
+
 def _endpoint_problem(error: BaseException) -> str | None:
     from botocore import exceptions as bx
 

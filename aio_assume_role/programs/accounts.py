@@ -35,7 +35,7 @@ from ._kit import (
     Failure,
     bad_arguments,
     caller_arn,
-    classify_error,
+    failed,
     interrupted_exit_code,
     logging_silenced,
     one_line,
@@ -44,7 +44,6 @@ from ._kit import (
     region_argument,
     region_list,
     run_program,
-    say,
 )
 from ._kit import (
     account_id as account_id_or_exit,
@@ -167,10 +166,6 @@ def _targets(options: argparse.Namespace) -> Targets:
         ids = _checked_ids("--account", options.account)
     ignored = set(ignore_accounts)
     return [account_id for account_id in dict.fromkeys(ids) if account_id not in ignored]
-
-
-def _regions(options: argparse.Namespace) -> list[str] | None:
-    return None if options.regions is None else region_list("--regions", options.regions)
 
 
 def _problems(error: InvalidParameterError) -> str:
@@ -310,7 +305,7 @@ def _main(argv: Sequence[str] | None, prog: str | None) -> int:
     options = parser.parse_args(argv)
     try:
         targets = _targets(options)
-        regions = _regions(options)
+        regions = None if options.regions is None else region_list("--regions", options.regions)
         try:
             shard = parse_shard(options.shard)
         except InvalidParameterError as error:
@@ -327,16 +322,9 @@ def _main(argv: Sequence[str] | None, prog: str | None) -> int:
         return interrupted_exit_code()
     except InvalidParameterError as error:  # fan_out's checks, before any call
         return bad_arguments(parser, _problems(error))
-    except BrokenPipeError:  # stdout closed while streaming: run_program says so
-        raise
     except Exception as error:  # listing the organization: one line, never a traceback
-        failure = classify_error(
-            error,
-            prefix="listing the organization's accounts failed",
-            plain_prefix="listing the organization's accounts failed: ",
-        )
-        say(parser.prog, failure.message)
-        return failure.code
+        what = "listing the organization's accounts failed"
+        return failed(parser.prog, error, prefix=what, plain_prefix=f"{what}: ")
     _report(parser.prog, options, collected, regions, shard)
     return 0 if all(result.ok for result in collected.results) else EXIT_SOME_FAILED
 

@@ -30,8 +30,8 @@ from ._kit import (
     Failure,
     add_format_options,
     bad_arguments,
-    classify_error,
     credential_process_json,
+    failed,
     format_dotenv,
     format_env,
     format_json,
@@ -39,7 +39,6 @@ from ._kit import (
     parent_session,
     region_argument,
     run_program,
-    say,
 )
 
 __all__ = ["CREDENTIAL_PROCESS_MARKER", "main"]
@@ -217,7 +216,8 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--shell", choices=SHELLS, help="for --env (default: sh)")
     cache = parser.add_argument_group("credential_process cache (--json only)").add_argument
     cache("--no-cache", action="store_true", help="neither read nor write the cache")
-    cache("--cache-dir", type=_text, metavar="DIR", help="the cache's directory")
+    where = f"the cache's directory (default: ${credential_cache.CACHE_DIR_VARIABLE}, or XDG's)"
+    cache("--cache-dir", type=_text, metavar="DIR", help=where)
     add_assume_role_arguments(parser)
     return parser
 
@@ -372,15 +372,17 @@ def _main(argv: Sequence[str] | None, prog: str | None) -> int:
         parser.error("--no-cache and --cache-dir apply to --json output only")
     credentials = cached_credentials(options)
     if credentials is None:
+        import asyncio
+
         from ..errors import InvalidParameterError
 
         try:
-            credentials = _assume(options)
+            with logging_silenced():
+                credentials = asyncio.run(fetch_credentials(options))
         except InvalidParameterError as error:
             return bad_arguments(parser, error)
-        except Failure as failure:
-            say(parser.prog, failure.message)
-            return failure.code
+        except Exception as error:  # whatever it is: one line, exit 4 at worst, never 1
+            return failed(parser.prog, error, prefix=_PREFIX)
     if options.format == "json":
         print(format_json(credentials))
     elif options.format == "dotenv":
@@ -388,18 +390,3 @@ def _main(argv: Sequence[str] | None, prog: str | None) -> int:
     else:
         print(format_env(credentials, options.shell or "sh"))
     return 0
-
-
-def _assume(options: argparse.Namespace) -> dict[str, Any]:
-    """``fetch_credentials``, its errors one ``Failure`` (but ``InvalidParameterError``)."""
-    import asyncio
-
-    from ..errors import InvalidParameterError
-
-    try:
-        with logging_silenced():
-            return asyncio.run(fetch_credentials(options))
-    except (Failure, InvalidParameterError):
-        raise
-    except Exception as error:  # whatever it is: one line, exit 4 at worst, never 1
-        raise classify_error(error, prefix=_PREFIX) from None

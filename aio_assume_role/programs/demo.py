@@ -47,12 +47,11 @@ from ._kit import (
     Failure,
     account_id,
     caller_arn,
-    classify_error,
+    failed,
     parent_session,
     progress_display,
     region_list,
     run_program,
-    say,
 )
 
 __all__ = ["main"]
@@ -585,11 +584,11 @@ async def step4_fan_out(
 def _failure_lines(summary: FanOutSummary[Any]) -> list[str]:
     lines = []
     for stage, codes in sorted(summary.failures.items()):
-        for code, failed in sorted(codes.items()):
-            accounts = sorted({result.account.id for result in failed})
+        for code, units in sorted(codes.items()):
+            accounts = sorted({result.account.id for result in units})
             shown = ", ".join(accounts[:3]) + (", ..." if len(accounts) > 3 else "")
             lines.append(
-                f"{stage} {code}: {len(failed)} units in {len(accounts)} accounts ({shown})"
+                f"{stage} {code}: {len(units)} units in {len(accounts)} accounts ({shown})"
             )
     return lines
 
@@ -663,14 +662,10 @@ def _main(argv: Sequence[str] | None, prog: str | None) -> int:
     started = time.monotonic()
     try:
         calls, where = _run(options)
-    except BrokenPipeError:  # stdout closed: run_program says so, in one line
-        raise
     except Exception as error:  # whatever it is: one line, never a traceback or a secret
-        failure = classify_error(
-            error, prefix="a step failed", parent_prefix="no parent credentials: "
+        return failed(
+            parser.prog, error, prefix="a step failed", parent_prefix="no parent credentials: "
         )
-        say(parser.prog, failure.message)
-        return failure.code
     seconds = _seconds(time.monotonic() - started)
     section(f"Done in {seconds}: {calls} AssumeRole calls in all, {where}.")
     return 0

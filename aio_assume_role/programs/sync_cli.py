@@ -1,15 +1,10 @@
 """``python -m aio_assume_role.sync ROLE_ARN``: aws-assume-role-lib 2.10's command line,
 on the boto3 path.
 
-Same options (plus ``--region``), output formats and exit codes as
-``python -m aws_assume_role_lib``: ``--env`` (default) prints bare ``AWS_...=value``
-lines for ``export $(...)``, ``--json`` credential_process JSON; the programs' exit codes
-(``aio_assume_role.programs``), which are aws-assume-role-lib's (invalid parameter values
-exit 4, as there).
-Unlike there, errors are always one line, never a traceback or a secret, and a
-credential_process that leads back to its own profile stops (exit 2). The parsing is
-``aio_assume_role.programs.cli``'s, the formats and messages the programs' kit's. Imports
-no aiobotocore, aiohttp or aiofiles.
+Its options (plus ``--region``), output formats (``--env``: bare ``AWS_...=value``
+lines; ``--json``) and exit codes, but errors are always one line, never a traceback or
+a secret, and a credential_process recursion stops (exit 2). Imports no aiobotocore,
+aiohttp or aiofiles.
 """
 
 from __future__ import annotations
@@ -99,14 +94,7 @@ def fetch_credentials(options: argparse.Namespace) -> dict[str, Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; return the exit code.
-
-    Every failure but bad syntax is a one-line message on stderr and an exit code;
-    Ctrl-C exits 130, SIGTERM 143, a closed stdout 141 (``_kit.run_program``).
-
-    Raises:
-        SystemExit: from argparse, with code 2, on bad syntax (and 0 after ``--help``).
-    """
+    """Run the command line; return the exit code (SystemExit from argparse)."""
     return run_program(PROG, lambda: _main(argv))
 
 
