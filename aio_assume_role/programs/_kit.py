@@ -298,16 +298,6 @@ def _url(url: object) -> str:
     return f"{parts.scheme}://{host}{path}" if parts.scheme else "(unknown)"
 
 
-def add_format_options(parser: argparse.ArgumentParser, helps: Mapping[str, str]) -> None:
-    """One exclusive option a format (``helps``' keys), storing ``format``; ``env`` default."""
-    output = parser.add_mutually_exclusive_group()
-    for name, text in helps.items():
-        output.add_argument(
-            f"--{name}", dest="format", action="store_const", const=name, help=text
-        )
-    parser.set_defaults(format="env")
-
-
 EXPIRATION_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
 

@@ -13,7 +13,7 @@ import json
 import os
 import sys
 import textwrap
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -28,7 +28,6 @@ from . import _credential_cache as credential_cache
 from ._kit import (
     EXIT_BAD_ARGUMENTS,
     Failure,
-    add_format_options,
     bad_arguments,
     credential_process_json,
     failed,
@@ -178,8 +177,19 @@ _OPTION_TYPES: dict[str, Callable[[str], Any]] = {
 }
 
 
-def add_assume_role_arguments(parser: argparse.ArgumentParser) -> None:
-    """RoleArn, ``--profile``, ``--region`` and the AssumeRole parameters (API names)."""
+def assume_role_parser(
+    prog: str | None, description: str, formats: Mapping[str, str]
+) -> argparse.ArgumentParser:
+    """A parser of ``formats`` (exclusive options storing ``format``, ``env`` by default),
+    RoleArn, ``--profile``, ``--region`` and the AssumeRole parameters (API names)."""
+    formatter = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(prog=prog, description=description, formatter_class=formatter)
+    output = parser.add_mutually_exclusive_group()
+    for name, text in formats.items():
+        output.add_argument(
+            f"--{name}", dest="format", action="store_const", const=name, help=text
+        )
+    parser.set_defaults(format="env")
     parser.add_argument("RoleArn", type=_text, help="the ARN of the role to assume")
     parser.add_argument("--profile", type=_text, help="the AWS config profile to assume it with")
     parser.add_argument("--region", type=region_argument, help="the STS endpoint's region")
@@ -193,6 +203,7 @@ def add_assume_role_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="JSON",
         help="further AssumeRole parameters, a JSON object",
     )
+    return parser
 
 
 def assume_role_kwargs(options: argparse.Namespace) -> dict[str, Any]:
@@ -200,25 +211,17 @@ def assume_role_kwargs(options: argparse.Namespace) -> dict[str, Any]:
 
 
 def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog=prog,
-        description=_description(),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    add_format_options(
-        parser,
-        {
-            "env": "print commands that set AWS_... variables, for eval (default; see --shell)",
-            "json": "print credential_process JSON",
-            "dotenv": "print bare AWS_...=value lines (export $(...), docker --env-file)",
-        },
-    )
+    formats = {
+        "env": "print commands that set AWS_... variables, for eval (default; see --shell)",
+        "json": "print credential_process JSON",
+        "dotenv": "print bare AWS_...=value lines (export $(...), docker --env-file)",
+    }
+    parser = assume_role_parser(prog, _description(), formats)
     parser.add_argument("--shell", choices=SHELLS, help="for --env (default: sh)")
     cache = parser.add_argument_group("credential_process cache (--json only)").add_argument
     cache("--no-cache", action="store_true", help="neither read nor write the cache")
     where = f"the cache's directory (default: ${credential_cache.CACHE_DIR_VARIABLE}, or XDG's)"
     cache("--cache-dir", type=_text, metavar="DIR", help=where)
-    add_assume_role_arguments(parser)
     return parser
 
 

@@ -23,7 +23,6 @@ from .._core.compat import botocore_session
 from ._kit import (
     EXIT_NO_PARENT_CREDENTIALS,
     Failure,
-    add_format_options,
     classify_error,
     credential_process_json,
     format_dotenv,
@@ -31,7 +30,7 @@ from ._kit import (
     logging_silenced,
     run_program,
 )
-from .cli import add_assume_role_arguments, assume_role_kwargs, credential_process_guard
+from .cli import assume_role_kwargs, assume_role_parser, credential_process_guard
 
 __all__ = ["main"]
 
@@ -60,20 +59,11 @@ def _description() -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog=PROG,
-        description=_description(),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    add_format_options(
-        parser,
-        {
-            "env": "print as env vars (default)",
-            "json": "print credential_process-formatted JSON to stdout",
-        },
-    )
-    add_assume_role_arguments(parser)
-    return parser
+    formats = {
+        "env": "print as env vars (default)",
+        "json": "print credential_process-formatted JSON to stdout",
+    }
+    return assume_role_parser(PROG, _description(), formats)
 
 
 def fetch_credentials(options: argparse.Namespace) -> dict[str, Any]:
