@@ -298,16 +298,6 @@ def _url(url: object) -> str:
     return f"{parts.scheme}://{host}{path}" if parts.scheme else "(unknown)"
 
 
-EXPIRATION_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
-
-
-def format_expiration(expiry: datetime.datetime) -> str:
-    """ISO-8601 UTC, as credential_process wants it (a naive time is taken as UTC)."""
-    if expiry.tzinfo is not None:
-        expiry = expiry.astimezone(datetime.timezone.utc)
-    return expiry.strftime(EXPIRATION_FORMAT)
-
-
 def credential_process_json(
     access_key: str, secret_key: str, token: str, expiry: datetime.datetime | None
 ) -> dict[str, Any]:
@@ -317,8 +307,10 @@ def credential_process_json(
         "SecretAccessKey": secret_key,
         "SessionToken": token,
     }
-    if expiry is not None:
-        data["Expiration"] = format_expiration(expiry)
+    if expiry is not None:  # ISO-8601 UTC (a naive time is taken as UTC)
+        if expiry.tzinfo is not None:
+            expiry = expiry.astimezone(datetime.timezone.utc)
+        data["Expiration"] = expiry.strftime("%Y-%m-%dT%H:%M:%SZ")
     return data
 
 

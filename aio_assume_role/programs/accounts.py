@@ -207,14 +207,9 @@ class _Results:
         return sorted(self.results, key=lambda result: (result.account.id, result.region or ""))
 
 
-async def _check(
-    options: argparse.Namespace,
-    targets: Targets,
-    regions: list[str] | None,
-    shard: tuple[int, int] | None,
-    progress: Any,
-    collected: _Results,
-) -> None:
+async def _check(options: argparse.Namespace, progress: Any, collected: _Results) -> None:
+    """The checks of ``options`` (its regions and shard parsed), into ``collected``."""
+    regions = options.regions
     parent = parent_session(
         options.profile,
         options.region,
@@ -236,10 +231,10 @@ async def _check(
         parent,
         caller_arn,
         role_name=options.role_name,
-        accounts=targets,
+        accounts=options.targets,
         regions=regions,
         concurrency=options.concurrency,
-        shard=shard,
+        shard=options.shard,
         progress=report,
         path=options.path,
         partition=options.partition,
@@ -304,10 +299,11 @@ def _main(argv: Sequence[str] | None, prog: str | None) -> int:
     parser = build_parser(prog)
     options = parser.parse_args(argv)
     try:
-        targets = _targets(options)
-        regions = None if options.regions is None else region_list("--regions", options.regions)
+        options.targets = _targets(options)
+        if options.regions is not None:
+            options.regions = region_list("--regions", options.regions)
         try:
-            shard = parse_shard(options.shard)
+            options.shard = parse_shard(options.shard)
         except InvalidParameterError as error:
             raise BadArguments(_problems(error)) from None
     except BadArguments as error:
@@ -316,30 +312,25 @@ def _main(argv: Sequence[str] | None, prog: str | None) -> int:
     collected = _Results(stream_json=options.json)
     try:
         with logging_silenced():
-            asyncio.run(_check(options, targets, regions, shard, progress, collected))
+            asyncio.run(_check(options, progress, collected))
     except KeyboardInterrupt:  # Ctrl-C or SIGTERM: what is done, and that it was cut short
-        _report(parser.prog, options, collected, regions, shard, interrupted=True)
+        _report(parser.prog, options, collected, interrupted=True)
         return interrupted_exit_code()
     except InvalidParameterError as error:  # fan_out's checks, before any call
         return bad_arguments(parser, _problems(error))
     except Exception as error:  # listing the organization: one line, never a traceback
         what = "listing the organization's accounts failed"
         return failed(parser.prog, error, prefix=what, plain_prefix=f"{what}: ")
-    _report(parser.prog, options, collected, regions, shard)
+    _report(parser.prog, options, collected)
     return 0 if all(result.ok for result in collected.results) else EXIT_SOME_FAILED
 
 
 def _report(
-    prog: str,
-    options: argparse.Namespace,
-    collected: _Results,
-    regions: list[str] | None,
-    shard: tuple[int, int] | None,
-    interrupted: bool = False,
+    prog: str, options: argparse.Namespace, collected: _Results, interrupted: bool = False
 ) -> None:
     """The table and the summary; with ``--json`` the summary alone, on stderr."""
     results = collected.sorted()
-    summary = _summary(results, regions, shard)
+    summary = _summary(results, options.regions, options.shard)
     if interrupted:
         done = f"{len(results)}" + ("" if collected.total is None else f" of {collected.total}")
         summary = f"interrupted after {done} checks; done: {summary}"
@@ -347,7 +338,7 @@ def _report(
         if interrupted or not options.no_progress:
             print(f"{prog}: {summary}", file=sys.stderr, flush=True)
         return
-    for line in _table(results, regions is not None):
+    for line in _table(results, options.regions is not None):
         print(line)
     print(summary, flush=True)
 

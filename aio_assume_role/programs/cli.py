@@ -76,6 +76,7 @@ def _description() -> str:
 
 #: JSON option values nested deeper than this are refused (before a RecursionError).
 MAX_JSON_DEPTH = 32
+_TOO_DEEP = f"is nested more than {MAX_JSON_DEPTH} levels deep"
 
 _UNDECODABLE = "holds a byte that is not UTF-8 (or an unpaired surrogate)"
 
@@ -98,9 +99,7 @@ def _check_json(value: Any) -> None:
             _text(item)
         elif isinstance(item, (dict, list)):
             if depth > MAX_JSON_DEPTH:
-                raise argparse.ArgumentTypeError(
-                    f"is nested more than {MAX_JSON_DEPTH} levels deep"
-                )
+                raise argparse.ArgumentTypeError(_TOO_DEEP)
             children = [*item, *item.values()] if isinstance(item, dict) else item
             pending.extend((child, depth + 1) for child in children)
 
@@ -111,9 +110,7 @@ def _json(text: str) -> Any:
     except json.JSONDecodeError:
         raise argparse.ArgumentTypeError("must be valid JSON") from None
     except RecursionError:
-        raise argparse.ArgumentTypeError(
-            f"is nested more than {MAX_JSON_DEPTH} levels deep"
-        ) from None
+        raise argparse.ArgumentTypeError(_TOO_DEEP) from None
     _check_json(value)
     return value
 

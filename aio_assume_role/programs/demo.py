@@ -79,6 +79,8 @@ MOTO_ASSUME_NOTE = (
     "on AWS they fail at the assume stage (AccessDenied), the work never runs.",
 )
 
+Work = Callable[[Any, Account, str | None], Awaitable[Any]]
+
 # The refresh timeline: (minutes, whether STS is down from then on).
 TIMELINE = ((0, False), (5, False), (11, True), (12.5, True), (14.5, False), (40, False))
 
@@ -233,21 +235,6 @@ def isolated_run() -> Iterator[str]:
         stack.callback(werkzeug.setLevel, level)
         werkzeug.setLevel(logging.ERROR)  # no line per request
         yield directory
-
-
-@contextlib.contextmanager
-def embedded_endpoint(server_class: Any) -> Iterator[str]:
-    """moto's server on 127.0.0.1 (a free port) in a thread; yields its URL."""
-    server = server_class(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    try:
-        host, port = server.get_host_and_port()
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
-
-
-Work = Callable[[Any, Account, str | None], Awaitable[Any]]
 
 
 async def _fan_out(parent: Any, work: Work, role: str, accounts: Any, **more: Any) -> list[Any]:
@@ -593,7 +580,7 @@ def _failure_lines(summary: FanOutSummary[Any]) -> list[str]:
     return lines
 
 
-def _audit_role_reader() -> Callable[[Any, Account, str | None], Awaitable[str]]:
+def _audit_role_reader() -> Work:
     """Embedded step 4's work: IAM GetRole, once per account (IAM is global)."""
     calls: dict[str, asyncio.Task[str]] = {}
 
@@ -684,14 +671,20 @@ def _run(options: argparse.Namespace) -> tuple[int, str]:
         raise Failure(
             EXIT_BAD_ARGUMENTS, f"the embedded AWS endpoint needs moto: {INSTALL_HINT}"
         ) from None
-    with isolated_run() as directory, embedded_endpoint(ThreadedMotoServer) as endpoint:
-        os.environ["AWS_ENDPOINT_URL"] = endpoint
-        out(
-            "aio-assume-role demo, against an embedded AWS endpoint (moto's STS, IAM "
-            "and Organizations)",
-            f"at {endpoint}, in this process: no AWS account used, ~/.aws never read.",
-        )
-        calls = asyncio.run(run_embedded(options, directory))
+    with isolated_run() as directory:
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        server.start()  # in a thread, on a free port
+        try:
+            host, port = server.get_host_and_port()
+            endpoint = os.environ["AWS_ENDPOINT_URL"] = f"http://{host}:{port}"
+            out(
+                "aio-assume-role demo, against an embedded AWS endpoint (moto's STS, IAM "
+                "and Organizations)",
+                f"at {endpoint}, in this process: no AWS account used, ~/.aws never read.",
+            )
+            calls = asyncio.run(run_embedded(options, directory))
+        finally:
+            server.stop()
     return calls, "to the embedded endpoint, none to AWS"
 
 
