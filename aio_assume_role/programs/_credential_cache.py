@@ -66,13 +66,8 @@ def cached_credentials(
     path = os.path.join(directory, request_cache_key(role_arn, args) + ".json")
     try:
         content = _read_entry(path)
-    except _Miss:
-        return None
-    if content is None:
-        return None
-    try:
-        entry = json.loads(content)
-    except ValueError:
+        entry = None if content is None else json.loads(content)
+    except (_Miss, ValueError):
         return None
     if now is None:
         now = datetime.datetime.now(datetime.timezone.utc)

@@ -179,15 +179,10 @@ def _problems(error: InvalidParameterError) -> str:
 
 
 def _progress(stream: TextIO, prog: str) -> Any:
-    return progress_display(
-        stream,
-        prog,
-        lambda progress: (
-            f"{prog}: {progress.done}/{progress.total} checks done, {progress.ok} ok, "
-            f"{progress.failed} failed"
-        ),
-        unit="check",
-    )
+    def line(done: Any) -> str:
+        return f"{prog}: {done.done}/{done.total} checks done, {done.ok} ok, {done.failed} failed"
+
+    return progress_display(stream, prog, line, unit="check")
 
 
 class _Results:
