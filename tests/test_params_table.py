@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 
 from aio_assume_role import session, sync
-from aio_assume_role.programs import cli
 from aio_assume_role._core.parameters import (
     REQUEST_PARAMETER_SPECS,
     REQUEST_PARAMETERS,

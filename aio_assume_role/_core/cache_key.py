@@ -34,7 +34,8 @@ def request_cache_key(role_arn: str, args: Mapping[str, Any]) -> str:
     ``normalize_assume_role_args``): what ``FetchCore.cache_key`` gives its fetcher.
 
     TokenCode is left out, RoleArn put in, and a session name left to be generated is
-    not part of the key (``tests/test_programs_credential_process_cache.py`` checks it against the fetcher's).
+    not part of the key (``tests/test_programs_credential_process_cache.py`` checks it
+    against the fetcher's).
     """
     request = {name: value for name, value in args.items() if name != "TokenCode"}
     request["RoleArn"] = role_arn

@@ -1,9 +1,5 @@
-"""A fan-out's progress on a stream (stderr): the package's one progress display.
-
-``fan_out(progress=True)`` shows it on stderr; the programs (``accounts``, ``demo``) show it
-in their own words (``programs/_kit.progress_display``). Standard library only (tqdm, the
-optional extra ``progress``, is imported when a terminal shows the bar).
-"""
+"""A fan-out's progress on a stream: the package's one progress display (standard library
+only; tqdm, the ``progress`` extra, is imported when a terminal shows the bar)."""
 
 from __future__ import annotations
 
@@ -21,16 +17,9 @@ PROGRESS_LOG_INTERVAL = 10.0
 
 
 class ProgressDisplay:
-    """A tqdm bar when the stream is a terminal and tqdm is installed, else a line at most
-    every ``PROGRESS_LOG_INTERVAL`` seconds and one at the end, written to the stream
-    directly: progress shows without any logging configuration (and a program that
-    silences logging still shows it). Call it with each progress report (a
-    ``fanout.FanOutProgress``: ``done``, ``total``, ``ok``, ``failed_*``); ``close()``
-    when the run ends. Raises nothing: a closed stream loses the line, nothing more.
-
-    ``label`` heads the bar; ``unit`` is the bar's unit; ``line`` makes a text line,
-    ``postfix`` the bar's counts.
-    """
+    """A tqdm bar on a terminal with tqdm installed, else ``line(progress)`` at most every
+    ``PROGRESS_LOG_INTERVAL`` seconds and once at ``close()``, written to the stream (not
+    logged). Call it with each ``FanOutProgress``. Raises nothing."""
 
     def __init__(
         self,
@@ -73,7 +62,6 @@ class ProgressDisplay:
             self._write()
 
     def close(self) -> None:
-        """The run ended (or stopped): close the bar, or write the last state once."""
         if self.bar is not None:
             self.bar.close()
         elif self.last is not None and self.written != self.last:

@@ -1,23 +1,11 @@
 """The command's credential_process cache: where it lives, and a hit read without botocore.
 
-``aio-assume-role ROLE_ARN --json`` (a ``credential_process``) keeps each role's
-AssumeRole response in a private directory, as the AWS CLI keeps its assume-role
-profiles' in ``~/.aws/cli/cache``: the SDKs run the command again for every new process
-(each ``aws`` invocation), and a fresh entry spares them the AssumeRole call and this
-package's start-up. The directory:
-
-1. ``--cache-dir DIR``;
-2. else ``$AIO_ASSUME_ROLE_CACHE_DIR``;
-3. else ``$XDG_CACHE_HOME/aio-assume-role/credential-process`` (``XDG_CACHE_HOME``
-   defaulting to ``~/.cache``), created with mode 0700 (and each missing parent).
-
-Entries are ``AioJSONFileCache``'s (botocore's ``JSONFileCache`` layout: one
-``<key>.json`` a request, the key botocore's and the AWS CLI's sha1 of the request), so
-a miss is written by the library's own fetcher, with its file lock. A hit is read here,
-with the standard library alone, so that it costs a Python start-up and one small file:
-the entry is served only if it is complete, is for the requested role and session name
-(``AssumedRoleUser.Arn``), and has at least ``MIN_SECONDS_LEFT`` left. Anything else is a
-miss, which the full path (the library, with its own checks) then handles.
+``aio-assume-role ROLE_ARN --json`` keeps each AssumeRole response in a private directory
+(``--cache-dir``, else ``$AIO_ASSUME_ROLE_CACHE_DIR``, else
+``${XDG_CACHE_HOME:-~/.cache}/aio-assume-role/credential-process``), as
+``AioJSONFileCache`` entries written by the library's fetcher. A hit is read here with
+the standard library alone, served only if complete, for the requested role and session
+name, with at least ``MIN_SECONDS_LEFT`` left; anything else is a miss for the full path.
 """
 
 from __future__ import annotations
@@ -43,13 +31,10 @@ __all__ = [
 #: The environment variable naming the cache directory (under ``--cache-dir``).
 CACHE_DIR_VARIABLE = "AIO_ASSUME_ROLE_CACHE_DIR"
 
-#: An entry is served only with at least this long left: botocore's advisory refresh
-#: window, within which the SDK that runs the command would run it again at once.
+#: An entry is served only with this long left (botocore's advisory refresh window).
 MIN_SECONDS_LEFT = 15 * 60
 
-# What the library's fetcher writes (botocore's JSONFileCache: "...T04:05:06UTC"),
-# what STS sends ("...Z") and datetime.isoformat() ("...+00:00"): UTC only; any other
-# form is a miss here (the full path reads it).
+# What the fetcher writes ("...UTC"), STS sends ("...Z") or isoformat() does ("+00:00").
 _EXPIRATION = re.compile(
     r"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?)(?:Z|UTC|\+00:00)", re.ASCII
 )
@@ -59,9 +44,7 @@ _SECRET_FIELDS = ("AccessKeyId", "SecretAccessKey", "SessionToken")
 
 
 def default_cache_dir() -> str:
-    """``$AIO_ASSUME_ROLE_CACHE_DIR``, else ``${XDG_CACHE_HOME:-~/.cache}/aio-assume-role/
-    credential-process`` (an ``XDG_CACHE_HOME`` that is not absolute is ignored, as the
-    XDG spec says)."""
+    """``$AIO_ASSUME_ROLE_CACHE_DIR``, else in ``XDG_CACHE_HOME`` (if absolute) or ~/.cache."""
     chosen = os.environ.get(CACHE_DIR_VARIABLE)
     if chosen:
         return os.path.abspath(os.path.expanduser(chosen))
@@ -78,20 +61,13 @@ def cached_credentials(
     *,
     now: datetime.datetime | None = None,
 ) -> tuple[str, str, str, datetime.datetime] | None:
-    """(access key, secret key, token, expiry) of the fresh entry for the request, or None.
-
-    ``args`` are the request's normalized parameters (``normalize_assume_role_args``).
-    """
+    """(access key, secret key, token, expiry) of the fresh entry for the request (its
+    normalized ``args``), or None."""
     path = os.path.join(directory, request_cache_key(role_arn, args) + ".json")
     try:
         content = _read_entry(path)
-    except _Miss:
-        return None
-    if content is None:
-        return None
-    try:
-        entry = json.loads(content)
-    except ValueError:
+        entry = None if content is None else json.loads(content)
+    except (_Miss, ValueError):
         return None
     if now is None:
         now = datetime.datetime.now(datetime.timezone.utc)
@@ -99,10 +75,8 @@ def cached_credentials(
 
 
 class CheckedCache:
-    """The full path's view of the cache (an ``AioJSONFileCache``): an entry a hit would
-    not serve (another role or session, less than ``MIN_SECONDS_LEFT`` left, incomplete)
-    is a miss for the library's fetcher too, which then calls AssumeRole and replaces it.
-    ``set`` and the cross-process ``lock`` are the wrapped cache's."""
+    """The full path's view of an ``AioJSONFileCache``: what a hit would not serve is a
+    miss for the library's fetcher too (which replaces it)."""
 
     def __init__(self, cache: Any, role_arn: str, args: Mapping[str, Any]) -> None:
         self._cache = cache
@@ -142,8 +116,8 @@ def _fresh(
 
 
 def _for_role(entry: dict[str, Any], role_arn: str, session_name: object) -> bool:
-    """Whether the entry's ``AssumedRoleUser.Arn`` is the session of ``role_arn`` (and of
-    ``session_name``, or of a name botocore generated when none was given)."""
+    """Whether the entry's ``AssumedRoleUser.Arn`` is a session of ``role_arn`` named
+    ``session_name`` (or botocore's generated name)."""
     user = entry.get("AssumedRoleUser")
     arn = user.get("Arn") if isinstance(user, dict) else None
     role = _ROLE_ARN.fullmatch(role_arn)

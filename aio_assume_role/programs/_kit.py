@@ -1,30 +1,12 @@
-"""The programs' kit: what every program of the package shares, each in one place.
+"""The programs' kit: what every program shares, each in one place.
 
-- **Exit codes**, one set for every program (documented in ``aio_assume_role.programs``
-  and the CLI guide): ``EXIT_*`` below.
-- **Error classification**: ``classify_error``, the one table from any error of a run to
-  an exit code and one line without secrets.
-- **Parent set-up**: ``parent_session`` (the profile, ``--region``, the no-region check)
-  and ``caller_arn`` (GetCallerIdentity).
-- **Progress**: ``progress_display``, the library's one display in a program's words (a
-  tqdm bar on a terminal when tqdm is installed, else a periodic line).
-- **Output formats**: credential_process JSON, ``--env`` for each shell, ``--dotenv``.
-- **Option checks**: a region, a list of regions, account ids, by the library's rules,
-  so that they mean on the command line what they mean to the API.
-- **The run**: ``run_program`` runs a program's body so that, whatever it was doing,
-  Ctrl-C (SIGINT) ends it with one line on stderr (``PROG: interrupted``) and exit 130,
-  never a ``KeyboardInterrupt`` traceback; SIGTERM does the same with exit 143 (it is
-  delivered as Ctrl-C is: the current SIGINT handler runs, so asyncio's own handler
-  cancels the running task and its clean-up runs); a closed stdout (``| head -c0``)
-  ends it with one line on stderr and exit 141 (128 + SIGPIPE), never a
-  ``BrokenPipeError`` traceback. A program that has something to say when interrupted
-  (``accounts``: the results so far) catches ``KeyboardInterrupt`` itself and returns
-  ``interrupted_exit_code()``.
-
-Imports nothing beyond the standard library at import: the command's cache hit and the
-sync command run through it. botocore, aiobotocore and the library are imported by the
-functions that need them (aiobotocore only by ``parent_session``, which the sync command
-never calls).
+Exit codes (``EXIT_*``, documented in the CLI guide); ``classify_error``, the one table
+from an error to an exit code and one line without secrets; the parent set-up
+(``parent_session``, ``caller_arn``); ``progress_display``; the output formats; option
+checks by the library's rules; ``run_program``: Ctrl-C exits 130 and SIGTERM 143 with
+``PROG: interrupted``, a closed stdout 141, never a traceback. Standard library only at
+import (the command's cache hit and the sync command run through it): botocore and
+aiobotocore are imported by the functions that need them.
 """
 
 from __future__ import annotations
@@ -45,38 +27,6 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from types import FrameType
 from typing import Any, TextIO
 from urllib.parse import urlsplit
-
-__all__ = [
-    "EXIT_BAD_ARGUMENTS",
-    "EXIT_BROKEN_PIPE",
-    "EXIT_FAILED",
-    "EXIT_INTERRUPTED",
-    "EXIT_NO_PARENT_CREDENTIALS",
-    "EXIT_SOME_FAILED",
-    "EXIT_TERMINATED",
-    "BadArguments",
-    "Failure",
-    "account_id",
-    "add_format_options",
-    "bad_arguments",
-    "caller_arn",
-    "classify_error",
-    "credential_process_json",
-    "format_dotenv",
-    "format_env",
-    "format_json",
-    "interrupted_exit_code",
-    "logging_silenced",
-    "one_line",
-    "parent_session",
-    "progress_display",
-    "region_argument",
-    "region_list",
-    "run_program",
-    "say",
-]
-
-# --- exit codes: the one set ---------------------------------------------------------------
 
 EXIT_SOME_FAILED = 1  # accounts: the run completed and at least one check failed
 EXIT_BAD_ARGUMENTS = 2  # also a credential_process recursion, the demo without moto
@@ -100,13 +50,11 @@ class Failure(Exception):
 
 
 class BadArguments(Exception):
-    """A bad option found after parsing: exit 2, with this one-line message (after the
-    usage line, as argparse's own errors)."""
+    """A bad option found after parsing: exit 2, after the usage line (``bad_arguments``)."""
 
 
 def bad_arguments(parser: argparse.ArgumentParser, message: object) -> int:
-    """argparse's own report of bad arguments (the usage, then ``PROG: error: message``)
-    on stderr, for one found after parsing; returns the exit code, 2."""
+    """Report ``message`` as argparse reports bad arguments; returns 2."""
     parser.print_usage(sys.stderr)
     print(f"{parser.prog}: error: {message}", file=sys.stderr)
     return EXIT_BAD_ARGUMENTS
@@ -122,9 +70,6 @@ def say(prog: str, message: str) -> None:
         print(f"{prog}: {message}", file=sys.stderr, flush=True)
 
 
-# --- option checks -------------------------------------------------------------------------
-
-
 def _region_problem(name: str) -> str | None:
     from .._core.request import region_name_problem
 
@@ -132,9 +77,7 @@ def _region_problem(name: str) -> str | None:
 
 
 def region_argument(text: str) -> str:
-    """An argparse ``type`` for a region option (``--region``): the name, or argparse's
-    error naming the option (exit 2). ``eu-wst-1``, ``'us east'`` or ``'us-east-1\\n'``
-    are refused before any request, as the library refuses them."""
+    """An argparse ``type`` for ``--region``, by the library's rule (``eu-wst-1`` is refused)."""
     problem = _region_problem(text)
     if problem is not None:
         raise argparse.ArgumentTypeError(f"{text!r} {problem}")
@@ -142,8 +85,7 @@ def region_argument(text: str) -> str:
 
 
 def region_list(option: str, texts: Iterable[str]) -> list[str]:
-    """The regions of ``option`` (space- or comma-separated values), checked by the
-    library's rule. Raises ``BadArguments`` naming the option for none, or a bad one."""
+    """The regions of ``option`` (space- or comma-separated), checked; or ``BadArguments``."""
     # Spaces around a comma go; any other whitespace ('us-east-1\n') is refused below.
     regions = [name.strip(" ") for text in texts for name in text.split(",")]
     regions = [name for name in regions if name]
@@ -157,10 +99,8 @@ def region_list(option: str, texts: Iterable[str]) -> list[str]:
 
 
 def account_id(text: str, where: str) -> str:
-    """An account id given on the command line, as 12 digits, zero-padded as the library
-    pads one (``get_role_arn``, aws-assume-role-lib: ``123`` is ``000000000123``).
-    Raises ``BadArguments``, headed by ``where`` (the option, or the file and line), for
-    what is no account id at all (13 digits or more, a non-digit, empty)."""
+    """An account id zero-padded to 12 digits, as the library pads one; else
+    ``BadArguments`` headed by ``where``."""
     from ..arns import normalized_account_id
 
     normalized, problem = normalized_account_id(text)
@@ -170,9 +110,6 @@ def account_id(text: str, where: str) -> str:
     return normalized
 
 
-# --- parent set-up ---------------------------------------------------------------------------
-
-
 def parent_session(
     profile: str | None,
     region: str | None = None,
@@ -180,13 +117,9 @@ def parent_session(
     default_region: str | None = None,
     region_options: str | None = None,
 ) -> Any:
-    """A program's parent ``AioSession``: the profile's (or the environment's) credentials,
-    ``region`` (``--region``) over the profile's, ``default_region`` where neither sets one.
-
-    With ``region_options`` (how to pass a region, e.g. ``"--region or --regions"``), a
-    parent with no region at all raises ``Failure`` (exit 2) saying so, before any call.
-    Raises botocore's ``ProfileNotFound`` for a profile that is not in the config.
-    """
+    """A program's parent ``AioSession``: ``region`` over the profile's, ``default_region``
+    where neither sets one. With ``region_options`` (how to pass one), no region at all is
+    a ``Failure`` (exit 2) before any call."""
     from aiobotocore.session import AioSession
 
     parent = AioSession(profile=profile)
@@ -202,24 +135,16 @@ def parent_session(
 
 
 async def caller_arn(session: Any, account: object = None, region: str | None = None) -> str:
-    """GetCallerIdentity through ``session`` (in ``region``, else the session's); the ARN.
-
-    Also a fan-out's work, ``work(session, account, region)``. Raises botocore's errors.
-    """
+    """GetCallerIdentity through ``session``: the ARN (also a fan-out's work)."""
     async with session.create_client("sts", region_name=region) as sts:
         return str((await sts.get_caller_identity())["Arn"])
-
-
-# --- progress -------------------------------------------------------------------------------
 
 
 def progress_display(
     stream: TextIO, label: str, line: Callable[[Any], str], *, unit: str = "unit"
 ) -> Any:
-    """The library's one progress display (``_core/progress.ProgressDisplay``) on
-    ``stream``, in a program's words: a tqdm bar headed by ``label`` on a terminal when
-    tqdm is installed, else ``line(progress)`` every ``PROGRESS_LOG_INTERVAL`` seconds and
-    once at the end. Call it with each ``FanOutProgress``; ``close()`` it after the run."""
+    """The library's one ``ProgressDisplay`` in a program's words: a tqdm bar headed by
+    ``label``, else ``line(progress)`` now and then and at the end."""
     from .._core.progress import ProgressDisplay
 
     return ProgressDisplay(
@@ -231,16 +156,13 @@ def progress_display(
     )
 
 
-# --- error classification: the one table ---------------------------------------------------
-
 _WITHHELD = "details withheld, they may contain credentials"
 
 
 @functools.cache
 def _error_table() -> tuple[tuple[type[BaseException], ...], tuple[tuple[Any, str], ...]]:
-    """botocore's errors about the parent's credentials and config (their messages are
-    about the configuration: a profile name, a credential_process's stderr), and what the
-    others are, described without their text. botocore is imported here, not at import."""
+    """botocore's errors about the parent's configuration (their text is safe to show),
+    and what the others are, described without their text."""
     from botocore import exceptions as bx
     from botocore.parsers import ResponseParserError
 
@@ -266,16 +188,11 @@ def _error_table() -> tuple[tuple[type[BaseException], ...], tuple[tuple[Any, st
 def classify_error(
     error: BaseException, *, prefix: str, plain_prefix: str = "", parent_prefix: str = ""
 ) -> Failure:
-    """The exit code and one-line message for any error of a program's run.
-
-    Never the text of an exception this library does not own, except STS's own error
-    code and message and botocore's messages about the parent's configuration: a
-    botocore parser error, for one, embeds the raw response and so the secret key.
-    ``prefix`` heads failures (``prefix [Code]: message``, exit 4); ``plain_prefix``
-    heads those that say plainly what to fix (no region, unreachable endpoint);
-    ``parent_prefix`` heads the parent-credential failures (exit 3) that do not start
-    with it already. A ``Failure`` is returned as it is. Raises nothing.
-    """
+    """The exit code and one-line message for any error of a program's run: never the
+    text of an exception the library does not own (a parser error holds the secret key),
+    but STS's code and message and botocore's about the parent's configuration.
+    ``prefix`` heads failures (exit 4), ``plain_prefix`` those that say what to fix,
+    ``parent_prefix`` the parent-credential ones (exit 3)."""
     from botocore.exceptions import ClientError, NoRegionError
 
     from ..errors import AssumeRoleError, InvalidParameterError, ParentCredentialsError
@@ -314,33 +231,33 @@ def classify_error(
     return Failure(EXIT_FAILED, f"{prefix}: {type(error).__name__}: {description} ({_WITHHELD})")
 
 
-def _endpoint_problem(error: BaseException) -> str | None:
-    """What went wrong reaching the endpoint, if that is what ``error`` is about."""
-    from botocore.exceptions import (
-        ConnectionClosedError,
-        ConnectTimeoutError,
-        EndpointConnectionError,
-        HTTPClientError,
-        ProxyConnectionError,
-        ReadTimeoutError,
-        SSLError,
-    )
-    from botocore.exceptions import ConnectionError as BotocoreConnectionError
+def failed(prog: str, error: BaseException, **prefixes: str) -> int:
+    """Say ``error`` in one line on stderr (``classify_error``); return its exit code. A
+    closed stdout is re-raised, for ``run_program``."""
+    if isinstance(error, BrokenPipeError):
+        raise error
+    failure = classify_error(error, **prefixes)
+    say(prog, failure.message)
+    return failure.code
 
-    if not isinstance(error, (BotocoreConnectionError, HTTPClientError)):
+
+def _endpoint_problem(error: BaseException) -> str | None:
+    from botocore import exceptions as bx
+
+    if not isinstance(error, (bx.ConnectionError, bx.HTTPClientError)):
         return None
-    if isinstance(error, ProxyConnectionError):
+    if isinstance(error, bx.ProxyConnectionError):
         return f"cannot reach the proxy {_url(error.kwargs.get('proxy_url'))}"
     endpoint = _url(error.kwargs.get("endpoint_url"))
-    if isinstance(error, ReadTimeoutError):
+    if isinstance(error, bx.ReadTimeoutError):
         return f"the STS endpoint {endpoint} did not answer in time"
-    if isinstance(error, ConnectionClosedError):
+    if isinstance(error, bx.ConnectionClosedError):
         return f"the STS endpoint {endpoint} closed the connection before answering"
-    if isinstance(error, ConnectTimeoutError):
+    if isinstance(error, bx.ConnectTimeoutError):
         reason = "connection timed out"
-    elif isinstance(error, SSLError):
+    elif isinstance(error, bx.SSLError):
         reason = "TLS/SSL validation failed"
-    elif isinstance(error, EndpointConnectionError):
+    elif isinstance(error, bx.EndpointConnectionError):
         reason = _connection_failure(error.kwargs.get("error"))
     else:
         reason = "connection failed"
@@ -348,7 +265,6 @@ def _endpoint_problem(error: BaseException) -> str | None:
 
 
 def _connection_failure(cause: object) -> str:
-    """The reason, from the OS error under the HTTP library's exception."""
     seen: set[int] = set()
     pending = [cause]
     while pending:
@@ -382,42 +298,19 @@ def _url(url: object) -> str:
     return f"{parts.scheme}://{host}{path}" if parts.scheme else "(unknown)"
 
 
-# --- output formats ---------------------------------------------------------------------------
-
-
-def add_format_options(parser: argparse.ArgumentParser, helps: Mapping[str, str]) -> None:
-    """One option a format (``--env``, ``--json``...: ``helps``' keys, with their help),
-    mutually exclusive, storing ``format``; ``env`` by default."""
-    output = parser.add_mutually_exclusive_group()
-    for name, text in helps.items():
-        output.add_argument(
-            f"--{name}", dest="format", action="store_const", const=name, help=text
-        )
-    parser.set_defaults(format="env")
-
-
-EXPIRATION_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
-
-
-def format_expiration(expiry: datetime.datetime) -> str:
-    """ISO-8601 UTC, as credential_process wants it (a naive time is taken as UTC)."""
-    if expiry.tzinfo is not None:
-        expiry = expiry.astimezone(datetime.timezone.utc)
-    return expiry.strftime(EXPIRATION_FORMAT)
-
-
 def credential_process_json(
     access_key: str, secret_key: str, token: str, expiry: datetime.datetime | None
 ) -> dict[str, Any]:
-    """The credential_process document (no ``Expiration`` if there is no expiry)."""
     data: dict[str, Any] = {
         "Version": 1,
         "AccessKeyId": access_key,
         "SecretAccessKey": secret_key,
         "SessionToken": token,
     }
-    if expiry is not None:
-        data["Expiration"] = format_expiration(expiry)
+    if expiry is not None:  # ISO-8601 UTC (a naive time is taken as UTC)
+        if expiry.tzinfo is not None:
+            expiry = expiry.astimezone(datetime.timezone.utc)
+        data["Expiration"] = expiry.strftime("%Y-%m-%dT%H:%M:%SZ")
     return data
 
 
@@ -438,7 +331,6 @@ def format_json(credentials: Mapping[str, Any]) -> str:
 
 
 def format_dotenv(credentials: Mapping[str, Any]) -> str:
-    """Bare ``AWS_...=value`` lines: for ``export $(...)``, dotenv and ``--env-file``."""
     return "\n".join(f"{name}={value}" for name, value in _environment(credentials))
 
 
@@ -454,8 +346,7 @@ def _powershell_quote(value: str) -> str:
 
 
 def format_env(credentials: Mapping[str, Any], shell: str = "sh") -> str:
-    """Commands that set and export the ``AWS_...`` variables in ``shell``, values quoted:
-    ``export NAME=value`` (sh), ``set -gx NAME value`` (fish), ``$Env:NAME = 'value'``."""
+    """Commands that export the ``AWS_...`` variables in ``shell`` (sh, fish, powershell)."""
     lines = []
     for name, value in _environment(credentials):
         if shell == "fish":
@@ -467,18 +358,10 @@ def format_env(credentials: Mapping[str, Any], shell: str = "sh") -> str:
     return "\n".join(lines)
 
 
-# --- the run ----------------------------------------------------------------------------------
-
-
 @contextlib.contextmanager
 def logging_silenced() -> Iterator[None]:
-    """No log record, from any logger, while the command runs.
-
-    botocore logs a failed fetch with its traceback (at WARNING), whose text can be a
-    parser error holding the raw response, secret key included; wherever the
-    process's logging goes (a sitecustomize, an embedding program), the one-line
-    message is the only output.
-    """
+    """No log record meanwhile: botocore logs a failed fetch's traceback, which may hold
+    the raw response and its secret key."""
     import logging  # not at import: the command's cache hit logs nothing
 
     previous = logging.root.manager.disable
@@ -494,7 +377,6 @@ class Terminated(KeyboardInterrupt):
 
 
 def _on_sigterm(signum: int, frame: FrameType | None) -> None:
-    """Deliver SIGTERM as Ctrl-C: through the current SIGINT handler, if it is Python's."""
     global _terminated
     _terminated = True
     handler = signal.getsignal(signal.SIGINT)
@@ -511,8 +393,7 @@ def interrupted_exit_code() -> int:
 
 @contextlib.contextmanager
 def _sigterm_as_interrupt() -> Iterator[None]:
-    """SIGTERM handled by ``_on_sigterm`` meanwhile, where it would otherwise kill the
-    process (its default): not where the embedding program handles or ignores it."""
+    """SIGTERM delivered as Ctrl-C meanwhile, where its handler is the default."""
     global _terminated
     if (
         threading.current_thread() is not threading.main_thread()
@@ -530,7 +411,6 @@ def _sigterm_as_interrupt() -> Iterator[None]:
 
 
 def _discard_stdout() -> None:
-    """Point stdout at /dev/null, so the interpreter's last flush does not fail again."""
     with contextlib.suppress(OSError, ValueError, AttributeError):
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
@@ -538,11 +418,8 @@ def _discard_stdout() -> None:
 
 
 def run_program(prog: str, body: Callable[[], int]) -> int:
-    """Run ``body``; return its exit code, or the interrupt's or the closed stdout's.
-
-    stdout is flushed before returning, so a reader that went away is found here and
-    not at the interpreter's exit (where it would be a traceback and exit code 120).
-    """
+    """Run ``body``; its exit code, or the interrupt's or the closed stdout's (stdout is
+    flushed here, not at the interpreter's exit: a traceback and 120 there)."""
     with _sigterm_as_interrupt():
         try:
             code = body()

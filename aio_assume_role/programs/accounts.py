@@ -6,45 +6,14 @@ aio-assume-role accounts --role-name Audit --ou ou-ab12-cdefgh34 --regions us-ea
 aio-assume-role accounts --role-name Audit --accounts-file accounts.txt --json
 ```
 
-The command assumes ``--role-name`` in each target account (with ``fan_out``, through the
-parent credentials of ``--profile`` or the environment) and calls STS
-GetCallerIdentity through the assumed session: once per account in the parent's
-region, or once per account and region with ``--regions``. The targets are exactly
-one of ``--org`` (every ACTIVE account of the AWS Organization but the management
-account), ``--ou ID`` (the accounts under these OUs, recursively), ``--accounts-file
-F`` (one id a line; ``#`` comments and blank lines ignored; ``-`` reads stdin) or
-``--account ID`` (repeatable).
-
-Output: a table of account, name (from Organizations), region (with ``--regions``),
-outcome (``ok``, ``assume failed``, ``work failed``) and error code, then a summary
-line; or, with ``--json``, JSON Lines on stdout, one ``FanOutResult.to_json()`` a
-line (the GetCallerIdentity ARN as ``value``), each written (and flushed) as its check
-completes, so in completion order (``sort`` them for a stable order), with the summary
-on stderr. The progress (a bar on a terminal with the
-``progress`` extra, else a line every ``PROGRESS_LOG_INTERVAL`` seconds and one at
-the end) goes to stderr. With ``--no-progress`` there is none, and with ``--json``
-no summary either: stderr is then empty unless the command fails.
-
-Array jobs (Kubernetes Indexed Jobs, AWS Batch array jobs): ``--shard i/n`` checks
-shard ``i`` of ``n`` (``aio_assume_role.targets.shard_accounts``: an account's shard
-depends only on its id and ``n``); ``--shard /n`` (or ``n``) reads the index from
-``JOB_COMPLETION_INDEX`` or ``AWS_BATCH_JOB_ARRAY_INDEX``; without ``--shard``,
-``AIO_ASSUME_ROLE_SHARD`` is read. The JSON Lines of the ``n`` shards, concatenated
-and sorted, are the lines of one unsharded run, sorted. ``examples/array-jobs/``
-holds an Indexed Job manifest and an AWS Batch job definition that run it.
-
-The AssumeRole calls are paced to STS's rate quota: ``--rate N`` requests a second at
-most (default 200), slowed down while STS throttles, a throttled check retried for 20 s
-before it fails with ``Throttling`` (``fan_out``'s ``rate``); ``--rate none`` leaves
-them unpaced.
-
-Exit codes: the programs' (``aio_assume_role.programs``): 0 every check succeeded (also
-when there was nothing to check), 1 the run completed and at least one check failed, 4
-listing the organization's accounts failed (e.g. ``AWSOrganizationsNotInUseException``).
-Errors are one line on stderr, never a traceback, never a secret. Interrupted (Ctrl-C or
-SIGTERM), the command prints what it has: with ``--json`` the lines written so far stand,
-and one line on stderr says it was interrupted, with the summary of the checks done; the
-table is printed with what is done, its summary line saying it was interrupted.
+Assumes ``--role-name`` in each target account (``fan_out``) and calls GetCallerIdentity
+through the assumed session, per account or per account and region (``--regions``).
+Prints a table and a summary, or (``--json``) a ``FanOutResult.to_json()`` line per check
+as it completes, the summary on stderr. ``--shard i/n`` checks one shard, for array jobs
+(``examples/array-jobs/``). AssumeRole is paced: ``--rate N`` a second at most
+(default 200, slowed while STS throttles), ``--rate none`` unpaced. Exit codes: the
+programs'; 1 when some check failed. The options, output and sharding: the guide,
+docs/how-to/fan-out.md.
 """
 
 from __future__ import annotations
@@ -69,7 +38,7 @@ from ._kit import (
     Failure,
     bad_arguments,
     caller_arn,
-    classify_error,
+    failed,
     interrupted_exit_code,
     logging_silenced,
     one_line,
@@ -78,7 +47,6 @@ from ._kit import (
     region_argument,
     region_list,
     run_program,
-    say,
 )
 from ._kit import (
     account_id as account_id_or_exit,
@@ -109,9 +77,6 @@ _OPTION_OF = {
 _OUTCOMES = {None: "ok", "assume": "assume failed", "work": "work failed"}
 
 
-# --- arguments ---------------------------------------------------------------------------
-
-
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -139,112 +104,47 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     """The argument parser of ``aio-assume-role accounts``."""
     parser = argparse.ArgumentParser(
         prog=prog,
-        description=(
-            "Check that a role can be assumed in every target account: AssumeRole, then "
-            "GetCallerIdentity through the assumed session, in each account (and region)."
-        ),
-        epilog=(
-            "Exit codes: 0 all checks succeeded, 1 some failed, 2 bad arguments, "
-            "3 no parent credentials, 4 listing the organization's accounts failed. "
-            f"Array jobs: --shard /N takes the index from JOB_COMPLETION_INDEX or "
-            f"AWS_BATCH_JOB_ARRAY_INDEX; without --shard, {SHARD_ENVIRONMENT_VARIABLE} is read."
-        ),
+        description="Check that a role can be assumed in every target account (AssumeRole, "
+        "then GetCallerIdentity).",
+        epilog="Exit codes: 0 all checks succeeded, 1 some failed, 2 bad arguments, 3 no "
+        "parent credentials, 4 listing the organization's accounts failed. --shard /N takes "
+        "the index from JOB_COMPLETION_INDEX or AWS_BATCH_JOB_ARRAY_INDEX; without --shard, "
+        f"{SHARD_ENVIRONMENT_VARIABLE} is read.",
     )
-    parser.add_argument(
-        "--role-name", required=True, metavar="NAME", help="the role to assume in each account"
+    arg = parser.add_argument
+    arg("--role-name", required=True, metavar="NAME", help="the role to assume in each account")
+    group = parser.add_argument_group("targets (exactly one of)")
+    target = group.add_mutually_exclusive_group(required=True).add_argument
+    target("--org", action="store_true", help="every ACTIVE account but the management one")
+    target(
+        "--ou", action="append", metavar="ID", help="accounts under this OU or root; repeatable"
     )
-    targets = parser.add_argument_group("targets (exactly one of)").add_mutually_exclusive_group(
-        required=True
-    )
-    targets.add_argument(
-        "--org",
-        action="store_true",
-        help="every ACTIVE account of the AWS Organization (but the management account)",
-    )
-    targets.add_argument(
-        "--ou",
-        action="append",
-        metavar="ID",
-        help="the accounts under this OU (ou-...) or root (r-...), recursively; repeatable",
-    )
-    targets.add_argument(
-        "--accounts-file",
-        metavar="FILE",
-        help="account ids, one a line ('#' comments, blank lines ignored; '-' for stdin)",
-    )
-    targets.add_argument(
-        "--account",
-        action="append",
-        metavar="ID",
-        help="an account id (up to 12 digits, zero-padded as in ARNs); repeatable",
-    )
-    selection = parser.add_argument_group("leaving accounts out")
-    selection.add_argument(
-        "--ignore-account", action="append", default=[], metavar="ID", help="repeatable"
-    )
-    selection.add_argument(
-        "--ignore-ou",
-        action="append",
-        default=[],
-        metavar="ID",
-        help="an OU whose whole subtree is left out (--org, --ou); repeatable",
-    )
-    selection.add_argument(
-        "--include-management-account",
-        action="store_true",
-        help="also check the organization's management account (--org, --ou)",
-    )
-    parser.add_argument(
-        "--regions",
-        nargs="+",
-        metavar="R",
-        help="check each account in these regions (space- or comma-separated; default: "
-        "once per account, in the parent's region)",
-    )
-    parser.add_argument("--profile", help="the AWS config profile of the parent credentials")
-    parser.add_argument(
-        "--region",
-        type=region_argument,
-        help="the parent's region (default: the profile's or AWS_DEFAULT_REGION)",
-    )
-    parser.add_argument("--path", default="", help="the role's IAM path (default: none)")
-    parser.add_argument("--partition", default="aws", help="the partition (default: aws)")
-    parser.add_argument(
-        "--concurrency",
-        type=_positive_int,
-        default=50,
-        metavar="N",
-        help="checks in flight at once (default: 50)",
-    )
-    parser.add_argument(
+    target("--accounts-file", metavar="FILE", help="account ids, one a line ('-': stdin)")
+    target("--account", action="append", metavar="ID", help="an account id; repeatable")
+    leave = parser.add_argument_group("leaving accounts out").add_argument
+    leave("--ignore-account", action="append", default=[], metavar="ID", help="repeatable")
+    leave("--ignore-ou", action="append", default=[], metavar="ID", help="a subtree; repeatable")
+    leave("--include-management-account", action="store_true", help="with --org or --ou")
+    arg("--regions", nargs="+", metavar="R", help="check each account in these regions")
+    arg("--profile", help="the AWS config profile of the parent credentials")
+    arg("--region", type=region_argument, help="the parent's region")
+    arg("--path", default="", help="the role's IAM path (default: none)")
+    arg("--partition", default="aws", help="the partition (default: aws)")
+    arg("--concurrency", type=_positive_int, default=50, metavar="N", help="(default: 50)")
+    arg(
         "--rate",
         type=_rate,
         default=DEFAULT_RATE,
         metavar="N",
-        help="AssumeRole requests a second at most, slowed down when STS throttles, "
-        f"'none' for unpaced (default: {DEFAULT_RATE:g})",
+        help=f"AssumeRole requests a second at most, 'none': unpaced (default: {DEFAULT_RATE:g})",
     )
-    parser.add_argument(
-        "--shard",
-        metavar="SPEC",
-        help="check one shard of the accounts: 'i/N', or '/N' with the index from the "
-        "array job's environment",
-    )
-    parser.add_argument(
-        "--json",
-        action="store_true",
-        help="JSON Lines on stdout (one result a line, as each completes), the summary on stderr",
-    )
-    parser.add_argument(
-        "--no-progress",
-        action="store_true",
-        help="no progress on stderr (and, with --json, no summary: stderr stays empty)",
-    )
+    arg("--shard", metavar="SPEC", help="check one shard of the accounts: 'i/N' or '/N'")
+    arg("--json", action="store_true", help="JSON Lines on stdout, the summary on stderr")
+    arg("--no-progress", action="store_true", help="no progress (nor, with --json, summary)")
     return parser
 
 
 def _read_accounts_file(name: str) -> list[str]:
-    """The ids in the file (``-``: stdin), checked; raises ``BadArguments``."""
     try:
         if name == "-":
             text = sys.stdin.read()
@@ -263,12 +163,10 @@ def _read_accounts_file(name: str) -> list[str]:
 
 
 def _checked_ids(option: str, ids: Sequence[str]) -> list[str]:
-    """``ids`` zero-padded to 12 digits (the library's rule); raises ``BadArguments``."""
     return [account_id_or_exit(text, f"{option} {text!r}") for text in ids]
 
 
 def _targets(options: argparse.Namespace) -> Targets:
-    """The targets the options name; raises ``BadArguments``."""
     ignore_accounts = _checked_ids("--ignore-account", options.ignore_account)
     if options.org or options.ou:
         try:
@@ -294,12 +192,7 @@ def _targets(options: argparse.Namespace) -> Targets:
     return [account_id for account_id in dict.fromkeys(ids) if account_id not in ignored]
 
 
-def _regions(options: argparse.Namespace) -> list[str] | None:
-    return None if options.regions is None else region_list("--regions", options.regions)
-
-
 def _problems(error: InvalidParameterError) -> str:
-    """``error``'s problems on one line, each under its option's name."""
     parts = []
     for name, reason in error.problems:
         top = name.split("[", 1)[0]
@@ -309,28 +202,15 @@ def _problems(error: InvalidParameterError) -> str:
     return one_line("; ".join(parts))
 
 
-# --- progress ----------------------------------------------------------------------------
-
-
 def _progress(stream: TextIO, prog: str) -> Any:
-    """The kit's progress display on ``stream``, in the command's words."""
-    return progress_display(
-        stream,
-        prog,
-        lambda progress: (
-            f"{prog}: {progress.done}/{progress.total} checks done, {progress.ok} ok, "
-            f"{progress.failed} failed"
-        ),
-        unit="check",
-    )
+    def line(done: Any) -> str:
+        return f"{prog}: {done.done}/{done.total} checks done, {done.ok} ok, {done.failed} failed"
 
-
-# --- the run -----------------------------------------------------------------------------
+    return progress_display(stream, prog, line, unit="check")
 
 
 class _Results:
-    """The results as they come: kept for the table and the summary, and with ``--json``
-    written to stdout at once, a line each, flushed (an interrupted run keeps them)."""
+    """The results as they come; with ``--json`` each also written at once, flushed."""
 
     def __init__(self, stream_json: bool) -> None:
         self.stream_json = stream_json
@@ -346,14 +226,9 @@ class _Results:
         return sorted(self.results, key=lambda result: (result.account.id, result.region or ""))
 
 
-async def _check(
-    options: argparse.Namespace,
-    targets: Targets,
-    regions: list[str] | None,
-    shard: tuple[int, int] | None,
-    progress: Any,
-    collected: _Results,
-) -> None:
+async def _check(options: argparse.Namespace, progress: Any, collected: _Results) -> None:
+    """The checks of ``options`` (its regions and shard parsed), into ``collected``."""
+    regions = options.regions
     parent = parent_session(
         options.profile,
         options.region,
@@ -375,11 +250,11 @@ async def _check(
         parent,
         caller_arn,
         role_name=options.role_name,
-        accounts=targets,
+        accounts=options.targets,
         regions=regions,
         concurrency=options.concurrency,
         rate=options.rate,
-        shard=shard,
+        shard=options.shard,
         progress=report,
         path=options.path,
         partition=options.partition,
@@ -392,9 +267,6 @@ async def _check(
     finally:
         if progress is not None:
             progress.close()
-
-
-# --- output ------------------------------------------------------------------------------
 
 
 def _table(results: list[FanOutResult[str]], with_regions: bool) -> list[str]:
@@ -438,14 +310,7 @@ def _summary(
 
 
 def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
-    """Run ``aio-assume-role accounts``; return the exit code (see the module's docstring).
-
-    Every failure but bad syntax is a one-line message on stderr and an exit code;
-    Ctrl-C exits 130, SIGTERM 143 (after what is done), a closed stdout 141.
-
-    Raises:
-        SystemExit: from argparse, with code 2, on bad syntax (and 0 after ``--help``).
-    """
+    """Run ``aio-assume-role accounts``; return the exit code (SystemExit from argparse)."""
     name = prog or os.path.basename(sys.argv[0]) or "aio-assume-role accounts"
     return run_program(name, lambda: _main(argv, prog))
 
@@ -454,10 +319,11 @@ def _main(argv: Sequence[str] | None, prog: str | None) -> int:
     parser = build_parser(prog)
     options = parser.parse_args(argv)
     try:
-        targets = _targets(options)
-        regions = _regions(options)
+        options.targets = _targets(options)
+        if options.regions is not None:
+            options.regions = region_list("--regions", options.regions)
         try:
-            shard = parse_shard(options.shard)
+            options.shard = parse_shard(options.shard)
         except InvalidParameterError as error:
             raise BadArguments(_problems(error)) from None
     except BadArguments as error:
@@ -466,39 +332,25 @@ def _main(argv: Sequence[str] | None, prog: str | None) -> int:
     collected = _Results(stream_json=options.json)
     try:
         with logging_silenced():
-            asyncio.run(_check(options, targets, regions, shard, progress, collected))
+            asyncio.run(_check(options, progress, collected))
     except KeyboardInterrupt:  # Ctrl-C or SIGTERM: what is done, and that it was cut short
-        _report(parser.prog, options, collected, regions, shard, interrupted=True)
+        _report(parser.prog, options, collected, interrupted=True)
         return interrupted_exit_code()
     except InvalidParameterError as error:  # fan_out's checks, before any call
         return bad_arguments(parser, _problems(error))
-    except BrokenPipeError:  # stdout closed while streaming: run_program says so
-        raise
     except Exception as error:  # listing the organization: one line, never a traceback
-        failure = classify_error(
-            error,
-            prefix="listing the organization's accounts failed",
-            plain_prefix="listing the organization's accounts failed: ",
-        )
-        say(parser.prog, failure.message)
-        return failure.code
-    _report(parser.prog, options, collected, regions, shard)
+        what = "listing the organization's accounts failed"
+        return failed(parser.prog, error, prefix=what, plain_prefix=f"{what}: ")
+    _report(parser.prog, options, collected)
     return 0 if all(result.ok for result in collected.results) else EXIT_SOME_FAILED
 
 
 def _report(
-    prog: str,
-    options: argparse.Namespace,
-    collected: _Results,
-    regions: list[str] | None,
-    shard: tuple[int, int] | None,
-    interrupted: bool = False,
+    prog: str, options: argparse.Namespace, collected: _Results, interrupted: bool = False
 ) -> None:
-    """The table of what is done and the summary line; with ``--json``, the summary alone,
-    on stderr (the JSON lines are out already), unless ``--no-progress``. After an
-    interrupt, the summary says so and how far the run got (also with ``--no-progress``)."""
+    """The table and the summary; with ``--json`` the summary alone, on stderr."""
     results = collected.sorted()
-    summary = _summary(results, regions, shard)
+    summary = _summary(results, options.regions, options.shard)
     if interrupted:
         done = f"{len(results)}" + ("" if collected.total is None else f" of {collected.total}")
         summary = f"interrupted after {done} checks; done: {summary}"
@@ -506,7 +358,7 @@ def _report(
         if interrupted or not options.no_progress:
             print(f"{prog}: {summary}", file=sys.stderr, flush=True)
         return
-    for line in _table(results, regions is not None):
+    for line in _table(results, options.regions is not None):
         print(line)
     print(summary, flush=True)
 

@@ -1,13 +1,7 @@
 """The command line: assume a role and print its credentials (``aio-assume-role``).
 
-Exit codes: the programs' (``aio_assume_role.programs``; 4 AssumeRole failed, however it
-failed). Runs on the async path; errors are one line on stderr, never a traceback, never a
-secret.
-
-The argument parsing and the credential_process recursion guard here are shared with
-``python -m aio_assume_role.sync`` (``aio_assume_role.programs.sync_cli``),
-aws-assume-role-lib's command line on the boto3 path; the output formats and the error
-messages are the kit's (``programs/_kit``).
+Runs on the async path; the exit codes are the programs'. Its parsing and the
+credential_process recursion guard are shared with ``python -m aio_assume_role.sync``.
 """
 
 from __future__ import annotations
@@ -19,7 +13,7 @@ import json
 import os
 import sys
 import textwrap
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -29,16 +23,14 @@ from .._core.parameters import (
     normalize_assume_role_args,
 )
 
-# Only the standard library and these light modules at import: a cache hit (and --help)
-# never imports botocore or aiobotocore. The rest is imported where it is needed.
+# Light modules only at import: a cache hit (and --help) never imports botocore.
 from . import _credential_cache as credential_cache
 from ._kit import (
     EXIT_BAD_ARGUMENTS,
     Failure,
-    add_format_options,
     bad_arguments,
-    classify_error,
     credential_process_json,
+    failed,
     format_dotenv,
     format_env,
     format_json,
@@ -46,7 +38,6 @@ from ._kit import (
     parent_session,
     region_argument,
     run_program,
-    say,
 )
 
 __all__ = ["CREDENTIAL_PROCESS_MARKER", "main"]
@@ -57,8 +48,6 @@ _PREFIX = "AssumeRole failed"
 #: The environment variable holding the profiles whose credential_process is running
 #: (a JSON list): a credential_process that leads back to its own profile stops.
 CREDENTIAL_PROCESS_MARKER = "AIO_ASSUME_ROLE_CREDENTIAL_PROCESS_PROFILES"
-"""Environment variable: the profiles that enclosing runs of the command are resolving
-(a JSON list), so that a credential_process that leads back to one of them stops."""
 
 SHELLS = ("sh", "fish", "powershell")
 
@@ -85,23 +74,15 @@ def _description() -> str:
     )
 
 
-# --- Argument parsing -------------------------------------------------------------
-
-
-#: JSON option values nested deeper than this are refused: a policy, tags or parameters
-#: are a few levels deep, and deeper ones would exhaust the recursion of what copies or
-#: serializes them (a RecursionError, a traceback) long before AWS could refuse them.
+#: JSON option values nested deeper than this are refused (before a RecursionError).
 MAX_JSON_DEPTH = 32
+_TOO_DEEP = f"is nested more than {MAX_JSON_DEPTH} levels deep"
 
 _UNDECODABLE = "holds a byte that is not UTF-8 (or an unpaired surrogate)"
 
 
 def _text(text: str) -> str:
-    """An option's text, refused if it holds bytes that are not UTF-8.
-
-    On POSIX, Python decodes such bytes of ``argv`` to lone surrogates, which no
-    request can encode: refused here, naming the option, instead of failing later.
-    """
+    """An option's text, refused if it holds bytes that are not UTF-8 (lone surrogates)."""
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
@@ -110,8 +91,7 @@ def _text(text: str) -> str:
 
 
 def _check_json(value: Any) -> None:
-    """Refuse a JSON value nested deeper than ``MAX_JSON_DEPTH``, or with a string (or
-    key) that is not valid UTF-8 (a ``\\udcff`` escape). Iterative: any depth is safe."""
+    """Refuse JSON nested deeper than ``MAX_JSON_DEPTH`` or holding a string not UTF-8."""
     pending = [(value, 1)]
     while pending:
         item, depth = pending.pop()
@@ -119,9 +99,7 @@ def _check_json(value: Any) -> None:
             _text(item)
         elif isinstance(item, (dict, list)):
             if depth > MAX_JSON_DEPTH:
-                raise argparse.ArgumentTypeError(
-                    f"is nested more than {MAX_JSON_DEPTH} levels deep"
-                )
+                raise argparse.ArgumentTypeError(_TOO_DEEP)
             children = [*item, *item.values()] if isinstance(item, dict) else item
             pending.extend((child, depth + 1) for child in children)
 
@@ -132,9 +110,7 @@ def _json(text: str) -> Any:
     except json.JSONDecodeError:
         raise argparse.ArgumentTypeError("must be valid JSON") from None
     except RecursionError:
-        raise argparse.ArgumentTypeError(
-            f"is nested more than {MAX_JSON_DEPTH} levels deep"
-        ) from None
+        raise argparse.ArgumentTypeError(_TOO_DEEP) from None
     _check_json(value)
     return value
 
@@ -184,39 +160,39 @@ def _tags(text: str) -> list[dict[str, Any]]:
     return [{"Key": key, "Value": item} for key, item in pairs]
 
 
-#: The AssumeRole parameters' options, named as in the library (``_request``' table).
+#: The AssumeRole parameters' options, named as in the library.
 ASSUME_ROLE_OPTIONS = (*REQUEST_PARAMETERS, "additional_kwargs")
 
-
-def _option_types() -> dict[str, Callable[[str], Any]]:
-    """The parser of each value kind of ``_request.REQUEST_PARAMETER_SPECS``."""
-    return {
-        "str": _text,
-        "int": int,
-        "arns": _policy_arns,
-        "json": _json_object,
-        "tags": _tags,
-        "list": _string_list,
-    }
+# The parser of each value kind of ``REQUEST_PARAMETER_SPECS``.
+_OPTION_TYPES: dict[str, Callable[[str], Any]] = {
+    "str": _text,
+    "int": int,
+    "arns": _policy_arns,
+    "json": _json_object,
+    "tags": _tags,
+    "list": _string_list,
+}
 
 
-def add_assume_role_arguments(parser: argparse.ArgumentParser) -> None:
-    """RoleArn, the parent (``--profile``, ``--region``) and the AssumeRole parameters,
-    which keep their API names, as in the library."""
-    parser.add_argument("RoleArn", type=_text, help="the ARN of the role to assume")
-    parser.add_argument(
-        "--profile", type=_text, help="the AWS config profile to assume the role with"
-    )
-    parser.add_argument(
-        "--region",
-        type=region_argument,
-        help="the region of the STS endpoint (default: the profile's or AWS_DEFAULT_REGION)",
-    )
-    types = _option_types()
-    for name, spec in REQUEST_PARAMETER_SPECS.items():
-        parser.add_argument(
-            f"--{name}", type=types[spec.cli], metavar=spec.metavar, help=spec.help
+def assume_role_parser(
+    prog: str | None, description: str, formats: Mapping[str, str]
+) -> argparse.ArgumentParser:
+    """A parser of ``formats`` (exclusive options storing ``format``, ``env`` by default),
+    RoleArn, ``--profile``, ``--region`` and the AssumeRole parameters (API names)."""
+    formatter = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(prog=prog, description=description, formatter_class=formatter)
+    output = parser.add_mutually_exclusive_group()
+    for name, text in formats.items():
+        output.add_argument(
+            f"--{name}", dest="format", action="store_const", const=name, help=text
         )
+    parser.set_defaults(format="env")
+    parser.add_argument("RoleArn", type=_text, help="the ARN of the role to assume")
+    parser.add_argument("--profile", type=_text, help="the AWS config profile to assume it with")
+    parser.add_argument("--region", type=region_argument, help="the STS endpoint's region")
+    for name, spec in REQUEST_PARAMETER_SPECS.items():
+        kind = _OPTION_TYPES[spec.cli]
+        parser.add_argument(f"--{name}", type=kind, metavar=spec.metavar, help=spec.help)
     parser.add_argument(
         "--additional-kwargs",
         dest="additional_kwargs",
@@ -224,53 +200,26 @@ def add_assume_role_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="JSON",
         help="further AssumeRole parameters, a JSON object",
     )
+    return parser
 
 
 def assume_role_kwargs(options: argparse.Namespace) -> dict[str, Any]:
-    """The AssumeRole parameters given on the command line, for ``assume_role()``."""
     return {name: getattr(options, name) for name in ASSUME_ROLE_OPTIONS}
 
 
 def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
-    """The argument parser of ``aio-assume-role``."""
-    parser = argparse.ArgumentParser(
-        prog=prog,
-        description=_description(),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    add_format_options(
-        parser,
-        {
-            "env": "print commands that set AWS_... variables, for eval (default; see --shell)",
-            "json": "print credential_process JSON",
-            "dotenv": "print bare AWS_...=value lines (export $(...), docker --env-file)",
-        },
-    )
-    parser.add_argument(
-        "--shell",
-        choices=SHELLS,
-        help="the shell --env writes for: sh (bash, zsh, ...; default), fish, powershell",
-    )
-    cache = parser.add_argument_group(
-        "credential_process cache (--json only; see docs/how-to/cli.md)"
-    )
-    cache.add_argument(
-        "--no-cache",
-        action="store_true",
-        help="always call AssumeRole: neither read nor write the cache",
-    )
-    cache.add_argument(
-        "--cache-dir",
-        type=_text,
-        metavar="DIR",
-        help=f"the cache's directory (default: ${credential_cache.CACHE_DIR_VARIABLE}, else "
-        "${XDG_CACHE_HOME:-~/.cache}/aio-assume-role/credential-process)",
-    )
-    add_assume_role_arguments(parser)
+    formats = {
+        "env": "print commands that set AWS_... variables, for eval (default; see --shell)",
+        "json": "print credential_process JSON",
+        "dotenv": "print bare AWS_...=value lines (export $(...), docker --env-file)",
+    }
+    parser = assume_role_parser(prog, _description(), formats)
+    parser.add_argument("--shell", choices=SHELLS, help="for --env (default: sh)")
+    cache = parser.add_argument_group("credential_process cache (--json only)").add_argument
+    cache("--no-cache", action="store_true", help="neither read nor write the cache")
+    where = f"the cache's directory (default: ${credential_cache.CACHE_DIR_VARIABLE}, or XDG's)"
+    cache("--cache-dir", type=_text, metavar="DIR", help=where)
     return parser
-
-
-# --- The run --------------------------------------------------------------------------
 
 
 def _marker_chain() -> list[dict[str, str]]:
@@ -288,7 +237,6 @@ def _marker_chain() -> list[dict[str, str]]:
 
 
 def _source_profiles(session: Any, profile: str) -> list[str]:
-    """``profile`` and the profiles it takes its credentials from (``source_profile``)."""
     try:
         profiles = session.full_config.get("profiles", {})
     except Exception:  # an unreadable config fails later, with botocore's own message
@@ -303,15 +251,9 @@ def _source_profiles(session: Any, profile: str) -> list[str]:
 
 @contextmanager
 def credential_process_guard(session: Any) -> Iterator[None]:
-    """Stop a credential_process that leads back to the profile it is resolving.
-
-    A profile whose ``credential_process`` runs this command for that same profile
-    (directly or through ``source_profile``) would start it again and again without
-    end. Each run records the profiles it resolves (with the config files they come
-    from) in ``CREDENTIAL_PROCESS_MARKER``, which its credential processes inherit; a
-    run asked for a profile already recorded fails (exit 2) instead.
-    ``session`` is the parent's botocore session.
-    """
+    """Stop (exit 2) a credential_process that leads back to the profile it resolves:
+    each run records its profiles in ``CREDENTIAL_PROCESS_MARKER``, which its credential
+    processes inherit. ``session`` is the parent's botocore session."""
     explicit = session.instance_variables().get("profile") is not None
     if (
         not explicit
@@ -348,20 +290,18 @@ def credential_process_guard(session: Any) -> Iterator[None]:
 
 
 def _normalized_request(options: argparse.Namespace) -> dict[str, Any]:
-    """The AssumeRole parameters of ``options``, normalized as ``assume_role()`` does."""
     return normalize_assume_role_args(**assume_role_kwargs(options))
 
 
 def cache_directory(options: argparse.Namespace) -> str | None:
-    """The credential_process cache's directory for this run, or None (no cache):
-    only ``--json`` output is cached (see ``_credential_cache``), unless ``--no-cache``."""
+    """The credential_process cache's directory, or None: ``--json`` only, no ``--no-cache``."""
     if options.format != "json" or options.no_cache:
         return None
     return str(options.cache_dir or credential_cache.default_cache_dir())
 
 
 def cached_credentials(options: argparse.Namespace) -> dict[str, Any] | None:
-    """The credential_process JSON from a fresh cache entry, or None: botocore-free."""
+    """The credential_process JSON of a fresh cache entry, or None; botocore-free."""
     directory = cache_directory(options)
     if directory is None:
         return None
@@ -375,11 +315,7 @@ def cached_credentials(options: argparse.Namespace) -> dict[str, Any] | None:
 
 
 async def fetch_credentials(options: argparse.Namespace) -> dict[str, Any]:
-    """Assume the role described by parsed ``options``; return credential_process JSON.
-
-    Through the credential_process cache, if the run has one (``cache_directory``): its
-    entries are the library's ``AioJSONFileCache``'s, read and written by the fetcher.
-    """
+    """Assume the role of ``options`` (through the cache, if any): credential_process JSON."""
     from ..cache import AioJSONFileCache
     from ..session import assume_role
 
@@ -398,10 +334,7 @@ async def fetch_credentials(options: argparse.Namespace) -> dict[str, Any]:
     return credential_process_json(frozen.access_key, frozen.secret_key, frozen.token, expiry)
 
 
-# --- Subcommands ---------------------------------------------------------------------
-
-#: ``aio-assume-role NAME ...`` runs this module's ``main(rest, prog=...)`` instead of
-#: assuming a role (no role ARN is a bare word). Each is imported only when run.
+#: ``aio-assume-role NAME ...`` runs this module's ``main(rest, prog=...)`` instead.
 SUBCOMMANDS = {
     "demo": "aio_assume_role.programs.demo",
     "accounts": "aio_assume_role.programs.accounts",
@@ -409,7 +342,6 @@ SUBCOMMANDS = {
 
 
 def _run_subcommand(argv: Sequence[str] | None, prog: str | None) -> int | None:
-    """The exit code of the subcommand ``argv`` names, or None if it names none."""
     args = list(sys.argv[1:] if argv is None else argv)
     if not args or args[0] not in SUBCOMMANDS:
         return None
@@ -423,14 +355,8 @@ def _program_name(prog: str | None) -> str:
 
 
 def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
-    """Run the command line (or a subcommand, see ``SUBCOMMANDS``); return the exit code.
-
-    Every failure but bad syntax is a one-line message on stderr and an exit code;
-    Ctrl-C exits 130, SIGTERM 143, a closed stdout 141 (``_kit.run_program``).
-
-    Raises:
-        SystemExit: from argparse, with code 2, on bad syntax (and 0 after ``--help``).
-    """
+    """Run the command line (or a subcommand); return the exit code (SystemExit from
+    argparse: 2 on bad syntax, 0 after ``--help``)."""
     return run_program(_program_name(prog), functools.partial(_main, argv, prog))
 
 
@@ -446,15 +372,17 @@ def _main(argv: Sequence[str] | None, prog: str | None) -> int:
         parser.error("--no-cache and --cache-dir apply to --json output only")
     credentials = cached_credentials(options)
     if credentials is None:
+        import asyncio
+
         from ..errors import InvalidParameterError
 
         try:
-            credentials = _assume(options)
+            with logging_silenced():
+                credentials = asyncio.run(fetch_credentials(options))
         except InvalidParameterError as error:
             return bad_arguments(parser, error)
-        except Failure as failure:
-            say(parser.prog, failure.message)
-            return failure.code
+        except Exception as error:  # whatever it is: one line, exit 4 at worst, never 1
+            return failed(parser.prog, error, prefix=_PREFIX)
     if options.format == "json":
         print(format_json(credentials))
     elif options.format == "dotenv":
@@ -462,19 +390,3 @@ def _main(argv: Sequence[str] | None, prog: str | None) -> int:
     else:
         print(format_env(credentials, options.shell or "sh"))
     return 0
-
-
-def _assume(options: argparse.Namespace) -> dict[str, Any]:
-    """``fetch_credentials``, its errors made one ``Failure`` (``InvalidParameterError``
-    aside: bad arguments)."""
-    import asyncio
-
-    from ..errors import InvalidParameterError
-
-    try:
-        with logging_silenced():
-            return asyncio.run(fetch_credentials(options))
-    except (Failure, InvalidParameterError):
-        raise
-    except Exception as error:  # whatever it is: one line, exit 4 at worst, never 1
-        raise classify_error(error, prefix=_PREFIX) from None

@@ -1,32 +1,13 @@
 """``aio-assume-role demo``: the library's whole story in a minute, with no AWS account.
 
-By default the demo starts an embedded AWS endpoint (moto's STS, IAM and
-Organizations, ``pip install 'aio-assume-role[demo]'``) on 127.0.0.1, in this
-process, and isolates itself first: a temporary AWS config and credentials file,
-dummy keys, ``AWS_ENDPOINT_URL`` pointing at the endpoint, region us-east-1, and
-botocore's models from botocore only. It never reads ``~/.aws`` and never reaches
-AWS; everything it changes in the process is restored when it ends (``isolated_run``).
-Then:
-
-0. set-up: an organization with a few OUs and ``--accounts`` accounts, and an
-   ``Audit`` role created in all but a handful of them, by this library (one
-   AssumeRole of OrganizationAccountAccessRole per account, then IAM CreateRole);
-1. assume a role and chain a second one from it, with GetCallerIdentity at each hop;
-2. a refresh timeline: 15-minute credentials, the library's clock moved through
-   fresh, advisory (a background refresh, nobody waits), an STS outage ridden out
-   (the credentials held served on, a backoff to the last minute), mandatory (callers
-   wait) and expired;
-3. ``AioJSONFileCache`` shared by two processes: the second is served from the cache;
-4. a fan-out of the ``Audit`` role over every account and region of the
-   organization, with a progress bar and a summary (failures by stage and code).
-
-With ``--profile P --role-name R`` and ``--account ID ...`` or ``--accounts-from-org``
-it runs against real AWS instead: no embedded endpoint, no set-up, no clock
-moved, nothing written; step 1 assumes R in the first account, step 4 runs
-GetCallerIdentity in every account.
-
-Exit codes: the programs' (``aio_assume_role.programs``); 2 also for moto missing, 4 for
-a step that failed. Errors are one line on stderr, never a traceback.
+By default against an embedded endpoint (moto's STS, IAM and Organizations, the ``demo``
+extra) on 127.0.0.1, in this process, isolated from ``~/.aws`` (``isolated_run``,
+restored after): 0. an organization of ``--accounts`` accounts, an ``Audit`` role in most;
+1. a role assumed and a second chained from it; 2. a refresh timeline on a moved clock,
+with an STS outage ridden out; 3. ``AioJSONFileCache`` shared by two processes; 4. a
+fan-out over every account and region. With ``--profile P --role-name R`` and
+``--account ID ...`` or ``--accounts-from-org``: steps 1 and 4 against real AWS,
+read-only. Exit codes: the programs'; 2 also for moto missing, 4 a step failed.
 """
 
 from __future__ import annotations
@@ -66,12 +47,11 @@ from ._kit import (
     Failure,
     account_id,
     caller_arn,
-    classify_error,
+    failed,
     parent_session,
     progress_display,
     region_list,
     run_program,
-    say,
 )
 
 __all__ = ["main"]
@@ -99,57 +79,32 @@ MOTO_ASSUME_NOTE = (
     "on AWS they fail at the assume stage (AccessDenied), the work never runs.",
 )
 
+Work = Callable[[Any, Account, str | None], Awaitable[Any]]
+
 # The refresh timeline: (minutes, whether STS is down from then on).
 TIMELINE = ((0, False), (5, False), (11, True), (12.5, True), (14.5, False), (40, False))
-
-
-# --- arguments -------------------------------------------------------------------------
 
 
 def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     """The demo's argument parser (``parse_args`` also checks the combinations)."""
     parser = argparse.ArgumentParser(
         prog=prog,
-        description=(
-            "Show what aio-assume-role does, in under a minute: assume and chain, refresh "
-            "(with a moved clock), a file cache shared by two processes, and a fan-out "
-            "across every account of an organization. By default against an embedded "
-            "AWS endpoint on 127.0.0.1 (moto: " + INSTALL_HINT + "), never reading "
-            "~/.aws; with --profile and --role-name, against real AWS (read-only)."
-        ),
+        description="Show what aio-assume-role does, in under a minute: assume and chain, "
+        "refresh, a file cache shared by two processes, a fan-out over an organization. "
+        f"By default against an embedded endpoint (moto: {INSTALL_HINT}), never reading "
+        "~/.aws; with --profile and --role-name, against real AWS (read-only).",
         epilog="Exit codes: 2 bad arguments or moto missing, 3 no parent credentials, "
         "4 a step failed.",
     )
-    embedded = parser.add_argument_group("embedded endpoint (the default)")
-    embedded.add_argument(
-        "--accounts",
-        type=int,
-        metavar="N",
-        help=f"accounts in the simulated organization ({MIN_ACCOUNTS}-{MAX_ACCOUNTS}, "
-        f"default {DEFAULT_ACCOUNTS})",
-    )
-    real = parser.add_argument_group("real AWS (read-only: AssumeRole and GetCallerIdentity)")
-    real.add_argument("--profile", help="the parent credentials' profile in your AWS config")
+    embedded = parser.add_argument_group("embedded endpoint (the default)").add_argument
+    embedded("--accounts", type=int, metavar="N", help=f"{MIN_ACCOUNTS}-{MAX_ACCOUNTS}")
+    real = parser.add_argument_group("real AWS (read-only)")
+    real.add_argument("--profile", help="the parent credentials' profile")
     real.add_argument("--role-name", help="the role to assume in each account")
-    targets = real.add_mutually_exclusive_group()
-    targets.add_argument(
-        "--account",
-        action="append",
-        metavar="ID",
-        help="an account to assume the role in (up to 12 digits, zero-padded; repeat for more)",
-    )
-    targets.add_argument(
-        "--accounts-from-org",
-        action="store_true",
-        help="every ACTIVE member account of your AWS Organization",
-    )
-    parser.add_argument(
-        "--regions",
-        metavar="R1,R2",
-        help="the fan-out's regions, comma-separated (default: "
-        + ",".join(DEFAULT_REGIONS)
-        + " embedded; the profile's region on real AWS)",
-    )
+    targets = real.add_mutually_exclusive_group().add_argument
+    targets("--account", action="append", metavar="ID", help="an account id; repeatable")
+    targets("--accounts-from-org", action="store_true", help="every ACTIVE member account")
+    parser.add_argument("--regions", metavar="R1,R2", help="the fan-out's regions")
     parser.add_argument(  # a child process of step 3
         _CACHE_CHILD_OPTION, nargs=2, metavar=("DIR", "ROLE_ARN"), help=argparse.SUPPRESS
     )
@@ -159,11 +114,7 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
 def parse_args(
     argv: Sequence[str] | None, prog: str | None = None
 ) -> tuple[argparse.ArgumentParser, argparse.Namespace]:
-    """Parse and check the demo's arguments; exit 2 (argparse) on a bad combination.
-
-    Raises:
-        SystemExit: from argparse, with code 2 (0 after ``--help``).
-    """
+    """Parse and check the demo's arguments (SystemExit from argparse, 2 or 0)."""
     parser = build_parser(prog)
     options = parser.parse_args(argv)
     options.real = options.profile is not None or options.role_name is not None
@@ -175,7 +126,6 @@ def parse_args(
 
 
 def _check(options: argparse.Namespace) -> None:
-    """Check the combinations and fill in the defaults; raises ``BadArguments``."""
     if options.real:
         if options.profile is None or options.role_name is None:
             raise BadArguments("real AWS needs both --profile and --role-name")
@@ -205,21 +155,16 @@ def _check(options: argparse.Namespace) -> None:
         options.regions = list(DEFAULT_REGIONS)
 
 
-# --- output and counting -----------------------------------------------------------------
-
-
-def out(text: str = "") -> None:
-    """A line of the demo's story on stdout."""
-    print(text, flush=True)
+def out(*lines: str) -> None:
+    print(*lines, sep="\n", flush=True)
 
 
 def section(title: str) -> None:
-    out()
-    out(title)
+    out("", title)
 
 
 class AssumeRoleCounter:
-    """AssumeRole calls counted at the client: a botocore hook on each watched session."""
+    """AssumeRole calls counted: a botocore hook on each watched session."""
 
     def __init__(self) -> None:
         self.calls = 0
@@ -232,7 +177,6 @@ class AssumeRoleCounter:
 
 
 def _bar(progress: Any) -> str:
-    """A fan-out's progress as a bar of 30 ``#`` and ``.``, with its counts."""
     filled = 30 * progress.done // max(progress.total, 1)
     return (
         f"   [{'#' * filled}{'.' * (30 - filled)}] {progress.done}/{progress.total} units, "
@@ -241,11 +185,7 @@ def _bar(progress: Any) -> str:
 
 
 def _client(session: Any, service: str) -> Any:
-    """``session.create_client(service)``; with no CA bundle loaded for a plain-http endpoint.
-
-    The embedded endpoint is http://127.0.0.1 (no TLS), and loading the CA bundle
-    is most of a client's cost in this demo (one client per account and step).
-    """
+    """A client; for the plain-http endpoint, without loading the CA bundle (slow)."""
     plain_http = os.environ.get("AWS_ENDPOINT_URL", "").startswith("http://")
     return session.create_client(service, verify=False if plain_http else None)
 
@@ -262,27 +202,16 @@ def _plural(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
-# --- the embedded endpoint ---------------------------------------------------------------
-
-
 def no_user_models(directory: str) -> contextlib.AbstractContextManager[Any]:
-    """botocore loaders created meanwhile skip ``~/.aws/models`` (its customer data path,
-    read from ``HOME`` once, at import): it points at a ``models`` directory in
-    ``directory`` (which does not exist), and is restored after."""
+    """botocore loaders created meanwhile skip ``~/.aws/models`` (read at import)."""
     return mock.patch.object(Loader, "CUSTOMER_DATA_PATH", os.path.join(directory, "models"))
 
 
 @contextlib.contextmanager
 def isolated_run() -> Iterator[str]:
-    """Everything the embedded demo changes in the process, changed here and restored after.
-
-    Every ``AWS_*`` variable removed, then a temporary (empty) config and credentials
-    file, dummy keys, region us-east-1, no instance metadata; botocore's models its own
-    (``no_user_models``), for the embedded endpoint (moto parses requests with botocore's
-    loader) as for the clients; werkzeug's request log quiet. Yields the temporary
-    directory; the environment, botocore's model path and the log level are restored
-    afterwards, and the directory removed.
-    """
+    """Everything the embedded demo changes in the process, restored after: no ``AWS_*``
+    variable but an empty config, dummy keys, us-east-1; botocore's own models; werkzeug
+    quiet. Yields a temporary directory."""
     werkzeug = logging.getLogger("werkzeug")
     level = werkzeug.level
     with contextlib.ExitStack() as stack:
@@ -308,27 +237,16 @@ def isolated_run() -> Iterator[str]:
         yield directory
 
 
-@contextlib.contextmanager
-def embedded_endpoint(server_class: Any) -> Iterator[str]:
-    """moto's server on 127.0.0.1 (a free port) in a thread; yields its URL."""
-    server = server_class(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    try:
-        host, port = server.get_host_and_port()
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
-
-
-async def _collect(results: Any) -> list[Any]:
+async def _fan_out(parent: Any, work: Work, role: str, accounts: Any, **more: Any) -> list[Any]:
+    results = fan_out(
+        parent, work, role_name=role, accounts=accounts, concurrency=CONCURRENCY, **more
+    )
     async with contextlib.aclosing(results):
         return [result async for result in results]
 
 
 async def step0_setup(parent: Any, count: int, counter: AssumeRoleCounter) -> list[str]:
-    """Create the organization, then the Audit role in most accounts, with ``fan_out``;
-    return the accounts with the role. Raises ``Failure`` if a role could not be created;
-    botocore's errors as they come."""
+    """The organization, and the Audit role in most accounts; the accounts with it."""
     section(f"0. Set-up: an organization of {count} accounts, role {AUDIT_ROLE!r} in most")
     started = time.monotonic()
     async with _client(parent, "organizations") as org:
@@ -371,39 +289,23 @@ async def step0_setup(parent: Any, count: int, counter: AssumeRoleCounter) -> li
                 await iam.create_role(RoleName=AUDIT_ROLE, AssumeRolePolicyDocument=trust)
 
     before, started = counter.calls, time.monotonic()
-    summary = summarize(
-        await _collect(
-            fan_out(
-                parent,
-                create_role,
-                role_name=ACCESS_ROLE,
-                accounts=ids,
-                concurrency=CONCURRENCY,
-                RoleSessionName="demo-setup",
-            )
-        )
-    )
+    setup = await _fan_out(parent, create_role, ACCESS_ROLE, ids, RoleSessionName="demo-setup")
+    summary = summarize(setup)
     if summary.failed:
         raise Failure(EXIT_FAILED, f"set-up: {'; '.join(_failure_lines(summary))}")
-    out(f"   with this library: fan_out assumed {ACCESS_ROLE} in each account")
     out(
+        f"   with this library: fan_out assumed {ACCESS_ROLE} in each account",
         f"   ({counter.calls - before} AssumeRole calls through one STS client, {CONCURRENCY} "
-        f"at a time) and created"
-    )
-    out(
+        "at a time) and created",
         f"   role {AUDIT_ROLE!r} in {count - missing} of them (IAM CreateRole), leaving {missing} "
-        f"without it: {_seconds(time.monotonic() - started)}"
+        f"without it: {_seconds(time.monotonic() - started)}",
     )
     return [account for account in ids if account not in skip]
-
-
-# --- the steps ---------------------------------------------------------------------------
 
 
 async def step1_chain(
     parent: Any, hops: list[tuple[str, str]], counter: AssumeRoleCounter
 ) -> None:
-    """``hops``: (account id, role name) for each role assumed from the previous session."""
     section("1. Assume a role" + (", and chain a second one from it" if len(hops) > 1 else ""))
     before = counter.calls
     out(f"   parent  {await caller_arn(parent)}")
@@ -426,8 +328,6 @@ async def step1_chain(
 
 
 class _WarningCount(logging.Handler):
-    """Counts the WARNING records it is given; prints nothing."""
-
     def __init__(self) -> None:
         super().__init__(logging.WARNING)
         self.count = 0
@@ -438,11 +338,8 @@ class _WarningCount(logging.Handler):
 
 @contextlib.contextmanager
 def _refresh_watch(parent: Any, role_arn: str) -> Iterator[Any]:
-    """Meanwhile: the role's refresh events listed, the library's WARNINGs counted (not
-    printed raw by logging's last resort in the middle of the timeline), STS's outage
-    switchable, and one attempt per refresh (the outage shows at once, not after
-    botocore's backoffs); the clock moved (``testing.moved_clock``, moto's too) and the
-    jitter pinned. Yields (events, arrived, warnings, outage, clock); all restored after."""
+    """Meanwhile: the role's refresh events, WARNINGs counted, an STS outage switch, one
+    attempt per call, the clock moved and jitter pinned. Yields them; restored after."""
     events: list[RefreshEvent] = []
     arrived = asyncio.Event()
 
@@ -454,8 +351,6 @@ def _refresh_watch(parent: Any, role_arn: str) -> Iterator[Any]:
     warnings, outage = _WarningCount(), types.SimpleNamespace(down=False)
 
     def fail_while_down(request: Any = None, **_: Any) -> None:
-        """While ``outage.down``, every AssumeRole the parent signs fails as if STS were
-        unreachable (botocore's public ``before-send`` event)."""
         if outage.down:
             raise EndpointConnectionError(endpoint_url=getattr(request, "url", "sts"))
 
@@ -477,17 +372,12 @@ def _refresh_watch(parent: Any, role_arn: str) -> Iterator[Any]:
 
 
 async def step2_refresh(parent: Any, role_arn: str, counter: AssumeRoleCounter) -> None:
-    """Use one session through fresh, advisory, an STS outage, mandatory and expired, on a
-    moved clock (``aio_assume_role.testing``, restored afterwards, as is the parent).
-
-    The timeline comes from the refresh listener's events, each awaited (never slept
-    on). Raises ``TimeoutError`` if a refresh never reports (120 s).
-    """
+    """One session through fresh, advisory, an STS outage, mandatory and expired."""
     section("2. Refresh and an STS outage: 15-minute credentials, the clock moved")
-    out("   windows: advisory in the last 5:00 (one background refresh, nobody waits),")
     out(
+        "   windows: advisory in the last 5:00 (one background refresh, nobody waits),",
         f"   mandatory in the last minute (callers wait for one refresh); {CALLERS} callers "
-        "each time"
+        "each time",
     )
     keys: dict[str, int] = {}
     before, failed_uses = counter.calls, 0
@@ -498,7 +388,6 @@ async def step2_refresh(parent: Any, role_arn: str, counter: AssumeRoleCounter) 
         credentials = await session.get_credentials()
 
         def at(seconds: float) -> str:
-            """A time on the timeline, to 10 s (STS issues times of its own)."""
             whole = 10 * round(seconds / 10)
             return f"t+{whole // 60:02d}:{whole % 60:02d}"
 
@@ -569,7 +458,6 @@ async def step2_refresh(parent: Any, role_arn: str, counter: AssumeRoleCounter) 
 
 
 def _phase(now: datetime.datetime, expiry: datetime.datetime | None) -> str:
-    """Where 15-minute credentials expiring at ``expiry`` are at ``now`` (jitter 0)."""
     if expiry is None:
         return "first-use"
     advisory, mandatory = refresh_points(
@@ -583,8 +471,6 @@ def _phase(now: datetime.datetime, expiry: datetime.datetime | None) -> str:
 
 
 async def step3_file_cache(role_arn: str, directory: str) -> int:
-    """Returns the AssumeRole calls the two processes made. Raises ``Failure`` if one of
-    them fails."""
     section("3. A file cache shared by two processes")
     cache_dir = os.path.join(directory, "credential-cache")
     out("   one after the other, each: assume_role(..., cache=AioJSONFileCache(DIR))")
@@ -611,13 +497,15 @@ async def step3_file_cache(role_arn: str, directory: str) -> int:
             f"{_seconds(time.monotonic() - started)} with start-up"
         )
         arns.add(report["arn"])
-    out(f"   both: {', '.join(sorted(arns))}")
-    out(f"   AssumeRole calls across both processes: {total}")
+    out(
+        f"   both: {', '.join(sorted(arns))}",
+        f"   AssumeRole calls across both processes: {total}",
+    )
     return total
 
 
 def _cache_child(directory: str, role_arn: str) -> int:
-    """Step 3's child process: one session with the file cache; a JSON line on stdout."""
+    """Step 3's child process: one session with the file cache; a JSON line."""
 
     async def run() -> dict[str, Any]:
         parent = parent_session(None)
@@ -642,70 +530,58 @@ def _cache_child(directory: str, role_arn: str) -> int:
 async def step4_fan_out(
     parent: Any,
     accounts: Any,
-    role_name: str,
+    role: str,
     regions: list[str] | None,
-    work: tuple[Callable[[Any, Account, str | None], Awaitable[Any]], str],
-    where: str,
+    work: Work,
+    title: str,
     counter: AssumeRoleCounter,
     note: Sequence[str] = (),
 ) -> FanOutSummary[Any]:
-    """Run ``work`` (the function, and what it does) in every account and region with
-    ``fan_out``; print the summary. ``where`` says which accounts, for the title;
-    ``note``, lines printed after the failures, if there are any. Raises what
-    ``fan_out`` raises before any I/O (``InvalidParameterError``), or while enumerating
-    an organization."""
-    section(f"4. Fan-out: role {role_name!r} in {where}; work: {work[1]}")
+    """``work`` in every account and region; the summary, printed."""
+    section(f"4. Fan-out: role {role!r} in {title}")
     bar = progress_display(sys.stdout, "fan-out", _bar)
     before, started = counter.calls, time.monotonic()
-    results = fan_out(
-        parent,
-        work[0],
-        role_name=role_name,
-        accounts=accounts,
-        regions=regions,
-        concurrency=CONCURRENCY,
-        progress=bar,
-        RoleSessionName="demo-fan-out",
-    )
     try:
-        collected = await _collect(results)
+        done = await _fan_out(
+            parent,
+            work,
+            role,
+            accounts,
+            regions=regions,
+            progress=bar,
+            RoleSessionName="demo-fan-out",
+        )
     finally:
         bar.close()
-    summary = summarize(collected, wall_seconds=time.monotonic() - started)
-    account_count = len({result.account.id for result in collected})
+    summary = summarize(done, wall_seconds=time.monotonic() - started)
     region_names = list(regions) if regions else ["the profile's region"]
     out(
-        f"   accounts {account_count} x regions {len(region_names)} "
-        f"({', '.join(region_names)}) = {summary.total} units: "
-        f"{len(summary.successes)} ok, {summary.failed} failed"
-    )
-    out(
+        f"   accounts {len({result.account.id for result in done})} x regions "
+        f"{len(region_names)} ({', '.join(region_names)}) = {summary.total} units: "
+        f"{len(summary.successes)} ok, {summary.failed} failed",
         f"   AssumeRole calls: {counter.calls - before} (one per account); "
-        f"wall time {_seconds(summary.wall_seconds)}, concurrency {CONCURRENCY}"
+        f"wall time {_seconds(summary.wall_seconds)}, concurrency {CONCURRENCY}",
+        f"   failures by stage and error code:{'' if summary.failed else ' none'}",
+        *(f"     {text}" for text in _failure_lines(summary)),
+        *(f"   {text}" for text in (note if summary.failed else ())),
     )
-    out(f"   failures by stage and error code:{'' if summary.failed else ' none'}")
-    for text in _failure_lines(summary):
-        out(f"     {text}")
-    for text in note if summary.failed else ():
-        out(f"   {text}")
     return summary
 
 
 def _failure_lines(summary: FanOutSummary[Any]) -> list[str]:
     lines = []
     for stage, codes in sorted(summary.failures.items()):
-        for code, failed in sorted(codes.items()):
-            accounts = sorted({result.account.id for result in failed})
+        for code, units in sorted(codes.items()):
+            accounts = sorted({result.account.id for result in units})
             shown = ", ".join(accounts[:3]) + (", ..." if len(accounts) > 3 else "")
             lines.append(
-                f"{stage} {code}: {len(failed)} units in {len(accounts)} accounts ({shown})"
+                f"{stage} {code}: {len(units)} units in {len(accounts)} accounts ({shown})"
             )
     return lines
 
 
-def _audit_role_reader() -> Callable[[Any, Account, str | None], Awaitable[str]]:
-    """Embedded step 4's work: the Audit role reads its own IAM record (GetRole). IAM is
-    global: one call per account, whose outcome its regions share."""
+def _audit_role_reader() -> Work:
+    """Embedded step 4's work: IAM GetRole, once per account (IAM is global)."""
     calls: dict[str, asyncio.Task[str]] = {}
 
     async def get_role(session: Any) -> str:
@@ -720,11 +596,8 @@ def _audit_role_reader() -> Callable[[Any, Account, str | None], Awaitable[str]]
     return work
 
 
-# --- the two modes -------------------------------------------------------------------------
-
-
 async def run_embedded(options: argparse.Namespace, directory: str) -> int:
-    """The five steps against the embedded endpoint; returns the AssumeRole calls made."""
+    """The five steps, embedded; the AssumeRole calls made."""
     parent = parent_session(None)
     counter = AssumeRoleCounter()
     counter.watch(parent)
@@ -733,24 +606,15 @@ async def run_embedded(options: argparse.Namespace, directory: str) -> int:
     audit_arn = get_role_arn(first, AUDIT_ROLE)
     await step2_refresh(parent, audit_arn, counter)
     counter.calls += await step3_file_cache(audit_arn, directory)
-    work = (_audit_role_reader(), "IAM GetRole")
-    where = "every account of the organization"
-    await step4_fan_out(
-        parent,
-        from_organization(),
-        AUDIT_ROLE,
-        options.regions,
-        work,
-        where,
-        counter,
-        MOTO_ASSUME_NOTE,
-    )
+    title = "every account of the organization; work: IAM GetRole"
+    work, regions = _audit_role_reader(), options.regions
+    orgs = from_organization()
+    await step4_fan_out(parent, orgs, AUDIT_ROLE, regions, work, title, counter, MOTO_ASSUME_NOTE)
     return counter.calls
 
 
 async def run_real(options: argparse.Namespace) -> int:
-    """Steps 1 and 4 against real AWS, read-only; returns the AssumeRole calls made.
-    Raises ``Failure`` for no region, or an organization with no member account."""
+    """Steps 1 and 4 against real AWS, read-only; the AssumeRole calls made."""
     default_region = options.regions[0] if options.regions else None  # for step 1's clients
     parent = parent_session(
         options.profile, default_region=default_region, region_options="--regions"
@@ -767,20 +631,13 @@ async def run_real(options: argparse.Namespace) -> int:
         where = f"every account of the organization ({len(accounts)})"
         first = accounts[0].id
     await step1_chain(parent, [(first, options.role_name)], counter)
-    work = (caller_arn, "GetCallerIdentity")
-    await step4_fan_out(parent, accounts, options.role_name, options.regions, work, where, counter)
+    title, role = f"{where}; work: GetCallerIdentity", options.role_name
+    await step4_fan_out(parent, accounts, role, options.regions, caller_arn, title, counter)
     return counter.calls
 
 
 def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
-    """Run the demo; return the exit code (see the module's docstring).
-
-    Every failure but bad arguments is a one-line message on stderr and an exit code;
-    Ctrl-C exits 130, SIGTERM 143, a closed stdout 141 (``_kit.run_program``).
-
-    Raises:
-        SystemExit: from argparse, with code 2, on bad arguments (0 after ``--help``).
-    """
+    """Run the demo; return the exit code (SystemExit from argparse)."""
     name = prog or os.path.basename(sys.argv[0]) or "aio-assume-role demo"
     return run_program(name, lambda: _main(argv, prog))
 
@@ -792,23 +649,16 @@ def _main(argv: Sequence[str] | None, prog: str | None) -> int:
     started = time.monotonic()
     try:
         calls, where = _run(options)
-    except BrokenPipeError:  # stdout closed: run_program says so, in one line
-        raise
     except Exception as error:  # whatever it is: one line, never a traceback or a secret
-        failure = classify_error(
-            error, prefix="a step failed", parent_prefix="no parent credentials: "
+        return failed(
+            parser.prog, error, prefix="a step failed", parent_prefix="no parent credentials: "
         )
-        say(parser.prog, failure.message)
-        return failure.code
-    section(
-        f"Done in {_seconds(time.monotonic() - started)}: {calls} AssumeRole calls in all, "
-        f"{where}."
-    )
+    seconds = _seconds(time.monotonic() - started)
+    section(f"Done in {seconds}: {calls} AssumeRole calls in all, {where}.")
     return 0
 
 
 def _run(options: argparse.Namespace) -> tuple[int, str]:
-    """The demo's steps; the AssumeRole calls made, and where they went."""
     if options.real:
         out(
             f"aio-assume-role demo against AWS with profile {options.profile!r} "
@@ -821,14 +671,20 @@ def _run(options: argparse.Namespace) -> tuple[int, str]:
         raise Failure(
             EXIT_BAD_ARGUMENTS, f"the embedded AWS endpoint needs moto: {INSTALL_HINT}"
         ) from None
-    with isolated_run() as directory, embedded_endpoint(ThreadedMotoServer) as endpoint:
-        os.environ["AWS_ENDPOINT_URL"] = endpoint
-        out(
-            "aio-assume-role demo, against an embedded AWS endpoint (moto's STS, IAM "
-            "and Organizations)"
-        )
-        out(f"at {endpoint}, in this process: no AWS account used, ~/.aws never read.")
-        calls = asyncio.run(run_embedded(options, directory))
+    with isolated_run() as directory:
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        server.start()  # in a thread, on a free port
+        try:
+            host, port = server.get_host_and_port()
+            endpoint = os.environ["AWS_ENDPOINT_URL"] = f"http://{host}:{port}"
+            out(
+                "aio-assume-role demo, against an embedded AWS endpoint (moto's STS, IAM "
+                "and Organizations)",
+                f"at {endpoint}, in this process: no AWS account used, ~/.aws never read.",
+            )
+            calls = asyncio.run(run_embedded(options, directory))
+        finally:
+            server.stop()
     return calls, "to the embedded endpoint, none to AWS"
 
 

@@ -1,15 +1,10 @@
 """``python -m aio_assume_role.sync ROLE_ARN``: aws-assume-role-lib 2.10's command line,
 on the boto3 path.
 
-Same options (plus ``--region``), output formats and exit codes as
-``python -m aws_assume_role_lib``: ``--env`` (default) prints bare ``AWS_...=value``
-lines for ``export $(...)``, ``--json`` credential_process JSON; the programs' exit codes
-(``aio_assume_role.programs``), which are aws-assume-role-lib's (invalid parameter values
-exit 4, as there).
-Unlike there, errors are always one line, never a traceback or a secret, and a
-credential_process that leads back to its own profile stops (exit 2). The parsing is
-``aio_assume_role.programs.cli``'s, the formats and messages the programs' kit's. Imports
-no aiobotocore, aiohttp or aiofiles.
+Its options (plus ``--region``), output formats (``--env``: bare ``AWS_...=value``
+lines; ``--json``) and exit codes, but errors are always one line, never a traceback or
+a secret, and a credential_process recursion stops (exit 2). Imports no aiobotocore,
+aiohttp or aiofiles.
 """
 
 from __future__ import annotations
@@ -28,7 +23,6 @@ from .._core.compat import botocore_session
 from ._kit import (
     EXIT_NO_PARENT_CREDENTIALS,
     Failure,
-    add_format_options,
     classify_error,
     credential_process_json,
     format_dotenv,
@@ -36,7 +30,7 @@ from ._kit import (
     logging_silenced,
     run_program,
 )
-from .cli import add_assume_role_arguments, assume_role_kwargs, credential_process_guard
+from .cli import assume_role_kwargs, assume_role_parser, credential_process_guard
 
 __all__ = ["main"]
 
@@ -65,20 +59,11 @@ def _description() -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog=PROG,
-        description=_description(),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    add_format_options(
-        parser,
-        {
-            "env": "print as env vars (default)",
-            "json": "print credential_process-formatted JSON to stdout",
-        },
-    )
-    add_assume_role_arguments(parser)
-    return parser
+    formats = {
+        "env": "print as env vars (default)",
+        "json": "print credential_process-formatted JSON to stdout",
+    }
+    return assume_role_parser(PROG, _description(), formats)
 
 
 def fetch_credentials(options: argparse.Namespace) -> dict[str, Any]:
@@ -99,14 +84,7 @@ def fetch_credentials(options: argparse.Namespace) -> dict[str, Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; return the exit code.
-
-    Every failure but bad syntax is a one-line message on stderr and an exit code;
-    Ctrl-C exits 130, SIGTERM 143, a closed stdout 141 (``_kit.run_program``).
-
-    Raises:
-        SystemExit: from argparse, with code 2, on bad syntax (and 0 after ``--help``).
-    """
+    """Run the command line; return the exit code (SystemExit from argparse)."""
     return run_program(PROG, lambda: _main(argv))
 
 
