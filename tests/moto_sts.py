@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import re
+import select
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -72,6 +73,71 @@ class Hold:
         self._released.wait(self._timeout)
 
 
+class _Requests:
+    """Which of the server's connections are in the middle of a request, so that ``settle``
+    can wait for requests a client wrote before the test ended (e.g. a cancelled fan-out's
+    last AssumeRole, still in a socket buffer) instead of counting them in the next test."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.open: dict[Any, bool] = {}  # the handler's socket -> it is inside a request
+
+    def busy(self, connection: Any, busy: bool) -> None:
+        with self.lock:
+            if connection in self.open:
+                self.open[connection] = busy
+
+    def quiet(self, listener: Any) -> bool:
+        with self.lock:
+            if any(self.open.values()):
+                return False
+            sockets = [listener, *self.open]
+        try:  # readable: a connection to accept, a request's bytes (or an EOF) to read
+            return not select.select(sockets, [], [], 0)[0]
+        except (OSError, ValueError):  # a socket closed meanwhile: look again
+            return False
+
+
+class _MarkingReader:
+    """A handler's ``rfile`` that marks its connection busy once a request's first line
+    has been read (the rest delegated)."""
+
+    def __init__(self, inner: Any, requests: _Requests, connection: Any) -> None:
+        self._inner, self._requests, self._connection = inner, requests, connection
+
+    def readline(self, *args: Any) -> bytes:
+        line: bytes = self._inner.readline(*args)
+        if line:
+            self._requests.busy(self._connection, True)
+        return line
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+class _TrackedHandler(MotoRequestHandler):
+    def setup(self) -> None:
+        super().setup()
+        requests: _Requests = self.server.requests_in_flight  # type: ignore[attr-defined]
+        with requests.lock:
+            requests.open[self.connection] = False
+        self.rfile = _MarkingReader(self.rfile, requests, self.connection)  # type: ignore[assignment]
+
+    def handle_one_request(self) -> None:
+        try:
+            super().handle_one_request()
+        finally:
+            self.server.requests_in_flight.busy(self.connection, False)  # type: ignore[attr-defined]
+
+    def finish(self) -> None:
+        requests: _Requests = self.server.requests_in_flight  # type: ignore[attr-defined]
+        try:
+            super().finish()
+        finally:
+            with requests.lock:
+                requests.open.pop(self.connection, None)
+
+
 @dataclass
 class StsServer:
     """The running server: ``endpoint``, recorded ``requests``, ``fail_next()``."""
@@ -101,7 +167,21 @@ class StsServer:
         with self._lock:
             return [key for name, key in self.signers if name == action]
 
+    def settle(self, timeout: float = 5.0) -> bool:
+        """Wait until no request is on its way in or being answered (at most ``timeout``
+        seconds); whether it got there."""
+        assert self._server is not None
+        requests: _Requests = self._server.requests_in_flight  # type: ignore[attr-defined]
+        deadline = time.monotonic() + timeout
+        while not requests.quiet(self._server.socket):
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.002)
+        return True
+
     def reset(self) -> None:
+        self.clear_faults()  # held requests are answered, then the server settles
+        self.settle()
         with self._lock:
             self.requests.clear()
             self.signers.clear()
@@ -245,8 +325,9 @@ class StsServer:
     def start(self) -> StsServer:
         app = self.wrap(DomainDispatcherApplication(create_backend_app))
         self._server = make_server(
-            "127.0.0.1", 0, app, threaded=True, request_handler=MotoRequestHandler
+            "127.0.0.1", 0, app, threaded=True, request_handler=_TrackedHandler
         )
+        self._server.requests_in_flight = _Requests()  # type: ignore[attr-defined]
         self.endpoint = f"http://127.0.0.1:{self._server.server_port}"
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
