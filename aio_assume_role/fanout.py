@@ -5,19 +5,8 @@
 each (account, region), yielding a ``FanOutResult`` per unit as it completes.
 ``fan_out_summary`` (or ``summarize``) collects them into counts by outcome.
 ``assume_role_in_accounts`` is the same machinery without work: it yields the
-sessions themselves.
-
-How a run goes:
-
-- All AssumeRole calls go through one shared STS client (``SharedStsClients``; an
-  open one for ``parent`` is used if there is one, else one is opened for the run and
-  closed when it ends).
-- At most ``concurrency`` units (an AssumeRole call, or a wait for it, or a work call)
-  are in flight: ``concurrency`` workers take the next unit from one iterator. Units
-  are taken account by account, so an account's session lives only while its
-  regions run, and is dropped once the last one is done.
-- Closing the iterator early (``contextlib.aclosing``), or cancelling the task that
-  consumes it, cancels the units in flight and closes the shared client.
+sessions themselves. Units are taken account by account, so an account's session
+lives only while its regions run.
 """
 
 from __future__ import annotations
@@ -89,9 +78,6 @@ _PROBE_ACCOUNT_ID = "000000000000"
 
 # What to_json() keeps of a message from outside this library, at most.
 _MAX_MESSAGE = 500
-
-
-# --- results ---------------------------------------------------------------------------
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -315,9 +301,6 @@ def summarize(
     return FanOutSummary(successes, failures, wall_seconds)
 
 
-# --- fan_out ---------------------------------------------------------------------------
-
-
 def fan_out(
     parent: AioSession,
     work: Callable[[AssumedRoleSession, Account, str | None], Awaitable[T]],
@@ -470,15 +453,7 @@ async def _fan_out(
                 )
                 counts[outcome.stage or "ok"] += 1
                 if reporter is not None:
-                    reporter(
-                        FanOutProgress(
-                            sum(counts.values()),
-                            total,
-                            counts["ok"],
-                            counts["assume"],
-                            counts["work"],
-                        )
-                    )
+                    reporter(FanOutProgress(sum(counts.values()), total, *counts.values()))
                 yield result
     finally:
         if isinstance(reporter, ProgressDisplay):
@@ -523,9 +498,6 @@ async def fan_out_summary(
     async with contextlib.aclosing(results):
         collected = [result async for result in results]
     return summarize(collected, wall_seconds=time.monotonic() - started)
-
-
-# --- assume_role_in_accounts -----------------------------------------------------------
 
 
 class AccountResult(NamedTuple):
@@ -616,9 +588,6 @@ async def _assume_in_accounts(
             yield AccountResult(outcome.account, outcome.value, outcome.error)
 
 
-# --- the machinery both share ----------------------------------------------------------
-
-
 class _Outcome(NamedTuple):
     account: Any  # an Account, or assume_role_in_accounts's account id (maybe invalid)
     region: str | None
@@ -651,13 +620,10 @@ class _Assumer:
         checked_ids: bool,
     ) -> None:
         """Raises what ``assume_role()`` would for every account (see ``_prepare``)."""
-        self.role_name = role_name
-        self.path = path
-        self.partition = partition
-        # Checked once, for every account.
+        self.role_name, self.path, self.partition = role_name, path, partition
         self.new_session = _prepare(parent, role_name, path, partition, assume_role_kwargs)
         self.checked_ids = checked_ids  # fan_out's: ids checked before the run
-        # The role's ARN around the account id, for ids checked already (fan_out's).
+        # The role's ARN around the account id, for ids checked already.
         probe = get_role_arn(_PROBE_ACCOUNT_ID, role_name, path, partition)
         self._arn_prefix = f"arn:{partition}:iam::"
         assert probe.startswith(self._arn_prefix + _PROBE_ACCOUNT_ID)
@@ -682,8 +648,7 @@ class _AccountState:
 
     def __init__(self, remaining: int) -> None:
         self.remaining = remaining  # units of this account not finished yet
-        self.started = False
-        self.finished = False
+        self.started = self.finished = False
         # Made by the first unit that has to wait (none, with one region per account).
         self.assumed: asyncio.Event | None = None
         self.session: AssumedRoleSession | None = None
@@ -794,9 +759,6 @@ def _sharing(parent: AioSession, concurrency: int) -> contextlib.AbstractAsyncCo
     if active_shared_clients(parent) is not None:
         return contextlib.nullcontext()
     return SharedStsClients(parent, config=pool_config(parent, concurrency))
-
-
-# --- checks ------------------------------------------------------------------------------
 
 
 # assume_role()'s keyword arguments that are not AssumeRole parameters.

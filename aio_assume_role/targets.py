@@ -222,11 +222,7 @@ def normalize_accounts(
     than an iterable, when an id is not an account id (see ``Account``), or when it holds
     an ``OrganizationAccounts`` spec (resolve those with ``resolve_targets``).
     """
-    problems: list[tuple[str, str]] = []
-    result = _normalize(accounts, problems, allow_specs=False)[0]
-    if problems:
-        raise InvalidParameterError(problems)
-    return result
+    return _normalized(accounts, keep_ids=False)
 
 
 async def resolve_targets(parent: AioSession, accounts: Targets) -> list[Account]:
@@ -362,9 +358,6 @@ def parse_shard(
     return index, count
 
 
-# --- Enumeration -------------------------------------------------------------------
-
-
 async def _enumerate(client: Any, spec: OrganizationAccounts) -> list[Account]:
     management_id = None
     if not spec.include_management_account:
@@ -431,17 +424,9 @@ def _keep(description: Mapping[str, Any], found: dict[str, Account]) -> None:
     status = description.get("State") or description.get("Status")
     if status not in ACCOUNT_STATES_KEPT:
         return
-    account = Account(
-        id=description["Id"],
-        name=description.get("Name"),
-        email=description.get("Email"),
-        status=status,
-        arn=description.get("Arn"),
-    )
+    get = description.get
+    account = Account(description["Id"], get("Name"), get("Email"), status, get("Arn"))
     found.setdefault(account.id, account)
-
-
-# --- Validation and normalization --------------------------------------------------
 
 
 @dataclasses.dataclass(frozen=True)
@@ -542,8 +527,12 @@ def accounts_or_ids(accounts: Iterable[str | Account]) -> list[str | Account]:
     is made, rather than all of them being held for the whole run. Raises as
     ``normalize_accounts``.
     """
+    return _normalized(accounts, keep_ids=True)
+
+
+def _normalized(accounts: object, *, keep_ids: bool) -> list[Any]:
     problems: list[tuple[str, str]] = []
-    result = _normalize(accounts, problems, allow_specs=False, keep_ids=True)[0]
+    result = _normalize(accounts, problems, allow_specs=False, keep_ids=keep_ids)[0]
     if problems:
         raise InvalidParameterError(problems)
     return result

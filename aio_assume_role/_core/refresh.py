@@ -9,30 +9,11 @@ Validity and activity are two small state machines (windows in ``windows``)::
     activity:  idle ──▶ refreshing ──▶ idle          (one refresh in flight; outcome shared)
                           └─ failed ──▶ backing off ──▶ idle
 
-- fresh: serve the current credentials.
-- advisory: serve the current credentials; if idle and not backing off, start one
-  refresh in the background (asyncio task, trio system task). Nobody waits.
-- first use, mandatory, expired, invalidated: wait for the refresh in flight (start it
-  if idle). Its outcome, credentials or error, goes to every waiter.
-
-Static stability: a refresh that fails while the credentials held are valid beyond
-the mandatory point never fails a caller. They keep being served, one WARNING says
-so, and the next attempt waits 300 to 600 seconds (capped at the mandatory point, so
-the last minute gets a last try). A failure that callers waited for goes to all of
-them, and to new callers for 1 to 5 seconds; then the next caller tries again.
-Whether an error is one retrying can fix (``is_retryable``) is reported, and changes
-none of this: a trust policy fixed in minutes must not take a service down.
-
-Drivers: ``AsyncRefresher`` (asyncio and trio; nothing bound to one event loop:
-a flight belongs to the loop that started it, and a caller in another loop, in
-another thread too, starts its own) and ``ThreadedRefresher`` (the boto3 path: the
-first thread runs the refresh, others wait for its outcome; in the advisory window
-that thread pays). Every refresh has an overall deadline (``refresh_timeout``).
-
-Time is read through ``_clock.now()`` and chance through ``_clock.random_fraction()``.
-Each outcome is one log record (DEBUG on success, WARNING on failure, never a
-traceback or a secret) and one ``RefreshEvent`` to the listeners registered with
-``add_refresh_listener``.
+Fresh and advisory serve the credentials held (advisory also starts one background
+refresh); the others wait for the refresh in flight, whose outcome goes to every
+waiter. The rules on failure (static stability) are in ``RefreshState.failed`` and
+docs/explanation/refresh-windows.md. Drivers: ``AsyncRefresher`` (asyncio and trio,
+one flight per loop) and ``ThreadedRefresher`` (the boto3 path).
 """
 
 from __future__ import annotations
@@ -435,16 +416,10 @@ class RefreshState:
         *,
         caller_reports: bool = False,
     ) -> None:
-        """Record a failed refresh and the rule it falls under; log and publish it.
+        """Record a failed refresh and the rule it falls under (``RULE_*``); log, publish.
 
-        Valid credentials held beyond the mandatory point (fresh, advisory): they keep
-        being served; the next attempt is 300-600 s away, capped at the mandatory
-        point. Callers waited for it (first use, mandatory, expired, invalidated):
-        its error is repeated to new callers for 1-5 s, then tried again. A
-        background refresh that failed after the mandatory point: nobody waited, so
-        the next caller waits for a new attempt. ``caller_reports``: the one caller
-        that waited reports the error itself (a fan-out's result), so the log record
-        is DEBUG, not WARNING.
+        ``caller_reports``: the one waiting caller reports the error itself (a
+        fan-out's result), so the log record is DEBUG, not WARNING.
         """
         code = error_code(error)
         retryable = is_retryable(error)
