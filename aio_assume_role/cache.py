@@ -50,24 +50,16 @@ class AsyncCredentialCache(Protocol):
     async def set(self, key: str, value: Mapping[str, Any]) -> None:
         """Store a value."""
 
-    # Optional, so not declared here (a runtime_checkable protocol would demand it):
-    #   def lock(self, key: str) -> AbstractAsyncContextManager[bool]
-    # An async context manager that keeps other processes from fetching ``key``
-    # while it is held, and yields whether it holds the lock (False: it gave up,
-    # e.g. after a timeout, and the caller goes ahead unlocked). The fetcher takes
-    # it only on a miss, and reads the cache again once it holds it.
+    # Optional, so not declared (a runtime_checkable protocol would demand it):
+    # lock(key) -> AbstractAsyncContextManager[bool], see the module docstring.
 
 
 logger = logging.getLogger("aio_assume_role")
 
 
 def _serialize_if_needed(value: Any, iso: bool = False) -> Any:
-    """JSON for datetimes as botocore's ``JSONFileCache`` writes them.
-
-    The same code as botocore's private ``botocore.credentials._serialize_if_needed``
-    (``tests/test_compat.py`` checks its source has not changed), kept here so that
-    files stay byte-identical to botocore's without importing a private name.
-    """
+    """botocore's private ``credentials._serialize_if_needed``, copied (tests/test_compat.py
+    checks it has not changed): files stay byte-identical to botocore's."""
     if isinstance(value, datetime.datetime):
         if iso:
             return value.isoformat()
@@ -82,8 +74,6 @@ _SAFE_KEY = re.compile(r"(?!.*\.\.)[A-Za-z0-9_=-][A-Za-z0-9_.=-]{0,249}")
 
 _T = TypeVar("_T")
 
-# Reading an entry (with no link followed, no FIFO blocked on, no foreign file trusted)
-# is in _core/files, which the command line's cache hit reads with, botocore-free.
 _CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _COMMON_FLAGS
 
 
@@ -163,9 +153,7 @@ def _call(func: Callable[..., _T], *args: Any) -> _T:
     return func(*args)
 
 
-# aiofiles' own executor hop (``aiofiles.os.wrap``, public since aiofiles 0.6): the
-# whole read or write is one function, so one hop, where aiofiles' file objects make
-# one per open, read and close.
+# One executor hop per whole read or write (aiofiles' file objects make one per call).
 _call_in_worker_thread = aiofiles.os.wrap(_call)
 
 
@@ -285,8 +273,6 @@ class AioJSONFileCache:
         path = self.path_for(key)
         # Unique per write; the key's head only names it (a full 250-char key would not fit).
         temp_path = os.path.join(self._dir, f".{key[:64]}.{secrets.token_hex(8)}.tmp")
-        # Serialized in the worker thread too: 200 concurrent writes then cost the
-        # loop a third of the time (json.dumps was most of each write's loop work).
         await _in_worker_thread(self._write, key, path, temp_path, dict(value))
 
     def lock_path_for(self, key: str) -> str:
@@ -408,8 +394,7 @@ class AioJSONFileCache:
             self._check_directory_once()
 
     def _check_directory_once(self) -> None:
-        # Once per cache object, after the first read or write that finds the
-        # directory (two threads racing here may both warn: harmless).
+        # Two threads racing here may both warn: harmless.
         if self._dir_checked:
             return
         problem = _directory_warning(self._dir)
@@ -432,9 +417,6 @@ class AioJSONFileCache:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self._dir!r})"
-
-
-# --- adapters from what assume_role(cache=...) accepts onto the protocol ---
 
 
 class MappingCache:
@@ -463,10 +445,9 @@ class MappingCache:
 
 
 class ThreadedMappingCache(MappingCache):
-    """Adapts a dict-like cache that does blocking I/O: each call runs in a worker thread."""
+    """Adapts a dict-like cache that does blocking I/O (``JSONFileCache``): calls run in a
+    worker thread."""
 
-    # botocore's JSONFileCache opens, reads, writes and fsyncs files synchronously;
-    # called inline, every cache read and write would stall the whole event loop.
     async def get(self, key: str) -> dict[str, Any] | None:
         return await asyncio.to_thread(self._get, key)
 

@@ -24,9 +24,6 @@ from botocore.hooks import EventAliaser, HierarchicalEmitter
 if TYPE_CHECKING:  # aiobotocore and boto3 are imported where used: the sync path loads
     import boto3  # no aiobotocore, and the async path does not need boto3
 
-# Imported by the sync path too: only botocore at module level. The aiobotocore and
-# boto3 pieces are functions that import them when called.
-
 # --- Event emitters ---------------------------------------------------------------
 
 # The tables a botocore ``HierarchicalEmitter`` keeps its handlers in (set in its

@@ -1,17 +1,10 @@
 """The AssumeRole request validated: its parameters, the library's options, the session (pure).
 
-Shared by the async and sync front ends: no network, no session, no cache, no
-logging. The only file it reads is botocore's bundled STS model (and endpoint
-list), once per process. The parameters' table and normalization are
-``_core.parameters``'s, the cache key ``_core.cache_key``'s, MFA codes
-``_core.mfa``'s; the cache shapes ``assume_role(cache=...)`` accepts are checked
-here, and adapting them is ``cache``'s job.
-
-Validation goes further than botocore's own ``ParamValidator`` (types, required
-members, minimums): it also checks the model's maximums and patterns, which
-botocore leaves to the service, so a too-long RoleSessionName or a
-DurationSeconds over 12 hours fails at ``assume_role()`` time. Messages name the
-parameter and never echo a string value.
+Shared by the async and sync front ends: no network, no cache, no logging; it reads
+only botocore's bundled STS model (and endpoint list), once per process. Validation
+goes further than botocore's ``ParamValidator``: it also checks the model's maximums
+and patterns, so a too-long RoleSessionName or a DurationSeconds over 12 hours fails
+at ``assume_role()`` time. Messages name the parameter and never echo a string value.
 """
 
 from __future__ import annotations
