@@ -5,11 +5,7 @@ directory is shared with other tools and other processes. Before a response is
 cached or its credentials are handed to botocore's signer, every field the signer
 and the refresh logic read must be there with the right type; otherwise
 ``MalformedResponseError`` names the role and the field, never a value.
-``safe_error`` is the one point where an exception leaving a fetch is made safe
-to show (``MalformedResponseError`` in place of one that quotes a credential value
-or that botocore's parser raised on a 200 body; ``NoRegionError`` saying how to set a
-region in place of botocore's bare one; the locals of the frames it was
-raised through cleared).
+``safe_error`` is the one point where an exception leaving a fetch is made safe to show.
 """
 
 from __future__ import annotations
@@ -47,15 +43,10 @@ _SECRET_FIELDS = ("AccessKeyId", "SecretAccessKey", "SessionToken")
 def credential_metadata(
     response: object, *, role_arn: str, source: str | None = None
 ) -> dict[str, Any]:
-    """Return the credential metadata the refresh engine takes in.
+    """The dict botocore's ``CachedCredentialFetcher`` builds (``expiry_time`` an aware
+    datetime), plus ``source``, once the response's shape is checked.
 
-    The dict botocore's ``CachedCredentialFetcher`` builds (``access_key``,
-    ``secret_key``, ``token``, ``expiry_time`` (here an aware datetime),
-    ``account_id``) plus ``source`` (``"cache"`` or ``"sts"``), after
-    checking the response's shape: ``Credentials`` an object whose AccessKeyId,
-    SecretAccessKey and SessionToken are non-empty strings, Expiration an ISO-8601
-    time with a zone (a string) or a datetime with a zone, AccountId (optional) a
-    string. Raises ``MalformedResponseError`` otherwise.
+    Raises ``MalformedResponseError`` naming the first field that is missing or ill-typed.
     """
 
     def malformed(field: str, problem: str) -> MalformedResponseError:
