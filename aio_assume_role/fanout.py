@@ -33,7 +33,7 @@ from ._core.refresh import error_code
 from ._core.request import region_name_problem
 from .arns import get_role_arn
 from .errors import AssumeRoleError, InvalidParameterError
-from .session import AssumedRoleSession, PreparedAssumeRole, prepare_assume_role
+from .session import AssumedRoleSession, prepare_assume_role
 from .sts_clients import SharedStsClients, active_shared_clients, pool_config
 from .targets import (
     Account,
@@ -619,12 +619,16 @@ class _Assumer:
         *,
         checked_ids: bool,
     ) -> None:
-        """Raises what ``assume_role()`` would for every account (see ``_prepare``)."""
+        """Raises what ``assume_role()`` would for every account, without I/O: its checks
+        on a well-formed id (only the id differs, and ``get_role_arn()`` checks it)."""
         self.role_name, self.path, self.partition = role_name, path, partition
-        self.new_session = _prepare(parent, role_name, path, partition, assume_role_kwargs)
+        probe = get_role_arn(_PROBE_ACCOUNT_ID, role_name, path, partition)
+        kwargs = assume_role_kwargs
+        options = {name: kwargs[name] for name in _ASSUME_ROLE_OPTIONS if name in kwargs}
+        parameters = {name: value for name, value in kwargs.items() if name not in options}
+        self.new_session = prepare_assume_role(parent, probe, parameters, **options)
         self.checked_ids = checked_ids  # fan_out's: ids checked before the run
         # The role's ARN around the account id, for ids checked already.
-        probe = get_role_arn(_PROBE_ACCOUNT_ID, role_name, path, partition)
         self._arn_prefix = f"arn:{partition}:iam::"
         assert probe.startswith(self._arn_prefix + _PROBE_ACCOUNT_ID)
         self._arn_suffix = probe[len(self._arn_prefix) + len(_PROBE_ACCOUNT_ID) :]
@@ -763,17 +767,6 @@ def _sharing(parent: AioSession, concurrency: int) -> contextlib.AbstractAsyncCo
 
 # assume_role()'s keyword arguments that are not AssumeRole parameters.
 _ASSUME_ROLE_OPTIONS = ("region_name", "validate", "cache", "additional_kwargs")
-
-
-def _prepare(
-    parent: AioSession, role_name: str, path: str, partition: str, kwargs: dict[str, Any]
-) -> PreparedAssumeRole:
-    """Raise what every account would, without I/O: assume_role()'s checks on a well-formed
-    id. Only the account id differs between accounts, and get_role_arn() checks it."""
-    options = {name: kwargs[name] for name in _ASSUME_ROLE_OPTIONS if name in kwargs}
-    parameters = {name: value for name, value in kwargs.items() if name not in options}
-    probe_arn = get_role_arn(_PROBE_ACCOUNT_ID, role_name, path, partition)
-    return prepare_assume_role(parent, probe_arn, parameters, **options)
 
 
 def _is_async_callable(work: object) -> bool:
