@@ -339,21 +339,16 @@ def fan_out(
       unit's failure never stops the others.
     - At most ``concurrency`` units are in flight at once (AssumeRole calls and work
       together); every AssumeRole call goes through one shared STS client.
-    - ``rate``: the most AssumeRole requests a second the run sends per STS endpoint
-      (default ``DEFAULT_RATE``, 200: a third of STS's usual 600/s per account and
-      Region), adapted to the endpoint: a ``Throttling`` (``ThrottlingException``,
-      ``RequestLimitExceeded``) answer slows the pace down, successes bring it back
-      up (AIMD), and a throttled call is retried, beyond botocore's attempts, for 20
-      seconds; only then is it the account's failure, with the throttling code. An
-      ``StsRateLimiter`` instead of a number shares one pace between runs (or sets
-      its ``deadline``); None: unpaced, botocore's retries only. The calls go to the
-      endpoint the parent configures for STS (they are not spread over regions);
-      calls the work itself makes through the shared STS clients are paced too.
-    - ``progress``: a callable, called with a ``FanOutProgress`` as each result is
-      ready; or True: a progress bar on stderr when it is a terminal and tqdm is
-      installed (``pip install 'aio-assume-role[progress]'``), else a line on
-      stderr at most every ``PROGRESS_LOG_INTERVAL`` seconds, and one at the end
-      (written directly, as the bar is: no logging configuration needed).
+    - ``rate``: the most AssumeRole requests a second per STS endpoint (the parent's: calls
+      are not spread over regions; default ``DEFAULT_RATE``, 200), slowed by throttling
+      answers and raised again by successes (AIMD); a throttled call is retried for 20
+      seconds beyond botocore's attempts before it is the account's failure. An
+      ``StsRateLimiter`` shares one pace between runs (or sets its ``deadline``); None:
+      unpaced. Calls the work makes through the shared STS clients are paced too.
+    - ``progress``: a callable, called with a ``FanOutProgress`` per result; or True:
+      a tqdm bar on stderr when it is a terminal and ``aio-assume-role[progress]`` is
+      installed, else a line on stderr at most every ``PROGRESS_LOG_INTERVAL`` seconds
+      and one at the end.
 
     Raises ``InvalidParameterError`` here, before any I/O, for arguments wrong for
     every account: ``role_name``, ``path``, ``partition``, ``assume_role_kwargs``
@@ -533,12 +528,11 @@ def assume_role_in_accounts(
     already fetched, or the exception that account raised: one account's failure
     never stops the others. Arguments wrong for every account (``role_name``,
     ``assume_role_kwargs`` such as ``DurationSeconds``) raise before any call.
-    ``progress(done, total)`` is called as each result becomes ready. ``rate``
-    paces the AssumeRole calls as in ``fan_out`` (a bad one raises
-    ``InvalidParameterError`` naming it). An account
-    id is a str of up to 12 digits or an int, zero-padded to 12 digits (as
-    aws-assume-role-lib does); anything else (more digits, a non-digit) is that
-    account's ``InvalidParameterError``, naming ``account_id``.
+    ``progress(done, total)`` is called as each result becomes ready. ``rate`` paces
+    the AssumeRole calls as in ``fan_out`` (a bad one raises ``InvalidParameterError``
+    naming it). An account id is a str of up to 12 digits or an int, zero-padded to 12
+    digits (as aws-assume-role-lib does); anything else (more digits, a non-digit) is
+    that account's ``InvalidParameterError``, naming ``account_id``.
 
     The sessions keep refreshing after the iteration ends (through a client per
     call, or through an open ``SharedStsClients`` the caller holds). To stop
