@@ -390,15 +390,9 @@ def _retrieve_exception(task: asyncio.Task[Any]) -> None:
 
 
 def sts_client(parent: AioSession) -> AbstractAsyncContextManager[Any]:
-    """An STS client signed with the parent's credentials as they are at call time.
-
-    The client is created without explicit keys, so it holds the parent's
-    credentials object and signs each request with its current (refreshed) value:
-    role chaining works however the parent's credentials refresh. It is the shared
-    client of an open ``SharedStsClients`` covering ``parent``; else the client of
-    the burst of refreshes signed by ``parent`` that are in flight now (opened by
-    the first, closed by the last); else, outside asyncio, a client for this call.
-    """
+    """An STS client signed with the parent's credentials as they are at call time (no
+    explicit keys, so role chaining works however the parent's refresh): an open
+    ``SharedStsClients``'s, else the current burst's, else (outside asyncio) its own."""
     return _StsClientLease(parent)
 
 

@@ -202,14 +202,9 @@ def error_code(error: BaseException) -> str:
 
 
 def is_retryable(error: BaseException) -> bool:
-    """Whether a later attempt can succeed where this refresh failed.
-
-    False for the STS codes of ``NEEDS_ACTION_CODES`` (AccessDenied, a malformed
-    policy, an invalid parameter, a region STS is not enabled in, the parent's own
-    credentials rejected or expired) and for the library's own errors that need a
-    change (no parent credentials, a used MFA code, a local clock ahead of AWS's);
-    True otherwise (throttling, 5xx, connection errors, timeouts, malformed answers).
-    """
+    """Whether a later attempt can succeed where this refresh failed: False for the STS
+    codes of ``NEEDS_ACTION_CODES`` and the library's own errors that need a change, True
+    otherwise (throttling, 5xx, connection errors, timeouts, malformed answers)."""
     if isinstance(error, _NEEDS_ACTION_TYPES):
         return False
     return error_code(error) not in NEEDS_ACTION_CODES
