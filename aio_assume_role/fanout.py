@@ -26,7 +26,8 @@ from typing import Any, Generic, Literal, NamedTuple, TypeVar
 from aiobotocore.session import AioSession
 from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
-from ._core import pacing
+from ._core import compat, pacing
+from ._core.child_session import share_ssl_contexts
 from ._core.pacing import DEFAULT_RATE, StsRateLimiter, limiter_for
 from ._core.progress import PROGRESS_LOG_INTERVAL, ProgressDisplay  # the one display
 from ._core.refresh import error_code
@@ -697,12 +698,14 @@ async def _run(
                 yield account, state, region
 
     pending = iter(units())  # shared by the workers: each takes the next unit
+    http_session_cls = compat.ssl_sharing_session_class()  # the run's clients: one SSL context
 
     async def run_unit(account: Any, state: _AccountState, region: str | None) -> _Outcome:
         if not state.started:
             state.started = True
             try:
                 state.session = await assumer(account)
+                share_ssl_contexts(state.session, http_session_cls)
             except Exception as error:
                 state.error = error
             finally:

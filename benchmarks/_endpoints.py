@@ -111,7 +111,9 @@ def _signing_account(authorization: str) -> str:
     return DEFAULT_ACCOUNT
 
 
-def serve_stub(port: int, rate: float = 0.0, burst: float = 0.0) -> None:  # its own process
+def serve_stub(  # its own process
+    port: int, rate: float = 0.0, burst: float = 0.0, tls: tuple[str, str] | None = None
+) -> None:
     import asyncio
 
     from aiohttp import web
@@ -199,7 +201,13 @@ def serve_stub(port: int, rate: float = 0.0, burst: float = 0.0) -> None:  # its
         server = web.Server(handler, access_log=None)
         runner = web.ServerRunner(server, access_log=None)
         await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", port, backlog=1024)
+        context = None
+        if tls is not None:  # (certificate, key) files: serve https
+            import ssl
+
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(*tls)
+        site = web.TCPSite(runner, "127.0.0.1", port, backlog=1024, ssl_context=context)
         await site.start()
         print("ready", flush=True)
         await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
@@ -246,13 +254,16 @@ class Endpoint:
         self.close()
 
 
-def start_stub(throttle: tuple[float, float] | None = None) -> Endpoint:
+def start_stub(
+    throttle: tuple[float, float] | None = None, tls: tuple[str, str] | None = None
+) -> Endpoint:
     """The canned STS stub, in its own process; ``throttle``: (rate, burst) of its
-    AssumeRole token bucket (None: never throttles)."""
+    AssumeRole token bucket (None: never throttles); ``tls``: (certificate, key) files
+    to serve https with (``stats()`` is then unavailable)."""
     port = free_port()
     rate, burst = throttle or (0.0, 0.0)
     code = f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); " + (
-        f"import _endpoints; _endpoints.serve_stub({port}, {rate!r}, {burst!r})"
+        f"import _endpoints; _endpoints.serve_stub({port}, {rate!r}, {burst!r}, {tls!r})"
     )
     process = subprocess.Popen(
         [sys.executable, "-c", code],
@@ -263,7 +274,7 @@ def start_stub(throttle: tuple[float, float] | None = None) -> Endpoint:
     assert process.stdout is not None
     if process.stdout.readline().strip() != "ready":
         raise RuntimeError("the STS stub did not start")
-    return Endpoint("stub", process, f"http://127.0.0.1:{port}")
+    return Endpoint("stub", process, f"{'https' if tls else 'http'}://127.0.0.1:{port}")
 
 
 def start_moto() -> Endpoint:

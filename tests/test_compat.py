@@ -594,3 +594,76 @@ def test_the_cache_key_leaves_the_request_as_it_was() -> None:
     before = json.dumps(request, sort_keys=True)
     assume_role_cache_key(request, generated_name=True)
     assert json.dumps(request, sort_keys=True) == before
+
+
+# --- One SSL context per run: ssl_sharing_session_class, client_http_session -----------
+
+# What aiobotocore's SSL context build may read on the session: the key's inputs and
+# the build's own helper methods. Another attribute would be an input the key misses.
+SSL_BUILD_READS = {
+    "_verify",
+    "_cert_file",
+    "_key_file",
+    "_proxy_config",
+    "_build_verify_context",
+    "_setup_proxy_ssl_context",
+    "_get_ssl_context",
+}
+
+
+def test_aiobotocore_ssl_build_reads_only_what_the_shared_contexts_are_keyed_on() -> None:
+    from aiobotocore.httpsession import AIOHTTPSession
+
+    if not hasattr(AIOHTTPSession, "_build_ssl_contexts"):
+        assert _compat.ssl_sharing_session_class() is None  # the fallback: not shared
+        return
+    reads: set[str] = set()
+    for name in SSL_BUILD_READS | {"_build_ssl_contexts"}:
+        method = getattr(AIOHTTPSession, name, None)
+        if callable(method):
+            code = re.sub(r"#.*", "", inspect.getsource(method))  # not in comments
+            reads |= set(re.findall(r"self\.(_\w+)", code))
+    assert reads <= SSL_BUILD_READS
+    # ...and the connector is built from what _build_ssl_contexts returns.
+    assert "self._build_ssl_contexts" in inspect.getsource(AIOHTTPSession._create_connector)
+
+
+async def test_a_client_http_session_is_reached_and_shares_its_class_context(
+    sts_server: StsServer,
+) -> None:
+    from aiobotocore.config import AioConfig
+    from aiobotocore.httpsession import AIOHTTPSession
+
+    sharing = _compat.ssl_sharing_session_class()
+    assert sharing is not None and issubclass(sharing, AIOHTTPSession)
+    session = get_session()
+    contexts = []
+    for _ in range(2):
+        config = AioConfig(http_session_cls=sharing)
+        async with session.create_client("sts", "us-east-1", config=config) as sts:
+            await sts.get_caller_identity()
+            http_session = _compat.client_http_session(sts)
+            assert type(http_session) is sharing
+            contexts.append(http_session.shared_ssl_context)  # type: ignore[attr-defined]
+    assert contexts[0] is contexts[1] and len(sharing.shared_ssl_contexts) == 1
+    assert _compat.ssl_sharing_session_class().shared_ssl_contexts == {}  # type: ignore[union-attr]
+    assert _compat.client_http_session(object()) is None
+
+
+async def test_aiobotocore_public_ssl_context_knob_still_fails(sts_server: StsServer) -> None:
+    """Why the compat hook: ``AioConfig(connector_args={"ssl_context": ...})`` validates but
+    aiohttp refuses it next to aiobotocore's own ``ssl=``. If this fails, aiobotocore now
+    takes a prebuilt context publicly: switch ssl_sharing_session_class to it."""
+    import ssl
+
+    from aiobotocore.config import AioConfig
+
+    config = AioConfig(connector_args={"ssl_context": ssl.create_default_context()})
+    raised = None
+    with pytest.warns(DeprecationWarning, match="ssl_context"):
+        async with get_session().create_client("sts", "us-east-1", config=config) as sts:
+            try:
+                await sts.get_caller_identity()
+            except Exception as error:
+                raised = error
+    assert raised is not None and "mutually exclusive" in str(raised)

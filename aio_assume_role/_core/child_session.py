@@ -205,3 +205,27 @@ def _configure_config_store(
         defer(setup)
     else:
         setup(session.get_component("config_store"))
+
+
+def share_ssl_contexts(
+    session: botocore.session.Session, http_session_cls: type[Any] | None
+) -> None:
+    """Make ``session``'s clients use ``http_session_cls`` (``compat.ssl_sharing_session_class()``:
+    one SSL context per distinct verify/cert/proxy settings, for a run) by default.
+
+    Through the session's default client config, which ``create_client`` merges under a
+    client's own ``config=``: a client that sets its own ``http_session_cls`` keeps it, and
+    one with other ``verify=``/``client_cert``/proxy settings gets its own context (they are
+    the key). Left alone: a session whose default config picked another HTTP session class.
+    """
+    if http_session_cls is None:
+        return
+    from aiobotocore.config import AioConfig
+    from aiobotocore.httpsession import AIOHTTPSession
+
+    sharing = AioConfig(http_session_cls=http_session_cls)
+    config = session.get_default_client_config()
+    if config is None:
+        session.set_default_client_config(sharing)
+    elif getattr(config, "http_session_cls", None) is AIOHTTPSession:
+        session.set_default_client_config(config.merge(sharing))

@@ -379,3 +379,73 @@ def botocore_session(session: Any) -> Any:
             "aio_assume_role.sync does not support this boto3 version"
         )
     return inner
+
+
+# --- One SSL context per run (fan_out) -------------------------------------------------
+
+# aiobotocore builds a fresh SSL context (loading the CA bundle: ~50 ms of CPU) for every
+# client's first request, in ``AIOHTTPSession._build_ssl_contexts(proxy_url)`` (3.x,
+# run in a worker thread by ``_create_connector``). Its public knob,
+# ``AioConfig(connector_args={"ssl_context": ctx})``, passes validation but fails at the
+# first request (aiobotocore 3.0-3.10: aiohttp refuses ``ssl=`` with ``ssl_context=``,
+# "mutually exclusive"). So a subclass, selected through the public
+# ``AioConfig(http_session_cls=...)``, memoizes that one private method's result per
+# run, keyed by every input it reads. Without the method (an aiobotocore that lacks it):
+# no class, clients build their contexts as before.
+
+
+def ssl_sharing_session_class() -> type[Any] | None:
+    """A new ``AIOHTTPSession`` subclass whose instances share their SSL contexts.
+
+    One context pair (endpoint, proxy) per distinct (verify / CA bundle, client cert,
+    proxy URL, proxy settings), built once (off the event loop, as aiobotocore does)
+    and reused by every instance of this class; a new class per call, so per run. An
+    SSL context holds no AWS credentials (only CA certificates and the client
+    certificate, both part of the key). A failed build is not cached. None if
+    aiobotocore has no ``_build_ssl_contexts``.
+    """
+    import threading
+
+    from aiobotocore.httpsession import AIOHTTPSession
+
+    found: Callable[..., Any] | None = getattr(AIOHTTPSession, "_build_ssl_contexts", None)
+    if found is None:
+        return None
+    build = found
+    lock = threading.Lock()
+    contexts: dict[Any, Any] = {}
+
+    def key(session: Any, proxy_url: object) -> Any:
+        # Every input of aiobotocore's build (a missing one: AttributeError, not shared;
+        # tests/test_compat.py checks the build reads no other attribute).
+        parts = (
+            session._verify,
+            session._cert_file,
+            session._key_file,
+            proxy_url,
+            tuple(sorted(session._proxy_config.settings.items())),
+        )
+        hash(parts)  # unhashable (an odd setting): TypeError, not shared
+        return parts
+
+    class SslSharingAIOHTTPSession(AIOHTTPSession):
+        shared_ssl_contexts = contexts  # for tests and benchmarks: what was built
+
+        def _build_ssl_contexts(self, proxy_url: Any) -> Any:
+            try:
+                cache_key = key(self, proxy_url)
+            except (TypeError, AttributeError):
+                return build(self, proxy_url)
+            with lock:  # one build per key, even when many clients start at once
+                built = contexts.get(cache_key)
+                if built is None:
+                    built = contexts[cache_key] = build(self, proxy_url)
+            self.shared_ssl_context = built[0]
+            return built
+
+    return SslSharingAIOHTTPSession
+
+
+def client_http_session(client: object) -> object | None:
+    """An aiobotocore client's HTTP session (``_endpoint.http_session``), or None."""
+    return getattr(getattr(client, "_endpoint", None), "http_session", None)
