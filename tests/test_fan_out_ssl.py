@@ -25,6 +25,12 @@ from aio_assume_role.session import AssumedRoleSession
 from aio_assume_role.targets import Account
 
 ROLE = "Audit"
+# aiobotocore before _build_ssl_contexts (3.0 builds contexts inside _create_connector):
+# nothing to share; the last test covers that fallback.
+needs_hook = pytest.mark.skipif(
+    not hasattr(AIOHTTPSession, "_build_ssl_contexts"),
+    reason="this aiobotocore has no _build_ssl_contexts: contexts are not shared",
+)
 REGIONS = ["us-east-1", "eu-west-1"]
 
 
@@ -44,6 +50,7 @@ async def context_of(session: Any, region: str | None, **kwargs: Any) -> tuple[s
     return identity["Account"], getattr(http_session, "shared_ssl_context", None)
 
 
+@needs_hook
 async def test_every_units_clients_share_one_context_and_sign_as_their_account(
     parent: AioSession,
 ) -> None:
@@ -67,6 +74,7 @@ async def test_every_units_clients_share_one_context_and_sign_as_their_account(
     assert context.verify_mode == ssl.CERT_REQUIRED
 
 
+@needs_hook
 async def test_other_verify_or_ca_bundle_or_session_class_gets_its_own(
     parent: AioSession, tmp_path: Path
 ) -> None:
@@ -100,6 +108,7 @@ async def test_other_verify_or_ca_bundle_or_session_class_gets_its_own(
     assert all(result.value["own_class"] is None for result in results)  # aiobotocore's own
 
 
+@needs_hook
 async def test_assume_role_in_accounts_sessions_share_too(parent: AioSession) -> None:
     results = [result async for result in assume_role_in_accounts(parent, accounts(3), ROLE)]
     contexts = []
@@ -116,10 +125,11 @@ async def test_without_the_aiobotocore_hook_clients_build_their_own(
 ) -> None:
     """An aiobotocore without ``_build_ssl_contexts`` (3.0 builds in ``_create_connector``):
     no shared class, the clients are aiobotocore's own."""
-    build = AIOHTTPSession._build_ssl_contexts
-    monkeypatch.delattr(AIOHTTPSession, "_build_ssl_contexts")
+    build = getattr(AIOHTTPSession, "_build_ssl_contexts", None)
+    monkeypatch.delattr(AIOHTTPSession, "_build_ssl_contexts", raising=False)
     assert compat.ssl_sharing_session_class() is None
-    monkeypatch.setattr(AIOHTTPSession, "_build_ssl_contexts", build, raising=False)
+    if build is not None:
+        monkeypatch.setattr(AIOHTTPSession, "_build_ssl_contexts", build, raising=False)
     monkeypatch.setattr(compat, "ssl_sharing_session_class", lambda: None)
 
     async def work(session: AssumedRoleSession, account: Account, region: str | None) -> Any:
