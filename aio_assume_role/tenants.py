@@ -24,6 +24,10 @@ otherwise writes by hand, bounded and single-flight::
   recently used tenant without a client goes first); a request for a forgotten tenant
   makes it again (pass ``cache=`` so its credentials are found again, not re-assumed).
 - **Failures stay per tenant**: no lock is held across STS calls or client creation.
+- **One SSL context** per distinct verify/CA bundle/client certificate/proxy settings is
+  shared by every tenant's clients (it holds no credentials; a CA bundle file is read
+  once per registry), as in ``fan_out``: a client's first request does not load the CA
+  bundle again.
 """
 
 from __future__ import annotations
@@ -45,6 +49,8 @@ from typing import Any
 from aiobotocore.session import AioSession
 from botocore.config import Config
 
+from ._core import compat
+from ._core.child_session import share_ssl_contexts
 from ._core.parameters import REQUEST_PARAMETERS, normalize_assume_role_args
 from ._core.refresh import RefreshEvent, add_refresh_listener
 from ._core.request import region_name_problem, validate_options
@@ -229,6 +235,9 @@ class TenantSessions:
         self._counts: collections.Counter[str] = collections.Counter()
         self._failures: collections.Counter[str] = collections.Counter()
         self._known_services: frozenset[str] | None = None
+        # Every tenant's clients: one SSL context per distinct verify/cert/proxy settings
+        # for the registry's life, as in a fan-out (it holds no credentials).
+        self._http_session_cls = compat.ssl_sharing_session_class()
 
     # --- the registry's life ---
 
@@ -313,6 +322,7 @@ class TenantSessions:
             self._tenants.move_to_end(key)
             return tenant
         session = assume_role(self._parent, role_arn, cache=self._cache, **kwargs)
+        share_ssl_contexts(session, self._http_session_cls)
         tenant = self._tenants[key] = _Tenant(key, session)
         self._roles[role_arn] += 1
         self._forget_tenants()

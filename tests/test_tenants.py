@@ -73,6 +73,25 @@ async def test_a_tenants_clients_of_two_services_share_its_session(
     assert sts_server.count("AssumeRole") == 1
 
 
+async def test_every_tenants_clients_share_one_ssl_context(
+    parent: AioSession, sts_server: StsServer
+) -> None:
+    from aiobotocore.httpsession import AIOHTTPSession
+
+    from aio_assume_role._core import compat
+
+    if not hasattr(AIOHTTPSession, "_build_ssl_contexts"):
+        pytest.skip("this aiobotocore (3.0) builds SSL contexts in _create_connector")
+    contexts = []
+    async with TenantSessions(parent) as tenants:
+        for role in (ROLE_A, ROLE_B, ROLE_C):
+            async with tenants.client(role, "sts") as sts:
+                assert (await sts.get_caller_identity())["Account"] == role.split(":")[4]
+                http_session = compat.client_http_session(sts)
+                contexts.append(getattr(http_session, "shared_ssl_context", None))
+    assert contexts[0] is not None and all(context is contexts[0] for context in contexts)
+
+
 # --- the identity ---
 
 
