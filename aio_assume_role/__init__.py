@@ -11,7 +11,8 @@ The public API, by task:
 - many accounts: ``fan_out``, ``fan_out_summary``, ``summarize``, ``FanOutResult``,
   ``FanOutSummary``, ``FanOutProgress``; targets: ``Account``, ``from_organization``,
   ``OrganizationAccounts``, ``list_organization_accounts``; ``assume_role_in_accounts``,
-  ``AccountResult``; ``SharedStsClients``;
+  ``AccountResult``; ``SharedStsClients``; ``SharedClients`` (one client per service and
+  region for many assumed sessions, each call signed as its own session);
 - a service acting as many tenants: ``TenantSessions`` (a bounded registry of their
   sessions and long-lived clients), ``TenantKey``, ``TenantStats``;
 - observing refreshes: ``add_refresh_listener``, ``RefreshEvent``, ``RefreshListener``;
@@ -19,7 +20,7 @@ The public API, by task:
   ``generate_lambda_session_name``, ``AUTOMATIC_ROLE_SESSION_NAME``;
 - errors (all ``AssumeRoleError``): ``InvalidParameterError``, ``ParentCredentialsError``,
   ``NoRegionError``, ``MFARefreshError``, ``ExpiredCredentialsError``, ``MalformedResponseError``,
-  ``RefreshError``, ``RefreshTimeoutError``;
+  ``RefreshError``, ``RefreshTimeoutError``, ``UnboundCredentialsError``;
 - testing your own code: ``aio_assume_role.testing`` (move the library's clock, pin its
   jitter, await its background refreshes).
 
@@ -56,6 +57,7 @@ if TYPE_CHECKING:
         ParentCredentialsError,
         RefreshError,
         RefreshTimeoutError,
+        UnboundCredentialsError,
     )
     from .fanout import (
         AccountResult,
@@ -68,6 +70,7 @@ if TYPE_CHECKING:
         summarize,
     )
     from .session import AssumedRoleSession, assume_role, patch_aiobotocore
+    from .shared_clients import SharedClients
     from .sts_clients import SharedStsClients
     from .targets import (
         Account,
@@ -102,10 +105,12 @@ _EXPORTS = {
     "RefreshEvent": "._core.refresh",
     "RefreshTimeoutError": ".errors",
     "RefreshListener": "._core.refresh",
+    "SharedClients": ".shared_clients",
     "SharedStsClients": ".sts_clients",
     "TenantKey": ".tenants",
     "TenantSessions": ".tenants",
     "TenantStats": ".tenants",
+    "UnboundCredentialsError": ".errors",
     "add_refresh_listener": "._core.refresh",
     "assume_role": ".session",
     "assume_role_in_accounts": ".fanout",
@@ -143,10 +148,12 @@ __all__ = [
     "RefreshEvent",
     "RefreshListener",
     "RefreshTimeoutError",
+    "SharedClients",
     "SharedStsClients",
     "TenantKey",
     "TenantSessions",
     "TenantStats",
+    "UnboundCredentialsError",
     "add_refresh_listener",
     "assume_role",
     "assume_role_in_accounts",

@@ -12,7 +12,8 @@ keep working::
     ├── ExpiredCredentialsError    (also RuntimeError, what aiobotocore raises here)
     ├── MalformedResponseError     (also botocore CredentialRetrievalError)
     ├── RefreshError               (also botocore CredentialRetrievalError)
-    └── RefreshTimeoutError        (also botocore CredentialRetrievalError, TimeoutError)
+    ├── RefreshTimeoutError        (also botocore CredentialRetrievalError, TimeoutError)
+    └── UnboundCredentialsError    (also botocore NoCredentialsError)
 
 Errors from STS itself (throttling, AccessDenied, ...) reach the callers that waited
 for the failed refresh as botocore's ``ClientError``, connection failures as
@@ -49,6 +50,7 @@ __all__ = [
     "ParentCredentialsError",
     "RefreshError",
     "RefreshTimeoutError",
+    "UnboundCredentialsError",
 ]
 
 
@@ -234,6 +236,19 @@ class RefreshTimeoutError(AssumeRoleError, CredentialRetrievalError, TimeoutErro
 
     def __reduce__(self):  # type: ignore[no-untyped-def]
         return functools.partial(type(self), role_arn=self.role_arn, seconds=self.seconds), ()
+
+
+class UnboundCredentialsError(AssumeRoleError, NoCredentialsError):
+    """A shared client was used with no session's credentials bound (``shared_clients``).
+
+    A client shared by many sessions signs each call with the credentials its view
+    binds; a call made on the shared client itself, outside any view, has none.
+    """
+
+    fmt = (
+        "A shared client was used with no credentials bound: call it through the view "
+        "that SharedClients.client(session, ...) yields, which signs as that session"
+    )
 
 
 def _rebuild_invalid_parameter_error(

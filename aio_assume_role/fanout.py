@@ -35,6 +35,7 @@ from ._core.request import region_name_problem
 from .arns import get_role_arn
 from .errors import AssumeRoleError, InvalidParameterError
 from .session import AssumedRoleSession, prepare_assume_role
+from .shared_clients import SharedClients
 from .sts_clients import SharedStsClients, active_shared_clients, pool_config
 from .targets import (
     Account,
@@ -315,6 +316,7 @@ def fan_out(
     path: str = "",
     partition: str = "aws",
     rate: float | StsRateLimiter | None = DEFAULT_RATE,
+    share_clients: bool = False,
     **assume_role_kwargs: Any,
 ) -> AsyncGenerator[FanOutResult[T], None]:
     """Run ``await work(session, account, region)`` in every account and region, streamed.
@@ -346,6 +348,13 @@ def fan_out(
       seconds beyond botocore's attempts before it is the account's failure. An
       ``StsRateLimiter`` shares one pace between runs (or sets its ``deadline``); None:
       unpaced. Calls the work makes through the shared STS clients are paced too.
+    - ``share_clients``: True makes ``session.create_client(...)`` in the work hand out
+      views of one client per (service, region, endpoint, config) for the whole run
+      (``shared_clients.SharedClients``), each call signed with the unit's own
+      credentials: no client to build per unit. The work sees a view, not an instance
+      of the client's class, and event handlers registered on it apply to every unit;
+      services whose clients keep state per account get the unit's own client (see
+      ``aio_assume_role.shared_clients``).
     - ``progress``: a callable, called with a ``FanOutProgress`` per result; or True:
       a tqdm bar on stderr when it is a terminal and ``aio-assume-role[progress]`` is
       installed, else a line on stderr at most every ``PROGRESS_LOG_INTERVAL`` seconds
@@ -356,7 +365,8 @@ def fan_out(
     (as ``assume_role`` would), ``accounts`` (a single value, or an id that is not
     an account id: see ``targets.Account``), ``regions`` (not a list of region
     names), ``concurrency`` (not an int >= 1), ``rate`` (not a positive number, an
-    ``StsRateLimiter`` or None), ``shard``, ``progress``, ``work`` (not callable).
+    ``StsRateLimiter`` or None), ``shard``, ``progress``, ``work`` (not callable),
+    ``share_clients`` (not a bool).
     When iteration starts, enumerating an organization raises what
     ``targets.resolve_targets`` raises (botocore's ``ClientError``). An exception
     that is not an ``Exception`` (``KeyboardInterrupt``) stops the run and is
@@ -396,6 +406,8 @@ def fan_out(
                 problems.extend(("shard", f"{name} {reason}") for name, reason in error.problems)
     if progress is not None and not isinstance(progress, bool) and not callable(progress):
         problems.append(("progress", "must be a callable progress(FanOutProgress), True, or None"))
+    if not isinstance(share_clients, bool):
+        problems.append(("share_clients", "must be True or False"))
     resolved, targets = _early_targets(accounts, problems)
     if problems:
         raise InvalidParameterError(problems, function="fan_out")
@@ -410,6 +422,7 @@ def fan_out(
         shard=shard,
         progress=progress,
         limiter=limiter,
+        share_clients=share_clients,
     )
 
 
@@ -425,6 +438,7 @@ async def _fan_out(
     shard: tuple[int, int] | None,
     progress: Callable[[FanOutProgress], object] | bool | None,
     limiter: StsRateLimiter | None,
+    share_clients: bool = False,
 ) -> AsyncGenerator[FanOutResult[T], None]:
     # Checked ids stay str until their result is made (see targets.accounts_or_ids).
     accounts = targets if resolved else await resolve_targets(parent, targets)
@@ -436,7 +450,7 @@ async def _fan_out(
     counts = {"ok": 0, "assume": 0, "work": 0}
     try:
         async with contextlib.aclosing(
-            _run(parent, accounts, regions, assumer, work, concurrency, limiter)
+            _run(parent, accounts, regions, assumer, work, concurrency, limiter, share_clients)
         ) as outcomes:
             async for outcome in outcomes:
                 account = outcome.account
@@ -469,6 +483,7 @@ async def fan_out_summary(
     path: str = "",
     partition: str = "aws",
     rate: float | StsRateLimiter | None = DEFAULT_RATE,
+    share_clients: bool = False,
     **assume_role_kwargs: Any,
 ) -> FanOutSummary[T]:
     """Run ``fan_out`` with these arguments to the end and return its ``FanOutSummary``.
@@ -489,6 +504,7 @@ async def fan_out_summary(
         path=path,
         partition=partition,
         rate=rate,
+        share_clients=share_clients,
         **assume_role_kwargs,
     )
     async with contextlib.aclosing(results):
@@ -680,10 +696,12 @@ async def _run(
     work: Callable[[AssumedRoleSession, Any, str | None], Awaitable[Any]] | None,
     concurrency: int,
     limiter: StsRateLimiter | None = None,
+    share_clients: bool = False,
 ) -> AsyncGenerator[_Outcome, None]:
     """Every (account, region)'s outcome, in completion order, from ``concurrency`` workers.
 
-    Without ``work``, an outcome's value is the account's session.
+    Without ``work``, an outcome's value is the account's session. ``share_clients``: the
+    work's ``create_client`` calls get views of the run's ``SharedClients``.
     """
     total = len(accounts) * len(regions)
     if total == 0:
@@ -699,6 +717,7 @@ async def _run(
 
     pending = iter(units())  # shared by the workers: each takes the next unit
     http_session_cls = compat.ssl_sharing_session_class()  # the run's clients: one SSL context
+    clients: SharedClients | None = None
 
     async def run_unit(account: Any, state: _AccountState, region: str | None) -> _Outcome:
         if not state.started:
@@ -706,6 +725,7 @@ async def _run(
             try:
                 state.session = await assumer(account)
                 share_ssl_contexts(state.session, http_session_cls)
+                state.session._client_owner = clients
             except Exception as error:
                 state.error = error
             finally:
@@ -741,7 +761,11 @@ async def _run(
         except BaseException as error:  # run_unit returns every Exception as an outcome
             await results.put(_WorkerCrash(error))  # the consumer re-raises it
 
-    async with _sharing(parent, concurrency):
+    async with contextlib.AsyncExitStack() as stack:
+        await stack.enter_async_context(_sharing(parent, concurrency))
+        if share_clients:
+            clients = SharedClients(parent, max_pool_connections=concurrency)
+            await stack.enter_async_context(clients)
         workers = [asyncio.ensure_future(worker()) for _ in range(min(concurrency, total))]
         try:
             for _ in range(total):

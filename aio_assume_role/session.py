@@ -50,6 +50,10 @@ class AssumedRoleSession(LightChildSession, AioSession):
     on first use, so thousands of them are cheap.
     """
 
+    # The SharedClients whose views create_client hands out while it is open (set by
+    # fan_out(share_clients=True)); None: create_client is aiobotocore's.
+    _client_owner: Any = None
+
     def __init__(self, parent: AioSession, credentials: AssumedRoleCredentials) -> None:
         # Not meant to be called directly: assume_role() builds and returns it.
         super().__init__(parent, builtin_event_hooks())
@@ -58,6 +62,15 @@ class AssumedRoleSession(LightChildSession, AioSession):
         self.register_component(
             "credential_provider", AioCredentialResolver([AssumeRoleProvider(credentials)])
         )
+
+    def create_client(self, *args: Any, **kwargs: Any) -> Any:
+        """aiobotocore's ``create_client``; in ``fan_out(share_clients=True)``'s work, a view
+        of the run's shared client for these arguments (see ``aio_assume_role.shared_clients``).
+        """
+        owner = self._client_owner
+        if owner is not None and len(args) == 1 and owner.is_open():
+            return owner.client(self, args[0], **kwargs)
+        return super().create_client(*args, **kwargs)
 
     @property
     def role_arn(self) -> str:

@@ -15,7 +15,7 @@ import asyncio
 import logging
 import os
 import weakref
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from contextlib import AbstractAsyncContextManager
 from types import TracebackType
 from typing import Any
@@ -70,7 +70,7 @@ class _ClientPool:
         self._idle.set()
 
     async def checkout(self, session: AioSession) -> Any | None:
-        """The shared client for ``session``, counted in flight; None if not usable."""
+        """The shared STS client for ``session``, counted in flight; None if not usable."""
         if not self.accepting or asyncio.get_running_loop() is not self.loop:
             return None
         credentials = await session.get_credentials()
@@ -84,11 +84,33 @@ class _ClientPool:
             session.get_config_variable("region"),
             self._endpoint(session),
         )
+
+        def create() -> Any:
+            logger.debug("Creating a shared STS client")
+            return session.create_client("sts", config=self.config)
+
+        return await self.shared(
+            key, (session, credentials, default_config), create, pacing.install
+        )
+
+    async def shared(
+        self,
+        key: Hashable,
+        referents: tuple[object, ...],
+        create: Callable[[], Any],
+        prepare: Callable[[Any], None] | None = None,
+    ) -> Any:
+        """The client for ``key``, counted in flight (``checkin()`` when done with it).
+
+        The first caller for a key creates it, in a task of the pool's own: ``create()``
+        gives its ``create_client`` context, ``prepare(client)`` runs once it is open.
+        ``referents`` are kept while the entry is, so ids in ``key`` cannot be reused.
+        """
         entry = self.entries.get(key)
         if entry is None:
-            task = asyncio.ensure_future(self._create(key, session))
+            task = asyncio.ensure_future(self._create(key, create, prepare))
             task.add_done_callback(_retrieve_exception)
-            entry = _Entry(task, (session, credentials, default_config))
+            entry = _Entry(task, referents)
             # An eager task factory (Python 3.12+) may have run the creation to its
             # failure already, before there was an entry for _create to remove.
             if not (task.done() and (task.cancelled() or task.exception() is not None)):
@@ -96,7 +118,7 @@ class _ClientPool:
         self.in_flight += 1
         self._idle.clear()
         try:
-            # Shielded: a cancelled refresh must not cancel a creation others wait for.
+            # Shielded: a cancelled caller must not cancel a creation others wait for.
             _, client = await asyncio.shield(entry.task)
         except BaseException:
             self.checkin()
@@ -130,16 +152,18 @@ class _ClientPool:
                 context, _ = result
                 await context.__aexit__(None, None, None)
 
-    async def _create(self, key: Hashable, session: AioSession) -> tuple[Any, Any]:
-        logger.debug("Creating a shared STS client")
+    async def _create(
+        self, key: Hashable, create: Callable[[], Any], prepare: Callable[[Any], None] | None
+    ) -> tuple[Any, Any]:
         try:
-            context = session.create_client("sts", config=self.config)
+            context = create()
             client = await context.__aenter__()
-            pacing.install(client)  # inert unless the calling task binds a rate limiter
+            if prepare is not None:
+                prepare(client)  # the STS pool's: pacing.install (inert unless bound)
         except BaseException:
             entry = self.entries.get(key)
             if entry is not None and entry.task is asyncio.current_task():
-                del self.entries[key]  # the next refresh tries again
+                del self.entries[key]  # the next caller tries again
             raise
         return context, client
 

@@ -15,14 +15,22 @@ otherwise writes by hand, bounded and single-flight::
   PolicyArns, Tags, TransitiveTagKeys, DurationSeconds, SerialNumber,
   ``additional_kwargs``), normalized as ``assume_role`` normalizes them (a Policy dict
   and its JSON are one tenant). Tenants that differ in any of them share nothing.
-- **One client per tenant, service, region, endpoint and config**, shared by every
-  concurrent request, created once (single flight), after the role was assumed once.
-- **Bounded**: at most ``max_clients`` clients open; the least recently used idle
-  client (no request holds it) is closed when the bound is reached, and any client
-  idle for ``idle_timeout`` seconds. Requests wait for a slot when every client is held.
-  At most ``max_sessions`` tenants are kept (sessions outlive their clients; the least
-  recently used tenant without a client goes first); a request for a forgotten tenant
-  makes it again (pass ``cache=`` so its credentials are found again, not re-assumed).
+- **One client per service, region, endpoint and config for every tenant** (the
+  default, ``share_clients=True``): ``client()`` yields a view of a client shared by
+  all tenants (``shared_clients.SharedClients``), each call signed with the requesting
+  tenant's credentials, never another's; 10,000 tenants need one STS or S3 client,
+  not 10,000. Services whose clients keep per-account state (see
+  ``aio_assume_role.shared_clients``), and ``share_clients=False``, get one client per
+  tenant, service, region, endpoint and config instead, shared by every concurrent
+  request for it and created once (single flight), after the role was assumed once.
+- **Bounded**: at most ``max_clients`` per-tenant clients open (and, shared, room for
+  as many calls at once on each shared client's connection pool); the least recently
+  used idle client (no request holds it) is closed when the bound is reached, and any
+  client idle for ``idle_timeout`` seconds. Requests wait for a slot when every client
+  is held. At most ``max_sessions`` tenants are kept (sessions outlive their clients;
+  the least recently used tenant without a client goes first); a request for a
+  forgotten tenant makes it again (pass ``cache=`` so its credentials are found again,
+  not re-assumed).
 - **Failures stay per tenant**: no lock is held across STS calls or client creation.
 - **One SSL context** per distinct verify/CA bundle/client certificate/proxy settings is
   shared by every tenant's clients (it holds no credentials; a CA bundle file is read
@@ -56,6 +64,7 @@ from ._core.refresh import RefreshEvent, add_refresh_listener
 from ._core.request import region_name_problem, validate_options
 from .errors import InvalidParameterError
 from .session import AssumedRoleSession, assume_role
+from .shared_clients import SharedClients
 from .sts_clients import SharedStsClients
 
 __all__ = ["TenantKey", "TenantSessions", "TenantStats"]
@@ -101,11 +110,12 @@ class TenantStats:
     tenants: int
     #: Clients open or being created.
     open_clients: int
-    #: ``client()`` requests served by a client already open or being created.
+    #: ``client()`` requests served by a client already open or being created (shared:
+    #: by a tenant already held).
     hits: int
-    #: ``client()`` requests that had to create their client.
+    #: ``client()`` requests that had to create their client (shared: their tenant).
     misses: int
-    #: Clients created so far.
+    #: Clients created so far (shared and per tenant).
     clients_created: int
     #: Clients closed to make room (the bound) or after ``idle_timeout``.
     evictions: int
@@ -167,7 +177,9 @@ class TenantSessions:
     tenants kept (10 x ``max_clients`` by default, at least ``max_clients``);
     ``cache``: passed to every ``assume_role`` (an ``AioJSONFileCache`` shared by worker
     processes makes one AssumeRole per tenant between them); ``share_sts_clients``:
-    refreshes go through one long-lived STS client (``SharedStsClients``) while open.
+    refreshes go through one long-lived STS client (``SharedStsClients``) while open;
+    ``share_clients``: tenants' requests share one client per service, region, endpoint
+    and config (see the module docstring), where that is safe.
 
     The registry belongs to the event loop it is entered in. Leaving it waits for the
     requests inside ``client()`` to finish (it cancels none), then closes every client.
@@ -185,6 +197,7 @@ class TenantSessions:
         max_sessions: int | None = None,
         cache: Any = None,
         share_sts_clients: bool = True,
+        share_clients: bool = True,
     ) -> None:
         problems: list[tuple[str, str]] = []
         if not isinstance(parent, AioSession):
@@ -205,6 +218,12 @@ class TenantSessions:
             problems.append(
                 ("idle_timeout", f"must be seconds >= 0 or None, got {_shown(idle_timeout)}")
             )
+        for name, flag in (
+            ("share_sts_clients", share_sts_clients),
+            ("share_clients", share_clients),
+        ):
+            if not isinstance(flag, bool):
+                problems.append((name, "must be True or False"))
         if problems:
             raise InvalidParameterError(problems, function="TenantSessions")
         try:
@@ -217,6 +236,8 @@ class TenantSessions:
         self._idle_timeout = None if idle_timeout is None else float(idle_timeout)
         self._cache = cache
         self._share_sts_clients = share_sts_clients
+        self._shared: SharedClients | None = None
+        self._share_clients = share_clients
         self._state = "new"  # new -> open -> closing -> closed
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tenants: collections.OrderedDict[TenantKey, _Tenant] = collections.OrderedDict()
@@ -248,6 +269,9 @@ class TenantSessions:
         self._state = "open"
         if self._share_sts_clients:
             await self._stack.enter_async_context(SharedStsClients(self._parent))
+        if self._share_clients:
+            self._shared = SharedClients(self._parent, max_pool_connections=self._max_clients)
+            await self._stack.enter_async_context(self._shared)
         self._stack.callback(add_refresh_listener(self._on_refresh))
         if self._idle_timeout is not None:
             self._reaper = asyncio.create_task(self._reap(self._idle_timeout))
@@ -322,7 +346,6 @@ class TenantSessions:
             self._tenants.move_to_end(key)
             return tenant
         session = assume_role(self._parent, role_arn, cache=self._cache, **kwargs)
-        share_ssl_contexts(session, self._http_session_cls)
         tenant = self._tenants[key] = _Tenant(key, session)
         self._roles[role_arn] += 1
         self._forget_tenants()
@@ -379,15 +402,37 @@ class TenantSessions:
         problems = _client_problems(service_name, region_name, endpoint_url, config)
         if problems:
             raise InvalidParameterError(problems, function="TenantSessions.client")
+        if service_name not in self._services():
+            raise InvalidParameterError(
+                [("service_name", "is not a service botocore knows")],
+                function="TenantSessions.client",
+            )
+        known = len(self._tenants)
         tenant = self._tenant(role_arn, assume_role_kwargs, "TenantSessions.client")
+        shared = self._shared
+        if shared is not None and shared.shareable(
+            service_name, endpoint_url=endpoint_url, config=config
+        ):
+            self._counts["misses" if len(self._tenants) > known else "hits"] += 1
+            self._active += 1
+            try:
+                # Assumed first: a tenant whose role fails gets its error, before any client.
+                await tenant.session.prefetch_credentials()
+                async with shared.client(
+                    tenant.session,
+                    service_name,
+                    region_name=region_name or self._parent.get_config_variable("region"),
+                    endpoint_url=endpoint_url,
+                    config=config,
+                ) as view:
+                    yield view
+            finally:
+                self._active -= 1
+                self._notify()
+            return
         key = (tenant.key, service_name, region_name, endpoint_url, config)
         entry = self._clients.get(key)
         if entry is None or entry.state == "closing":
-            if service_name not in self._services():
-                raise InvalidParameterError(
-                    [("service_name", "is not a service botocore knows")],
-                    function="TenantSessions.client",
-                )
             self._counts["misses"] += 1
             entry = self._clients[key] = _Client(key, tenant)
             tenant.clients += 1
@@ -412,6 +457,7 @@ class TenantSessions:
 
     async def _create(self, entry: _Client, region_name: str | None, endpoint: str | None) -> Any:
         session = entry.tenant.session
+        share_ssl_contexts(session, self._http_session_cls)  # a client of its own: once
         try:
             # Assumed first (single flight in the session's refresh engine), outside any
             # slot: a tenant whose role fails never takes (or evicts) a client.
@@ -562,12 +608,14 @@ class TenantSessions:
         process, is counted too.
         """
         counts = self._counts
+        shared = self._shared
         return TenantStats(
             tenants=len(self._tenants),
-            open_clients=self._slots_used,
+            open_clients=self._slots_used + (shared.client_count if shared is not None else 0),
             hits=counts["hits"],
             misses=counts["misses"],
-            clients_created=counts["clients_created"],
+            clients_created=counts["clients_created"]
+            + (shared.clients_created if shared is not None else 0),
             evictions=counts["evictions"],
             tenant_evictions=counts["tenant_evictions"],
             slot_waits=counts["slot_waits"],

@@ -111,3 +111,41 @@ def new_organization(endpoint: str) -> tuple[Any, str, str]:
     management_id = client.create_organization(FeatureSet="ALL")["Organization"]["MasterAccountId"]
     root_id = client.list_roots()["Roots"][0]["Id"]
     return client, management_id, root_id
+
+
+# --- shared clients: forcing interleaving at signing time ---
+
+
+class Crowd:
+    """A before-sign handler that holds requests until ``size`` are inside it at once."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.inside = 0
+        self.most_inside = 0
+        self.full = asyncio.Event()
+
+    async def __call__(self, **kwargs: Any) -> None:
+        self.inside += 1
+        self.most_inside = max(self.most_inside, self.inside)
+        if self.inside >= self.size:
+            self.full.set()
+        try:
+            if not self.full.is_set():
+                await asyncio.wait_for(self.full.wait(), 60)
+            await asyncio.sleep(0)  # and every request lets the others run once more
+        finally:
+            self.inside -= 1
+
+    def install(self, client: Any, operation: str = "GetCallerIdentity") -> None:
+        client.meta.events.register(f"before-sign.sts.{operation}", self, unique_id="crowd")
+
+
+def warm_moto_accounts(ids: list[str]) -> None:
+    """Create moto's IAM backend of every account first: moto lists them all at every
+    request, unlocked, and a list racing an AssumeRole into a new account's role fails
+    ("dictionary changed size during iteration", moto's bug, not ours)."""
+    from moto.iam.models import iam_backends
+
+    for account in ids:
+        iam_backends[account]["aws"]

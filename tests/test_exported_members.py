@@ -29,6 +29,7 @@ PUBLIC_MODULES = [
     "aio_assume_role.programs.demo",
     "aio_assume_role.programs.sync_cli",
     "aio_assume_role.session",
+    "aio_assume_role.shared_clients",
     "aio_assume_role.sts_clients",
     "aio_assume_role.sync",
     "aio_assume_role.targets",

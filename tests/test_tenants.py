@@ -13,10 +13,11 @@ import pytest
 from aiobotocore.session import AioSession
 from botocore.exceptions import ClientError
 from moto_sts import StsServer
-from support import role_arn
+from support import Crowd, role_arn, warm_moto_accounts
 
 from aio_assume_role import AioJSONFileCache
 from aio_assume_role.errors import InvalidParameterError, RefreshError
+from aio_assume_role.shared_clients import SharedClientView
 from aio_assume_role.tenants import TenantSessions
 
 ROLE_A = role_arn("Vendor", "111111111111")
@@ -90,6 +91,64 @@ async def test_every_tenants_clients_share_one_ssl_context(
                 http_session = compat.client_http_session(sts)
                 contexts.append(getattr(http_session, "shared_ssl_context", None))
     assert contexts[0] is not None and all(context is contexts[0] for context in contexts)
+
+
+# --- one client for every tenant (share_clients, the default) ---
+
+
+async def test_1000_requests_across_100_tenants_each_sign_as_their_tenant(
+    parent: AioSession, sts_server: StsServer
+) -> None:
+    tenant_accounts = [f"{500000000000 + i:012d}" for i in range(100)]
+    warm_moto_accounts(tenant_accounts)
+    crowd = Crowd(100)
+    requests = [tenant_accounts[i % 100] for i in range(1000)]
+
+    async def request(account: str) -> tuple[str, str]:
+        role = role_arn("Vendor", account)
+        async with tenants.client(role, "sts", ExternalId=f"ext-{account}") as sts:
+            assert isinstance(sts, SharedClientView)
+            crowd.install(sts)
+            return account, str((await sts.get_caller_identity())["Account"])
+
+    async with TenantSessions(parent) as tenants:
+        answers = await asyncio.gather(*(request(account) for account in requests))
+        stats = tenants.stats()
+    assert all(expected == got for expected, got in answers)
+    assert len(answers) == 1000
+    assert crowd.most_inside >= 100  # 100 requests between signer and keys at once
+    assert (stats.tenants, stats.clients_created, stats.misses, stats.hits) == (100, 1, 100, 900)
+    assert sts_server.count("AssumeRole") == 100
+    assert sorted({call["ExternalId"] for call in sts_server.calls()}) == sorted(
+        f"ext-{account}" for account in tenant_accounts
+    )
+
+
+async def test_two_tenants_clients_held_at_once_each_sign_as_their_tenant(
+    parent: AioSession, sts_server: StsServer
+) -> None:
+    async with (
+        TenantSessions(parent) as tenants,
+        tenants.client(ROLE_A, "sts") as one,
+        tenants.client(ROLE_B, "sts") as two,
+    ):
+        crowd = Crowd(2)
+        crowd.install(one)
+        answers = await asyncio.gather(two.get_caller_identity(), one.get_caller_identity())
+        assert [answer["Account"] for answer in answers] == ["222222222222", "111111111111"]
+        assert crowd.most_inside >= 2
+        assert tenants.stats().open_clients == 1
+
+
+async def test_an_idle_tenant_holds_no_client_config_of_its_own(
+    parent: AioSession, sts_server: StsServer
+) -> None:
+    async with TenantSessions(parent) as tenants:
+        await account_of(tenants, ROLE_A)
+        # Shared clients need nothing per tenant: no default client config, no config store.
+        session = tenants.session(ROLE_A)
+        assert session.get_default_client_config() is None
+        assert session._config_store_setups is not None  # not built (see LightChildSession)
 
 
 # --- the identity ---
@@ -171,7 +230,7 @@ def test_a_keys_repr_holds_no_parameter_value(parent: AioSession) -> None:
 async def test_at_most_max_clients_open_least_recently_used_idle_one_closed_first(
     parent: AioSession, sts_server: StsServer
 ) -> None:
-    async with TenantSessions(parent, max_clients=2) as tenants:
+    async with TenantSessions(parent, max_clients=2, share_clients=False) as tenants:
         await account_of(tenants, ROLE_A)
         await account_of(tenants, ROLE_B)
         await account_of(tenants, ROLE_A)  # B is now the least recently used
@@ -190,7 +249,7 @@ async def test_at_most_max_clients_open_least_recently_used_idle_one_closed_firs
 async def test_a_held_client_is_never_closed_for_the_bound_a_request_waits(
     parent: AioSession, sts_server: StsServer
 ) -> None:
-    async with TenantSessions(parent, max_clients=1) as tenants:
+    async with TenantSessions(parent, max_clients=1, share_clients=False) as tenants:
         async with tenants.client(ROLE_A, "sts") as held:
             waiting = asyncio.create_task(account_of(tenants, ROLE_B))
             await until(lambda: tenants.stats().slot_waits == 1)
@@ -206,11 +265,11 @@ async def test_a_held_client_is_never_closed_for_the_bound_a_request_waits(
 async def test_idle_clients_are_closed_after_idle_timeout_only(
     parent: AioSession, sts_server: StsServer
 ) -> None:
-    async with TenantSessions(parent, idle_timeout=3600) as tenants:
+    async with TenantSessions(parent, idle_timeout=3600, share_clients=False) as tenants:
         await account_of(tenants, ROLE_A)
         assert await tenants.close_idle() == 0
         assert tenants.stats().open_clients == 1
-    async with TenantSessions(parent, idle_timeout=0) as tenants:
+    async with TenantSessions(parent, idle_timeout=0, share_clients=False) as tenants:
         async with tenants.client(ROLE_A, "sts") as sts:
             assert await tenants.close_idle() == 0  # held: not idle
             await sts.get_caller_identity()
@@ -223,7 +282,7 @@ async def test_idle_clients_are_closed_after_idle_timeout_only(
 async def test_the_registry_closes_idle_clients_by_itself(
     parent: AioSession, sts_server: StsServer
 ) -> None:
-    async with TenantSessions(parent, idle_timeout=0.01) as tenants:
+    async with TenantSessions(parent, idle_timeout=0.01, share_clients=False) as tenants:
         await account_of(tenants, ROLE_A)
         await until(lambda: tenants.stats().open_clients == 0)
         assert tenants.stats().evictions == 1
@@ -233,7 +292,9 @@ async def test_sessions_are_bounded_too_and_outlive_their_clients(
     parent: AioSession, sts_server: StsServer
 ) -> None:
     cache: dict[str, Any] = {}
-    async with TenantSessions(parent, max_clients=1, max_sessions=2, cache=cache) as tenants:
+    async with TenantSessions(
+        parent, max_clients=1, max_sessions=2, cache=cache, share_clients=False
+    ) as tenants:
         first = tenants.session(ROLE_A)
         await account_of(tenants, ROLE_A)
         await account_of(tenants, ROLE_B)
