@@ -119,8 +119,6 @@ class _TrackedHandler(MotoRequestHandler):
     def setup(self) -> None:
         super().setup()
         requests: _Requests = self.server.requests_in_flight  # type: ignore[attr-defined]
-        with requests.lock:
-            requests.open[self.connection] = False
         self.rfile = _MarkingReader(self.rfile, requests, self.connection)  # type: ignore[assignment]
 
     def handle_one_request(self) -> None:
@@ -128,14 +126,6 @@ class _TrackedHandler(MotoRequestHandler):
             super().handle_one_request()
         finally:
             self.server.requests_in_flight.busy(self.connection, False)  # type: ignore[attr-defined]
-
-    def finish(self) -> None:
-        requests: _Requests = self.server.requests_in_flight  # type: ignore[attr-defined]
-        try:
-            super().finish()
-        finally:
-            with requests.lock:
-                requests.open.pop(self.connection, None)
 
 
 @dataclass
@@ -181,7 +171,7 @@ class StsServer:
 
     def reset(self) -> None:
         self.clear_faults()  # held requests are answered, then the server settles
-        self.settle()
+        assert self.settle(), "a request to the test STS server was still going after 5 s"
         with self._lock:
             self.requests.clear()
             self.signers.clear()
@@ -327,7 +317,28 @@ class StsServer:
         self._server = make_server(
             "127.0.0.1", 0, app, threaded=True, request_handler=_TrackedHandler
         )
-        self._server.requests_in_flight = _Requests()  # type: ignore[attr-defined]
+        requests = _Requests()
+        self._server.requests_in_flight = requests  # type: ignore[attr-defined]
+        # A connection counts from the moment it is accepted, on the serving thread,
+        # not from its handler thread's setup(): between the two the listener is no
+        # longer readable and the handler not yet registered, and settle() took that
+        # for quiet (a cancelled test's last AssumeRole then landed in the next test).
+        accept, shut = self._server.process_request, self._server.shutdown_request
+
+        def process_request(request: Any, client_address: Any) -> None:
+            with requests.lock:
+                requests.open[request] = False
+            accept(request, client_address)
+
+        def shutdown_request(request: Any) -> None:
+            try:
+                shut(request)
+            finally:
+                with requests.lock:
+                    requests.open.pop(request, None)
+
+        self._server.process_request = process_request  # type: ignore[method-assign]
+        self._server.shutdown_request = shutdown_request  # type: ignore[method-assign]
         self.endpoint = f"http://127.0.0.1:{self._server.server_port}"
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self

@@ -4,8 +4,12 @@ counted before the reset, never in the next test (the stray AssumeRole CI once s
 from __future__ import annotations
 
 import socket
+import threading
+from typing import Any
 from urllib.parse import urlsplit
 
+import moto_sts
+import pytest
 from moto_sts import StsServer
 
 _BODY = b"Action=GetCallerIdentity&Version=2011-06-15"
@@ -32,4 +36,34 @@ def test_reset_waits_for_requests_already_written() -> None:
                     answer.read()
             assert server.requests == []
     finally:
+        server.stop()
+
+
+def test_a_connection_counts_from_its_accept_not_its_handler_thread(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The window CI's stray AssumeRole came through: the server accepted the
+    connection (the listener no longer readable) but the handler thread had not started.
+    Handlers are held there, at the event, so the window stays open while settle looks."""
+    entered, go = threading.Event(), threading.Event()
+    setup = moto_sts._TrackedHandler.setup
+
+    def held_setup(handler: Any) -> None:
+        entered.set()
+        assert go.wait(30)
+        setup(handler)
+
+    monkeypatch.setattr(moto_sts._TrackedHandler, "setup", held_setup)
+    server = StsServer().start()
+    try:
+        url = urlsplit(server.endpoint)
+        with socket.create_connection((url.hostname, url.port)) as client:
+            client.sendall(_REQUEST)
+            assert entered.wait(30)  # accepted; its handler not yet set up
+            assert not server.settle(timeout=0.2)
+            go.set()
+            assert server.settle()
+            assert [r.get("Action") for r in server.requests] == ["GetCallerIdentity"]
+    finally:
+        go.set()
         server.stop()
