@@ -10,6 +10,8 @@ requests until many are inside it at once, counted at that event.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -257,6 +259,37 @@ async def test_nothing_secret_in_reprs(parent: AioSession, sts_server: StsServer
         assert frozen.secret_key not in shown and frozen.access_key not in shown
         with pytest.raises(AttributeError, match="get_frozen_credentials"):
             _ = view._client._request_signer._credentials.secret_key
+
+
+async def test_closing_a_fan_out_early_closes_its_shared_clients(
+    parent: AioSession, sts_server: StsServer
+) -> None:
+    unclosed: list[str] = []
+    loop = asyncio.get_running_loop()
+    loop.set_exception_handler(lambda _loop, context: unclosed.append(context["message"]))
+    owners: list[SharedClients] = []
+
+    async def work(session: AssumedRoleSession, account: Account, region: str | None) -> str:
+        async with session.create_client("sts") as sts:
+            first = not owners
+            owners.append(session._client_owner)
+            await sts.get_caller_identity()
+            if not first:
+                await asyncio.Event().wait()  # every unit after the first is still in its block
+        return account.id
+
+    stream = fan_out(
+        parent, work, role_name="R", accounts=accounts(10), concurrency=5, share_clients=True
+    )
+    async with contextlib.aclosing(stream):
+        async for result in stream:
+            assert result.ok
+            break
+    assert len(owners) >= 2 and all(owner is owners[0] for owner in owners)
+    assert not owners[0].is_open() and owners[0].client_count == 0
+    gc.collect()
+    await asyncio.sleep(0)
+    assert unclosed == []
 
 
 # --- bad input ---
