@@ -15,6 +15,8 @@ look worse).
 Section ``scale``, AssumeRole only, for each N:
 
   floor    raw aiobotocore: one shared STS client, AssumeRole N times, C at a time
+  floor@rate  the same, call i sent at i / DEFAULT_RATE s: the floor of a paced run
+  unpaced  ``fan_out(rate=None)``: the library's own cost, against ``floor``
   ours     ``fan_out`` with a work that does nothing: AssumeRole per account, each
            session dropped when its work is done
   kept     ``assume_role_in_accounts``: the sessions, first credentials fetched, all
@@ -30,6 +32,8 @@ region and calling GetCallerIdentity:
   raw      raw aiobotocore, credentials pre-made before the timer (the floor)
   raw+ar   raw aiobotocore, AssumeRole per account through one shared client, then work
   ours     ``fan_out``: AssumeRole once per account, work per (account, region)
+  shared   ``fan_out(share_clients=True)``: the same, the work's clients views of one
+           client per region for the run (``aio_assume_role.shared_clients``)
   aarl     aws-assume-role-lib, a child session per account, then work, C threads
   cove     botocove over the regions (it assumes the role per account *and region*)
 
@@ -71,7 +75,9 @@ REGIONS = ["us-east-1", "eu-west-1", "ap-southeast-2", "us-west-2"]
 
 SCALE = {
     "floor": "raw aiobotocore, one shared STS client",
+    "floor@rate": "raw aiobotocore, one shared STS client, paced at the default rate",
     "ours": "aio-assume-role fan_out, no-op work",
+    "unpaced": "aio-assume-role fan_out(rate=None), no-op work",
     "kept": "aio-assume-role assume_role_in_accounts (sessions kept)",
     "fetcher": "aiobotocore fetcher, client per call",
     "aarl": "aws-assume-role-lib, thread pool",
@@ -81,12 +87,13 @@ FULL = {
     "raw": "raw aiobotocore, pre-made credentials",
     "raw+ar": "raw aiobotocore, shared-client AssumeRole + work",
     "ours": "aio-assume-role fan_out + work",
+    "shared": "aio-assume-role fan_out(share_clients=True) + work",
     "aarl": "aws-assume-role-lib + work, thread pool",
     "cove": "botocove over regions, thread pool",
 }
 
 
-OWN_AND_FLOORS = ("floor", "ours", "kept", "raw", "raw+ar")
+OWN_AND_FLOORS = ("floor", "floor@rate", "ours", "unpaced", "kept", "raw", "raw+ar", "shared")
 
 
 def account_ids(n: int, first: int = 0) -> list[str]:
@@ -131,7 +138,31 @@ async def scale_floor(ids: list[str], concurrency: int) -> None:
         await bounded(concurrency, ids, work)
 
 
-async def scale_ours(ids: list[str], concurrency: int) -> None:
+async def scale_floor_paced(ids: list[str], concurrency: int) -> None:
+    """The floor for a paced run: the same calls, call i sent at i / DEFAULT_RATE seconds.
+    Paced calls go out one at a time instead of in bursts of ``concurrency``, so each costs
+    the event loop a wake-up of its own: what ``ours`` pays for pacing is measured here."""
+    from aiobotocore.session import get_session
+    from botocore.config import Config
+
+    from aio_assume_role.fanout import DEFAULT_RATE
+
+    config = Config(max_pool_connections=concurrency)
+    loop = asyncio.get_running_loop()
+    slots = iter(range(len(ids)))
+    async with get_session().create_client("sts", config=config) as sts:
+        start = loop.time()
+
+        async def work(account_id: str) -> None:
+            delay = start + next(slots) / DEFAULT_RATE - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            await sts.assume_role(RoleArn=role_arn(account_id), RoleSessionName=SESSION_NAME)
+
+        await bounded(concurrency, ids, work)
+
+
+async def scale_ours(ids: list[str], concurrency: int, **options: Any) -> None:
     from aiobotocore.session import get_session
 
     from aio_assume_role.fanout import fan_out
@@ -146,10 +177,15 @@ async def scale_ours(ids: list[str], concurrency: int) -> None:
         accounts=ids,
         concurrency=concurrency,
         RoleSessionName=SESSION_NAME,
+        **options,
     )
     failed = [result.error async for result in results if not result.ok]
     if failed:
         raise RuntimeError(f"{len(failed)} accounts failed, e.g. {failed[0]!r}")
+
+
+async def scale_unpaced(ids: list[str], concurrency: int) -> None:
+    await scale_ours(ids, concurrency, rate=None)
 
 
 async def scale_kept(ids: list[str], concurrency: int) -> None:
@@ -238,7 +274,9 @@ async def scale_cove(ids: list[str], concurrency: int) -> None:
 
 SCALE_RUNNERS = {
     "floor": scale_floor,
+    "floor@rate": scale_floor_paced,
     "ours": scale_ours,
+    "unpaced": scale_unpaced,
     "kept": scale_kept,
     "fetcher": scale_fetcher,
     "aarl": scale_aarl,
@@ -301,6 +339,7 @@ async def ours_full(
     regions: list[str],
     concurrency: int,
     work: Callable[[Any, str, str], Awaitable[None]],
+    **options: Any,
 ) -> None:
     """Ours: ``fan_out`` runs ``work(session, region, account_id)`` per (account, region)."""
     from aiobotocore.session import get_session
@@ -318,6 +357,7 @@ async def ours_full(
         regions=regions,
         concurrency=concurrency,
         RoleSessionName=SESSION_NAME,
+        **options,
     ):
         if not result.ok:
             raise RuntimeError(f"{result.account.id} failed: {result.error!r}")
@@ -328,6 +368,13 @@ async def full_ours(ids: list[str], regions: list[str], concurrency: int, _: Any
         await call_once(session, region, account_id)
 
     await ours_full(ids, regions, concurrency, work)
+
+
+async def full_shared(ids: list[str], regions: list[str], concurrency: int, _: Any) -> None:
+    async def work(session: Any, region: str, account_id: str) -> None:
+        await call_once(session, region, account_id)
+
+    await ours_full(ids, regions, concurrency, work, share_clients=True)
 
 
 async def full_aarl(ids: list[str], regions: list[str], concurrency: int, _: Any) -> None:
@@ -370,6 +417,7 @@ FULL_RUNNERS = {
     "raw": full_raw,
     "raw+ar": full_raw_ar,
     "ours": full_ours,
+    "shared": full_shared,
     "aarl": full_aarl,
     "cove": full_cove,
 }
@@ -695,7 +743,11 @@ def main() -> None:
                 emit([f"\n### Scale curve, {kind}: ratio of medians to the floor\n"])
                 emit(scale_curve(curve))
             if "full" in sections:
-                variants = ["raw", *(v for v in args.full_variants.split(",") if v != "raw")]
+                # raw first, as the floor; a run without it (10,000 accounts: raw's
+                # clients take minutes) is against its first variant.
+                variants = args.full_variants.split(",")
+                if "raw" in variants:
+                    variants = ["raw", *(v for v in variants if v != "raw")]
                 n = args.full_accounts
                 full_args = argparse.Namespace(**vars(args))
                 full_args.repeats = args.full_repeats or args.repeats
@@ -708,7 +760,7 @@ def main() -> None:
                         f"concurrency {args.concurrency}; each run a fresh process)\n"
                     ]
                 )
-                emit(table(results, FULL, "raw"))
+                emit(table(results, FULL, variants[0]))
     finally:
         stub.close()
 
