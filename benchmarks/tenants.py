@@ -10,14 +10,18 @@ ExternalId), 100 at a time. Each (variant, N, repeat) runs in a fresh process, r
 interleaved; figures are medians, with min-max:
 
   registry   ``TenantSessions(max_clients=100)`` (sessions bounded at 1,000, a dict
-             cache behind them so a forgotten tenant's credentials are found again)
+             cache behind them so a forgotten tenant's credentials are found again);
+             its default ``share_clients=True``: one STS client for every tenant, each
+             call signed with the requesting tenant's credentials
+  own        the same with ``share_clients=False``: a client per tenant, at most 100
+             open, the least recently used idle one closed for the next
   static     a hand-made dict of 100 premade clients with static credentials, tenant i
              served by client i mod 100: the per-request floor, no AssumeRole at all
 
 Printed: peak RSS, AssumeRole calls (counted at the stub) against tenants touched,
 evictions, p50/p99 request latency and their ratio to ``static``; then the memory of
-an idle tenant with no client open (a session holding credentials), from the RSS of
-2,000 of them.
+an idle tenant with no client open (a session holding credentials), from the growth of
+RSS and of the Python heap (tracemalloc) over 2,000 of them.
 """
 
 from __future__ import annotations
@@ -43,7 +47,7 @@ from _endpoints import isolated_env, start_stub
 CONCURRENCY = 100
 MAX_CLIENTS = 100
 MAX_SESSIONS = 1000
-VARIANTS = ("registry", "static")
+VARIANTS = ("registry", "own", "static")
 
 
 def account(index: int) -> str:
@@ -82,9 +86,13 @@ async def run(variant: str, tenants: int, requests: int) -> dict[str, Any]:
 
         await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
 
-    if variant == "registry":
+    if variant in ("registry", "own"):
         async with TenantSessions(
-            parent, max_clients=MAX_CLIENTS, max_sessions=MAX_SESSIONS, cache={}
+            parent,
+            max_clients=MAX_CLIENTS,
+            max_sessions=MAX_SESSIONS,
+            cache={},
+            share_clients=variant == "registry",
         ) as registry:
 
             async def call(index: int) -> str:
@@ -128,8 +136,14 @@ async def run(variant: str, tenants: int, requests: int) -> dict[str, Any]:
     return result
 
 
-async def idle_tenant_memory(count: int) -> float:
-    """KiB per tenant whose session holds credentials and has no client open."""
+async def idle_tenant_memory(count: int, traced: bool) -> float:
+    """KiB per tenant whose session holds credentials and has no client open: the growth
+    of RSS, or (``traced``) of the Python heap as tracemalloc counts it. The sessions
+    fetch their credentials ``CONCURRENCY`` at a time, as a service's requests would, so
+    what is measured is what the tenants keep, not the buffers of 2,000 fetches at once."""
+    import gc
+    import tracemalloc
+
     from aiobotocore.session import get_session
 
     from aio_assume_role import TenantSessions
@@ -137,18 +151,26 @@ async def idle_tenant_memory(count: int) -> float:
     async with TenantSessions(get_session(), max_clients=1, max_sessions=count * 2) as registry:
         warm = registry.session("arn:aws:iam::300000000000:role/Vendor")
         await warm.prefetch_credentials()
-        before = rss_kb()
+        gc.collect()
+        if traced:
+            tracemalloc.start()
+        before = tracemalloc.get_traced_memory()[0] // 1024 if traced else rss_kb()
         sessions = [
             registry.session(f"arn:aws:iam::{account(i)}:role/Vendor", ExternalId=f"ext-{i}")
             for i in range(1, count + 1)
         ]
-        await asyncio.gather(*(s.prefetch_credentials() for s in sessions))
-        return (rss_kb() - before) / count
+        for start in range(0, count, CONCURRENCY):
+            batch = sessions[start : start + CONCURRENCY]
+            await asyncio.gather(*(s.prefetch_credentials() for s in batch))
+        gc.collect()
+        after = tracemalloc.get_traced_memory()[0] // 1024 if traced else rss_kb()
+        return (after - before) / count
 
 
 def child(args: argparse.Namespace) -> None:
-    if args.child == "idle":
-        print(json.dumps({"kib": asyncio.run(idle_tenant_memory(args.n))}))
+    if args.child in ("idle", "idle-traced"):
+        kib = asyncio.run(idle_tenant_memory(args.n, traced=args.child == "idle-traced"))
+        print(json.dumps({"kib": kib}))
     else:
         print(json.dumps(asyncio.run(run(args.child, args.n, args.requests))))
 
@@ -194,34 +216,41 @@ def main() -> None:
                     result["assume_role"] = after["requests"] - before["requests"] - args.requests
                     runs.setdefault((variant, size), []).append(result)
         idle = [spawn(env, "idle", args.idle, 0)["kib"] for _ in range(args.repeats)]
+        traced = [spawn(env, "idle-traced", args.idle, 0)["kib"] for _ in range(args.repeats)]
     print(
         f"{args.requests} requests per run, Zipf 1/rank^1.1, {CONCURRENCY} concurrent; "
         f"registry max_clients={MAX_CLIENTS}, max_sessions={MAX_SESSIONS}; "
         f"medians of {args.repeats} fresh processes (min-max)"
     )
     for size in sizes:
-        reg, static = runs[("registry", size)], runs[("static", size)]
-        print(f"\n{size} tenants ({reg[0]['touched']} touched):")
-        for name, results in (("registry", reg), ("static", static)):
+        static = runs[("static", size)]
+        print(f"\n{size} tenants ({static[0]['touched']} touched):")
+        for name in VARIANTS:
+            results = runs[(name, size)]
             print(
                 f"  {name:9} peak RSS {spread([r['peak_rss_mb'] for r in results])} MB, "
                 f"p50 {spread([r['p50'] for r in results], '{:.2f}')} ms, "
                 f"p99 {spread([r['p99'] for r in results], '{:.2f}')} ms, "
                 f"AssumeRole {spread([r['assume_role'] for r in results], '{:.0f}')}"
             )
-        pairs = list(zip(reg, static, strict=True))
-        p50 = spread([r["p50"] / s["p50"] for r, s in pairs], "{:.2f}")
-        p99 = spread([r["p99"] / s["p99"] for r, s in pairs], "{:.2f}")
-        print(
-            f"  registry/static: p50 {p50}x, p99 {p99}x; "
-            f"client evictions {spread([r['evictions'] for r in reg], '{:.0f}')}, "
-            f"tenants forgotten {spread([r['tenant_evictions'] for r in reg], '{:.0f}')}"
-        )
+        for name in ("registry", "own"):
+            reg = runs[(name, size)]
+            pairs = list(zip(reg, static, strict=True))  # the same repeat: interleaved
+            p50 = spread([r["p50"] / s["p50"] for r, s in pairs], "{:.2f}")
+            p99 = spread([r["p99"] / s["p99"] for r, s in pairs], "{:.2f}")
+            print(
+                f"  {name}/static: p50 {p50}x, p99 {p99}x; "
+                f"client evictions {spread([r['evictions'] for r in reg], '{:.0f}')}, "
+                f"tenants forgotten {spread([r['tenant_evictions'] for r in reg], '{:.0f}')}"
+            )
     if len(sizes) > 1:
         first = statistics.median(r["peak_rss_mb"] for r in runs[("registry", sizes[0])])
         last = statistics.median(r["peak_rss_mb"] for r in runs[("registry", sizes[-1])])
         print(f"\nregistry peak RSS, {sizes[-1]} vs {sizes[0]} tenants: {last / first:.2f}x")
-    print(f"idle tenant, no client (session with credentials): {spread(idle)} KiB")
+    print(
+        f"idle tenant, no client (session with credentials), over {args.idle}: "
+        f"RSS {spread(idle)} KiB, Python heap (tracemalloc) {spread(traced)} KiB"
+    )
 
 
 if __name__ == "__main__":
