@@ -382,14 +382,17 @@ class TenantSessions:
         config: Config | None = None,
         **assume_role_kwargs: Any,
     ) -> AsyncIterator[Any]:
-        """``async with tenants.client(role_arn, "s3", ExternalId=...) as s3:`` the
-        tenant's long-lived client, shared by every request for the same tenant,
-        service, region, endpoint and ``config`` (the same ``Config`` object).
+        """``async with tenants.client(role_arn, "s3", ExternalId=...) as s3:`` a
+        long-lived client for the tenant's requests to this service, region, endpoint and
+        ``config`` (the same ``Config`` object).
 
-        The first request assumes the role (once, however many arrive together) and
-        creates the client (once); the client stays open after the block, for the next
-        requests, until the bound or ``idle_timeout`` closes it. Clients of a region
-        other than the parent's: ``region_name``.
+        The first request assumes the role (once, however many arrive together). With
+        ``share_clients`` (the default), ``s3`` is a view of one client every tenant
+        shares, each call signed with this tenant's credentials (``SharedClientView``);
+        otherwise, and for clients with per-account state, the tenant's own client,
+        created once, open after the block for the next requests until the bound or
+        ``idle_timeout`` closes it. Clients of a region other than the parent's:
+        ``region_name``.
 
         Raises:
             InvalidParameterError: an invalid parameter, named.
