@@ -733,7 +733,7 @@ def main() -> None:
                     variants = [
                         v
                         for v in args.variants.split(",")
-                        if v in ("floor", "ours")
+                        if v in ("floor", "floor@rate", "ours", "unpaced")
                         or n <= (args.fetcher_max_n if v == "fetcher" else args.peers_max_n)
                     ]
                     variants = ["floor", *(v for v in variants if v != "floor")]

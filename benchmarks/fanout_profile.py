@@ -83,7 +83,13 @@ async def ours_kept(ids: list[str], concurrency: int) -> list[Any]:
     ]
 
 
-VARIANTS = {"floor": floor_kept, "ours": ours_fan_out, "kept": ours_kept}
+async def ours_unpaced(ids: list[str], concurrency: int) -> list[Any]:
+    """``fan_out(rate=None)``: the library's own cost, without pacing's event-loop wake-ups."""
+    await fanout.scale_unpaced(ids, concurrency)
+    return []
+
+
+VARIANTS = {"floor": floor_kept, "ours": ours_fan_out, "unpaced": ours_unpaced, "kept": ours_kept}
 
 
 async def one_run(variant: str, n: int, concurrency: int, profile: Any) -> dict[str, Any]:
