@@ -26,8 +26,8 @@ from typing import Any, Generic, Literal, NamedTuple, TypeVar
 from aiobotocore.session import AioSession
 from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
-from ._core import compat, pacing
-from ._core.child_session import share_ssl_contexts
+from ._core import pacing
+from ._core.child_session import share_ssl_contexts, ssl_sharing_config
 from ._core.pacing import DEFAULT_RATE, StsRateLimiter, limiter_for
 from ._core.progress import PROGRESS_LOG_INTERVAL, ProgressDisplay  # the one display
 from ._core.refresh import error_code
@@ -716,7 +716,7 @@ async def _run(
                 yield account, state, region
 
     pending = iter(units())  # shared by the workers: each takes the next unit
-    http_session_cls = compat.ssl_sharing_session_class()  # the run's clients: one SSL context
+    sharing = ssl_sharing_config()  # the run's clients: one SSL context per settings
     clients: SharedClients | None = None
 
     async def run_unit(account: Any, state: _AccountState, region: str | None) -> _Outcome:
@@ -724,7 +724,7 @@ async def _run(
             state.started = True
             try:
                 state.session = await assumer(account)
-                share_ssl_contexts(state.session, http_session_cls)
+                share_ssl_contexts(state.session, sharing)
                 state.session._client_owner = clients
             except Exception as error:
                 state.error = error

@@ -58,8 +58,12 @@ from aiobotocore.session import AioSession
 from botocore.config import Config
 from botocore.credentials import CredentialProvider
 
-from ._core import compat
-from ._core.child_session import LightChildSession, builtin_event_hooks, share_ssl_contexts
+from ._core.child_session import (
+    LightChildSession,
+    builtin_event_hooks,
+    share_ssl_contexts,
+    ssl_sharing_config,
+)
 from .errors import InvalidParameterError, UnboundCredentialsError
 from .sts_clients import _ClientPool, pool_config
 
@@ -293,7 +297,7 @@ class SharedClients:
         self._pool = _ClientPool(asyncio.get_running_loop(), self._config)
         self._template = _TemplateSession(self._parent)
         # Its clients: one SSL context per verify/cert/proxy settings (they hold no keys).
-        share_ssl_contexts(self._template, compat.ssl_sharing_session_class())
+        share_ssl_contexts(self._template, ssl_sharing_config())
         self._state = "open"
         return self
 

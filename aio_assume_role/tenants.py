@@ -57,8 +57,7 @@ from typing import Any
 from aiobotocore.session import AioSession
 from botocore.config import Config
 
-from ._core import compat
-from ._core.child_session import share_ssl_contexts
+from ._core.child_session import share_ssl_contexts, ssl_sharing_config
 from ._core.parameters import REQUEST_PARAMETERS, normalize_assume_role_args
 from ._core.refresh import RefreshEvent, add_refresh_listener
 from ._core.request import region_name_problem, validate_options
@@ -258,7 +257,7 @@ class TenantSessions:
         self._known_services: frozenset[str] | None = None
         # Every tenant's clients: one SSL context per distinct verify/cert/proxy settings
         # for the registry's life, as in a fan-out (it holds no credentials).
-        self._http_session_cls = compat.ssl_sharing_session_class()
+        self._ssl_sharing = ssl_sharing_config()
 
     # --- the registry's life ---
 
@@ -460,7 +459,7 @@ class TenantSessions:
 
     async def _create(self, entry: _Client, region_name: str | None, endpoint: str | None) -> Any:
         session = entry.tenant.session
-        share_ssl_contexts(session, self._http_session_cls)  # a client of its own: once
+        share_ssl_contexts(session, self._ssl_sharing)  # a client of its own: once
         try:
             # Assumed first (single flight in the session's refresh engine), outside any
             # slot: a tenant whose role fails never takes (or evicts) a client.

@@ -120,6 +120,23 @@ async def test_assume_role_in_accounts_sessions_share_too(parent: AioSession) ->
     assert len({id(context) for context in contexts}) == 1 and contexts[0] is not None
 
 
+@needs_hook
+async def test_each_session_has_its_own_default_config(parent: AioSession) -> None:
+    """The sharing config is built once and copied per session: a unit setting an option
+    on its session's default config changes no other session's (or a later run's)."""
+    results = [result async for result in assume_role_in_accounts(parent, accounts(2), ROLE)]
+    first, second = (result.session for result in results)
+    assert first is not None and second is not None
+    configs = [session.get_default_client_config() for session in (first, second)]
+    assert configs[0] is not configs[1]
+    assert configs[0].http_session_cls is configs[1].http_session_cls  # one run: one class
+    configs[0].connect_timeout = 1
+    assert configs[1].connect_timeout != 1
+    later = [result async for result in assume_role_in_accounts(parent, accounts(1), ROLE)]
+    assert later[0].session is not None
+    assert later[0].session.get_default_client_config().connect_timeout != 1
+
+
 async def test_without_the_aiobotocore_hook_clients_build_their_own(
     parent: AioSession, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -23,6 +23,7 @@ from botocore.configprovider import ConfigValueStore, create_botocore_default_co
 from botocore.hooks import HierarchicalEmitter
 from botocore.session import SessionVarDict
 
+from . import compat
 from .compat import (
     CopyOnWriteEmitter,
     LazyConfigStoreSession,
@@ -207,25 +208,37 @@ def _configure_config_store(
         setup(session.get_component("config_store"))
 
 
-def share_ssl_contexts(
-    session: botocore.session.Session, http_session_cls: type[Any] | None
-) -> None:
-    """Make ``session``'s clients use ``http_session_cls`` (``compat.ssl_sharing_session_class()``:
-    one SSL context per distinct verify/cert/proxy settings, for a run) by default.
+def ssl_sharing_config() -> Any | None:
+    """A new ``AioConfig`` whose HTTP session class shares SSL contexts
+    (``compat.ssl_sharing_session_class()``), for one run's ``share_ssl_contexts`` calls;
+    None where aiobotocore has no way to share them."""
+    http_session_cls = compat.ssl_sharing_session_class()
+    if http_session_cls is None:
+        return None
+    from aiobotocore.config import AioConfig
+
+    return AioConfig(http_session_cls=http_session_cls)
+
+
+def share_ssl_contexts(session: botocore.session.Session, sharing: Any | None) -> None:
+    """Make ``session``'s clients use the SSL-sharing HTTP session class of ``sharing``
+    (``ssl_sharing_config()``: one SSL context per distinct verify/cert/proxy settings, for a
+    run) by default.
 
     Through the session's default client config, which ``create_client`` merges under a
     client's own ``config=``: a client that sets its own ``http_session_cls`` keeps it, and
     one with other ``verify=``/``client_cert``/proxy settings gets its own context (they are
     the key). Left alone: a session whose default config picked another HTTP session class.
+    Each session gets its own copy of ``sharing`` (a config's attributes may be set): built
+    once per run, since building an ``AioConfig`` is about 20 µs of a fan-out unit's
+    0.3 ms, and a copy 2 µs.
     """
-    if http_session_cls is None:
+    if sharing is None:
         return
-    from aiobotocore.config import AioConfig
     from aiobotocore.httpsession import AIOHTTPSession
 
-    sharing = AioConfig(http_session_cls=http_session_cls)
     config = session.get_default_client_config()
     if config is None:
-        session.set_default_client_config(sharing)
+        session.set_default_client_config(copy.copy(sharing))
     elif getattr(config, "http_session_cls", None) is AIOHTTPSession:
         session.set_default_client_config(config.merge(sharing))
