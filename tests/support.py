@@ -149,3 +149,13 @@ def warm_moto_accounts(ids: list[str]) -> None:
 
     for account in ids:
         iam_backends[account]["aws"]
+
+
+def loop_errors() -> list[str]:
+    """The messages the running event loop reports from now on (an unclosed client
+    session, a never-retrieved exception), collected instead of logged."""
+    messages: list[str] = []
+    asyncio.get_running_loop().set_exception_handler(
+        lambda _loop, context: messages.append(context["message"])
+    )
+    return messages

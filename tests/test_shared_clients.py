@@ -19,7 +19,7 @@ import pytest
 from aiobotocore.session import AioSession
 from botocore.config import Config
 from moto_sts import StsServer
-from support import Crowd, role_arn, warm_moto_accounts
+from support import Crowd, loop_errors, role_arn, warm_moto_accounts
 
 from aio_assume_role import assume_role, fan_out
 from aio_assume_role.errors import InvalidParameterError, UnboundCredentialsError
@@ -264,9 +264,7 @@ async def test_nothing_secret_in_reprs(parent: AioSession, sts_server: StsServer
 async def test_closing_a_fan_out_early_closes_its_shared_clients(
     parent: AioSession, sts_server: StsServer
 ) -> None:
-    unclosed: list[str] = []
-    loop = asyncio.get_running_loop()
-    loop.set_exception_handler(lambda _loop, context: unclosed.append(context["message"]))
+    unclosed = loop_errors()
     owners: list[SharedClients] = []
 
     async def work(session: AssumedRoleSession, account: Account, region: str | None) -> str:

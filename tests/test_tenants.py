@@ -13,7 +13,7 @@ import pytest
 from aiobotocore.session import AioSession
 from botocore.exceptions import ClientError
 from moto_sts import StsServer
-from support import Crowd, role_arn, warm_moto_accounts
+from support import Crowd, loop_errors, role_arn, warm_moto_accounts
 
 from aio_assume_role import AioJSONFileCache
 from aio_assume_role.errors import InvalidParameterError, RefreshError
@@ -352,9 +352,7 @@ async def test_a_tenant_whose_role_fails_fails_its_own_requests_only(
 async def test_leaving_waits_for_held_clients_then_closes_every_client(
     parent: AioSession, sts_server: StsServer
 ) -> None:
-    unclosed: list[str] = []
-    loop = asyncio.get_running_loop()
-    loop.set_exception_handler(lambda _loop, context: unclosed.append(context["message"]))
+    unclosed = loop_errors()
     tenants = TenantSessions(parent)
     await tenants.__aenter__()
     await account_of(tenants, ROLE_B)  # open, idle
