@@ -15,7 +15,8 @@ look worse).
 Section ``scale``, AssumeRole only, for each N:
 
   floor    raw aiobotocore: one shared STS client, AssumeRole N times, C at a time
-  floor@rate  the same, call i sent at i / DEFAULT_RATE s: the floor of a paced run
+  floor@rate  the same, paced as fan_out paces (DEFAULT_RATE, in groups of a tick's
+           worth): the floor of a paced run
   unpaced  ``fan_out(rate=None)``: the library's own cost, against ``floor``
   ours     ``fan_out`` with a work that does nothing: AssumeRole per account, each
            session dropped when its work is done
@@ -139,14 +140,16 @@ async def scale_floor(ids: list[str], concurrency: int) -> None:
 
 
 async def scale_floor_paced(ids: list[str], concurrency: int) -> None:
-    """The floor for a paced run: the same calls, call i sent at i / DEFAULT_RATE seconds.
-    Paced calls go out one at a time instead of in bursts of ``concurrency``, so each costs
-    the event loop a wake-up of its own: what ``ours`` pays for pacing is measured here."""
+    """The floor for a paced run: the same calls, paced as ``fan_out`` paces them (groups
+    of a tick's worth at the default rate, one group a tick), so what ``ours`` pays for
+    pacing beyond its lost bursts of ``concurrency`` is measured against this."""
     from aiobotocore.session import get_session
     from botocore.config import Config
 
+    from aio_assume_role._core.pacing import TICK_SECONDS
     from aio_assume_role.fanout import DEFAULT_RATE
 
+    group = max(1, int(DEFAULT_RATE * TICK_SECONDS))
     config = Config(max_pool_connections=concurrency)
     loop = asyncio.get_running_loop()
     slots = iter(range(len(ids)))
@@ -154,7 +157,7 @@ async def scale_floor_paced(ids: list[str], concurrency: int) -> None:
         start = loop.time()
 
         async def work(account_id: str) -> None:
-            delay = start + next(slots) / DEFAULT_RATE - loop.time()
+            delay = start + (next(slots) // group) * group / DEFAULT_RATE - loop.time()
             if delay > 0:
                 await asyncio.sleep(delay)
             await sts.assume_role(RoleArn=role_arn(account_id), RoleSessionName=SESSION_NAME)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 from typing import Any
 
 import pytest
@@ -84,8 +83,11 @@ def test_backing_off_stops_at_the_slowest_pace() -> None:
     assert limiter.current_rate("e") == pacing.MIN_RATE
 
 
-async def test_slots_are_spaced_at_the_rate_first_come_first_served() -> None:
-    limiter = StsRateLimiter(100)
+async def test_slots_go_in_groups_at_the_rate_first_come_first_served() -> None:
+    # 100/s: groups of 10 (a tick's worth), one group every 0.1 s on the limiter's clock.
+    time = FakeTime()
+    limiter = StsRateLimiter(100, clock_function=time)
+    group = int(100 * pacing.TICK_SECONDS)
     order: list[int] = []
 
     async def one(index: int) -> float:
@@ -93,13 +95,55 @@ async def test_slots_are_spaced_at_the_rate_first_come_first_served() -> None:
         order.append(index)
         return sent
 
-    times = await asyncio.gather(*(one(i) for i in range(11)))
-    assert order == list(range(11))
-    gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
-    assert min(gaps) >= 0.01 - 1e-9  # never faster than 100/s (late wake-ups caught up)
-    assert times[-1] - times[0] >= 0.1 - 1e-9
-    assert limiter.waiting == 0
-    assert limiter.sent == 11
+    tasks = [asyncio.create_task(one(i)) for i in range(2 * group + 5)]
+    # The first group goes at once; the rest queue behind it, the clock standing still.
+    await limiter.wait_for_waiting(group + 5)
+    assert order == list(range(group))
+    assert limiter.sent == group
+    time.now += pacing.TICK_SECONDS  # the next group is due: all of it goes, no more
+    await asyncio.gather(*tasks[group : 2 * group])
+    assert order == list(range(2 * group))
+    assert limiter.sent == 2 * group and limiter.waiting == 5
+    time.now += pacing.TICK_SECONDS
+    times = await asyncio.gather(*tasks)
+    assert order == list(range(2 * group + 5))
+    assert times == [1000.0] * group + [1000.1] * group + [1000.2] * 5
+    assert limiter.waiting == 0 and limiter.sent == 2 * group + 5
+
+
+async def test_a_throttled_answer_holds_the_rest_of_its_group_back() -> None:
+    time = FakeTime()
+    limiter = StsRateLimiter(100, clock_function=time)
+    group = int(100 * pacing.TICK_SECONDS)
+    order: list[int] = []
+
+    async def one(index: int) -> None:
+        sent = await limiter.acquire("e")
+        order.append(index)
+        if index == group:  # the first of the second group is throttled, before the
+            limiter.throttled_at("e", sent)  # others it woke have taken their slots
+
+    tasks = [asyncio.create_task(one(i)) for i in range(2 * group)]
+    await limiter.wait_for_waiting(group)
+    time.now += pacing.TICK_SECONDS
+    await tasks[group]
+    # The others of its group were let go (they ran before this task resumed), but found
+    # their slots taken back: they wait for the next group, at the slower pace, in order.
+    assert order == list(range(group + 1))
+    assert limiter.sent == group + 1
+    await limiter.wait_for_waiting(group - 1)
+    slower = limiter.current_rate("e")
+    assert slower == pytest.approx(100 * pacing.DECREASE_FACTOR)
+    smaller = int(slower * pacing.TICK_SECONDS)
+    assert smaller < group - 1
+    time.now += pacing.TICK_SECONDS  # the next group is due, smaller
+    await asyncio.gather(*tasks[group + 1 : group + 1 + smaller])
+    assert limiter.sent == group + 1 + smaller
+    assert limiter.waiting == group - 1 - smaller
+    time.now += smaller / slower
+    await asyncio.gather(*tasks)
+    assert order == list(range(2 * group))
+    assert limiter.sent == 2 * group
 
 
 @pytest.mark.parametrize("rate", [0, -1, float("nan"), float("inf"), "fast", True])
