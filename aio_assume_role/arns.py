@@ -86,6 +86,8 @@ def normalized_account_id(account_id: object) -> tuple[str, None] | tuple[None, 
         if len(digits) > 12:
             return None, f"must have at most 12 digits, got an int of {len(digits)}"
         return digits.zfill(12), None
+    if account_id.isascii() and account_id.isdigit() and len(account_id) <= 12:
+        return account_id.zfill(12), None  # the usual case, checked in C
     if not account_id:
         return None, f"is empty: pass an account id ({_ACCOUNT_ID_KINDS})"
     if account_id != account_id.strip():

@@ -319,3 +319,27 @@ async def test_a_childs_config_store_is_built_only_when_used(parent: AioSession)
     grandchild = assume_role(child, get_role_arn(accounts(1)[0], "Other"))
     child.set_config_variable("region", "ap-south-1")
     assert grandchild.get_config_variable("region") == "ap-south-1"
+
+
+async def test_each_request_is_a_copy_botocores_handlers_cannot_change_for_others(
+    parent: AioSession, sts_server: StsServer
+) -> None:
+    # The accounts' fetchers share the normalized arguments (the PolicyArns list among
+    # them); a handler that changes what it is given must not reach another request.
+    seen: list[int] = []
+
+    def change(params: dict[str, Any], **_: Any) -> None:
+        seen.append(len(params["PolicyArns"]))
+        params["PolicyArns"].append({"arn": "arn:aws:iam::aws:policy/ReadOnlyAccess"})
+        params["RoleSessionName"] = "changed"
+
+    parent.register("provide-client-params.sts.AssumeRole", change)
+    policy = [{"arn": "arn:aws:iam::aws:policy/SecurityAudit"}]
+    results = await collect(
+        assume_role_in_accounts(
+            parent, accounts(3), ROLE, concurrency=1, RoleSessionName="audit", PolicyArns=policy
+        )
+    )
+    assert [r.ok for r in results] == [True, True, True]
+    assert seen == [1, 1, 1]
+    assert policy == [{"arn": "arn:aws:iam::aws:policy/SecurityAudit"}]

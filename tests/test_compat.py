@@ -248,6 +248,46 @@ async def test_if_botocore_stops_calling_the_hook_the_store_is_botocores(
     await signs_and_resolves_region(parent)
 
 
+async def user_agents(session: AioSession) -> list[str]:
+    """The User-Agent headers a client of ``session`` sends for one call."""
+    sent: list[str] = []
+
+    def capture(request: Any, **_: Any) -> None:
+        agent = request.headers["User-Agent"]
+        sent.append(agent.decode() if isinstance(agent, bytes) else agent)
+
+    async with session.create_client("sts") as sts:
+        sts.meta.events.register("before-send.sts", capture)
+        await sts.get_caller_identity()
+    return sent
+
+
+async def test_the_user_agent_is_built_on_first_use_and_the_same(
+    parent: AioSession, sts_server: StsServer
+) -> None:
+    # A child used only for its credentials never reads the platform and environment
+    # for a user agent; its clients send the one botocore builds.
+    child = assume_role(parent, role_arn())
+    deferred = child._components._deferred
+    assert "user_agent_creator" in deferred
+    agents = await user_agents(child)
+    assert "user_agent_creator" not in deferred  # built for the client
+    plain = AioSession()
+    plain.set_credentials("AKIDEXAMPLE", "not-a-secret")
+    assert [agent.split(" md/")[0] for agent in agents] == [
+        agent.split(" md/")[0] for agent in await user_agents(plain)
+    ]
+
+
+async def test_without_lazy_registration_the_user_agent_is_built_at_once(
+    parent: AioSession, sts_server: StsServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_compat, "lazy_registration", lambda session: None)
+    child = assume_role(parent, role_arn())
+    assert "user_agent_creator" not in child._components._deferred
+    assert len(await user_agents(child)) == 1
+
+
 # --- No reference cycle until a component is built ------------------------------------
 
 

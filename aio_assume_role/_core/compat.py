@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import botocore.session
 from botocore.configprovider import ConfigValueStore
 from botocore.hooks import EventAliaser, HierarchicalEmitter
+from botocore.useragent import UserAgentString
 
 if TYPE_CHECKING:  # aiobotocore and boto3 are imported where used: the sync path loads
     import boto3  # no aiobotocore, and the async path does not need boto3
@@ -177,6 +178,8 @@ class LazyConfigStoreSession(botocore.session.Session):
     locator has no lazy registration, botocore's own (eager) registration runs; if
     botocore no longer calls the hook, it builds the store itself. Either way
     ``config_store_is_lazy`` is False and the store already exists after ``__init__``.
+    The user agent creator (``_register_user_agent_creator``, which reads the platform
+    and the environment) is registered lazily the same way, or botocore's way.
     """
 
     config_store_is_lazy = False
@@ -191,6 +194,14 @@ class LazyConfigStoreSession(botocore.session.Session):
             return
         lazy("config_store", self._build_config_store)
         self.config_store_is_lazy = True
+
+    def _register_user_agent_creator(self) -> None:
+        # Also on first use: it reads the platform and the environment (a client needs it).
+        lazy = lazy_registration(self)
+        if lazy is None:
+            super()._register_user_agent_creator()
+            return
+        lazy("user_agent_creator", UserAgentString.from_environment)
 
 
 # --- A session's references to itself ---------------------------------------------

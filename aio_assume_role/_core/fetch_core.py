@@ -15,7 +15,7 @@ from contextlib import AbstractAsyncContextManager
 from copy import deepcopy
 from typing import Any, TypeVar
 
-from botocore.utils import ArnParser, JSONFileCache
+from botocore.utils import JSONFileCache
 
 from ..errors import MalformedResponseError
 from . import clock as _clock
@@ -28,6 +28,9 @@ from .windows import refresh_windows, requested_lifetime
 __all__ = ["FetchCore", "cache_identity", "generated_session_name", "run_without_loop"]
 
 logger = logging.getLogger("aio_assume_role")
+
+# The types of an AssumeRole argument a shallow copy of the request copies.
+_FLAT = frozenset({str, int, float, bool})
 
 _T = TypeVar("_T")
 
@@ -101,6 +104,9 @@ class FetchCore:
         if self._generated_name:
             self._assume_kwargs["RoleSessionName"] = generated_session_name()
         self._role_session_name: str = self._assume_kwargs["RoleSessionName"]
+        # Each call gets its own copy of the request (botocore's handlers may change
+        # what they are given); one of only strings and numbers needs no deep copy.
+        self._flat_kwargs = all(type(value) in _FLAT for value in self._assume_kwargs.values())
         # None: no cache at all (assume_role(cache=None), on both paths): every fetch
         # calls AssumeRole, and takes no shared-fetch lock (nobody shares its fetches).
         self._cache = cache
@@ -201,8 +207,10 @@ class FetchCore:
         """
         metadata = credential_metadata(response, role_arn=self._role_arn, source="sts")
         arn = response.get("AssumedRoleUser", {}).get("Arn")
-        if ArnParser.is_arn(arn):
-            account_id = ArnParser().parse_arn(arn)["account"]
+        # botocore's rule (``ArnParser.is_arn``, then ``parse_arn``), in one split.
+        parts = arn.split(":", 5) if isinstance(arn, str) and arn.startswith("arn:") else ()
+        if len(parts) == 6:
+            account_id = parts[4]
             response["Credentials"]["AccountId"] = metadata["account_id"] = account_id
         else:
             logger.debug("Unable to extract the account id from the assumed role's ARN")
@@ -252,7 +260,7 @@ class FetchCore:
 
     async def _fetch_and_store(self) -> dict[str, Any]:
         """AssumeRole, then write the response through to the cache (if there is one)."""
-        kwargs = deepcopy(self._assume_kwargs)
+        kwargs = dict(self._assume_kwargs) if self._flat_kwargs else deepcopy(self._assume_kwargs)
         token_code = await self._next_token_code()
         if token_code is not None:
             kwargs["TokenCode"] = token_code

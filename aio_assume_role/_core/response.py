@@ -61,14 +61,15 @@ def credential_metadata(
     if type(credentials) is not dict and not isinstance(credentials, Mapping):
         raise malformed("Credentials", f"is not an object (got {_type_name(credentials)})")
     for name in _SECRET_FIELDS:
-        field = f"Credentials.{name}"
+        value = credentials.get(name)
+        if type(value) is str and value:
+            continue  # the usual case
         if name not in credentials:
-            raise malformed(field, "is missing")
-        value = credentials[name]
+            raise malformed(f"Credentials.{name}", "is missing")
         if not isinstance(value, str):
-            raise malformed(field, f"is not a string (got {_type_name(value)})")
+            raise malformed(f"Credentials.{name}", f"is not a string (got {_type_name(value)})")
         if not value:
-            raise malformed(field, "is empty")
+            raise malformed(f"Credentials.{name}", "is empty")
     if "Expiration" not in credentials:
         raise malformed("Credentials.Expiration", "is missing")
     expiration = _zoned_time(credentials["Expiration"])
