@@ -1,6 +1,7 @@
 """Where ours spends its time over the floor: profile both at N accounts on the STS stub.
 
     python benchmarks/fanout_profile.py [--n 1000] [--repeats 5] [--cprofile] [--tracemalloc]
+    python benchmarks/fanout_profile.py --repeats 1 --count-opcodes 200   # where, in bytecodes
 
 In one process (after a warm-up of each): the floor (one shared STS client,
 AssumeRole N times), ours (``fan_out`` with no-op work, as the scale section) and kept
@@ -187,6 +188,8 @@ async def main_async(args: argparse.Namespace) -> None:
                 f"{variant}: {calls / args.count_calls:.0f} Python calls/account "
                 "(coroutine resumptions included; deterministic, unlike times)"
             )
+    if args.count_opcodes:
+        await count_opcodes(args.count_opcodes, args.concurrency, args.top)
     for variant, profile in profiles.items():
         stream = io.StringIO()
         stats = pstats.Stats(profile, stream=stream)
@@ -228,6 +231,45 @@ async def main_async(args: argparse.Namespace) -> None:
             del kept
 
 
+async def count_opcodes(n: int, concurrency: int, top: int) -> None:
+    """Bytecodes run per account by each function, ``unpaced`` against ``floor``: where the
+    library's own cost is, deterministically (``sys.settrace`` with opcode events)."""
+    import collections
+
+    async def counted(variant: str) -> collections.Counter[tuple[str, int, str]]:
+        counts: collections.Counter[tuple[str, int, str]] = collections.Counter()
+
+        def trace(frame: Any, event: str, arg: Any) -> Any:
+            frame.f_trace_opcodes = True
+            code = frame.f_code
+            key = (code.co_filename, code.co_firstlineno, code.co_name)
+
+            def opcode(frame: Any, event: str, arg: Any) -> Any:
+                if event == "opcode":
+                    counts[key] += 1
+                return opcode
+
+            return opcode
+
+        sys.settrace(trace)
+        try:
+            await VARIANTS[variant](fanout.account_ids(n), concurrency)
+        finally:
+            sys.settrace(None)
+        return counts
+
+    floor, ours = await counted("floor"), await counted("unpaced")
+    own = sum(count for key, count in ours.items() if "aio_assume_role" in key[0])
+    print(
+        f"\nbytecodes/account: floor {floor.total() / n:.0f}, unpaced {ours.total() / n:.0f} "
+        f"(the package's own code {own / n:.0f})"
+    )
+    keys = ours.keys() | floor.keys()
+    extra = collections.Counter({key: ours[key] - floor[key] for key in keys})
+    for (file, line, name), count in extra.most_common(top):
+        print(f"  {count / n:8.1f}  {file.split('site-packages/')[-1]}:{line}:{name}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--n", type=int, default=1000)
@@ -243,6 +285,13 @@ def main() -> None:
         default=0,
         metavar="N",
         help="count Python calls over N accounts",
+    )
+    parser.add_argument(
+        "--count-opcodes",
+        type=int,
+        default=0,
+        metavar="N",
+        help="count the bytecodes each function runs over N accounts, unpaced against floor",
     )
     args = parser.parse_args()
     with _endpoints.start_stub() as stub, tempfile.TemporaryDirectory() as home:

@@ -188,20 +188,25 @@ class LazyConfigStoreSession(botocore.session.Session):
         raise NotImplementedError
 
     def _register_config_store(self) -> None:
-        lazy = lazy_registration(self)
-        if lazy is None:
+        if _register_lazily(self, "config_store", self._build_config_store):
+            self.config_store_is_lazy = True
+        else:
             super()._register_config_store()
-            return
-        lazy("config_store", self._build_config_store)
-        self.config_store_is_lazy = True
 
     def _register_user_agent_creator(self) -> None:
         # Also on first use: it reads the platform and the environment (a client needs it).
-        lazy = lazy_registration(self)
-        if lazy is None:
+        if not _register_lazily(self, "user_agent_creator", UserAgentString.from_environment):
             super()._register_user_agent_creator()
-            return
-        lazy("user_agent_creator", UserAgentString.from_environment)
+
+
+def _register_lazily(session: object, name: str, factory: Callable[[], Any]) -> bool:
+    """Register ``factory`` as ``session``'s component ``name``, built on first use;
+    False if botocore offers no lazy registration (the caller registers it its way)."""
+    lazy = lazy_registration(session)
+    if lazy is None:
+        return False
+    lazy(name, factory)
+    return True
 
 
 # --- A session's references to itself ---------------------------------------------
