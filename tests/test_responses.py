@@ -356,3 +356,34 @@ class TestFixedTokenCode:
         clock.advance(5)
         child.get_credentials().get_frozen_credentials()
         assert [call["TokenCode"] for call in sts_server.calls()] == ["654321", "654321"]
+
+
+def _with_user_arn(arn: str) -> str:
+    """A complete body whose AssumedRoleUser.Arn is ``arn``."""
+    complete = _with_expiration(FUTURE)
+    return complete.replace(
+        "<Credentials>",
+        f"<AssumedRoleUser><AssumedRoleId>AROAEXAMPLE:s</AssumedRoleId><Arn>{arn}</Arn>"
+        "</AssumedRoleUser><Credentials>",
+    )
+
+
+@pytest.mark.parametrize(
+    ("arn", "account_id"),
+    [
+        ("arn:aws:sts::210987654321:assumed-role/MyRole/s", "210987654321"),
+        ("arn:aws:sts::210987654321", None),  # too few parts for botocore's parser
+        ("not-an-arn", None),
+    ],
+)
+async def test_the_account_id_comes_from_the_assumed_role_arn_when_it_is_one(
+    parent: AioSession, sts_server: StsServer, arn: str, account_id: str | None
+) -> None:
+    # As botocore does: the account id of a well-formed AssumedRoleUser.Arn is added to the
+    # credentials (and the cache entry); anything else leaves it out, and is no error.
+    cache: dict[str, Any] = {}
+    child = assume_role(parent, ARN, cache=cache)
+    sts_server.respond_next(_with_user_arn(arn))
+    await child.prefetch_credentials()
+    (entry,) = cache.values()
+    assert entry["Credentials"].get("AccountId") == account_id

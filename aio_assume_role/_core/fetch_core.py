@@ -6,6 +6,7 @@ sync one (``sync``) build on ``FetchCore`` and differ only where they await or b
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
@@ -15,7 +16,7 @@ from contextlib import AbstractAsyncContextManager
 from copy import deepcopy
 from typing import Any, TypeVar
 
-from botocore.utils import JSONFileCache
+from botocore.utils import ArnParser, InvalidArnException, JSONFileCache
 
 from ..errors import MalformedResponseError
 from . import clock as _clock
@@ -28,6 +29,8 @@ from .windows import refresh_windows, requested_lifetime
 __all__ = ["FetchCore", "cache_identity", "generated_session_name", "run_without_loop"]
 
 logger = logging.getLogger("aio_assume_role")
+
+_ARN_PARSER = ArnParser()  # no state: botocore makes one per call
 
 # The types of an AssumeRole argument a shallow copy of the request copies.
 _FLAT = frozenset({str, int, float, bool})
@@ -207,10 +210,12 @@ class FetchCore:
         """
         metadata = credential_metadata(response, role_arn=self._role_arn, source="sts")
         arn = response.get("AssumedRoleUser", {}).get("Arn")
-        # botocore's rule (``ArnParser.is_arn``, then ``parse_arn``), in one split.
-        parts = arn.split(":", 5) if isinstance(arn, str) and arn.startswith("arn:") else ()
-        if len(parts) == 6:
-            account_id = parts[4]
+        parsed = None
+        if isinstance(arn, str) and arn.startswith("arn:"):  # what ArnParser.is_arn checks
+            with contextlib.suppress(InvalidArnException):  # then parses: here only once
+                parsed = _ARN_PARSER.parse_arn(arn)
+        if parsed is not None:
+            account_id = parsed["account"]
             response["Credentials"]["AccountId"] = metadata["account_id"] = account_id
         else:
             logger.debug("Unable to extract the account id from the assumed role's ARN")
