@@ -25,6 +25,7 @@ from botocore.config import Config
 from botocore.configprovider import ConfiguredEndpointProvider
 
 from ._core import pacing
+from ._core.response import read_sts_timestamps
 from ._core.windows import REFRESH_TIMEOUT_SECONDS, sts_timeouts
 from .errors import InvalidParameterError
 
@@ -89,9 +90,7 @@ class _ClientPool:
             logger.debug("Creating a shared STS client")
             return session.create_client("sts", config=self.config)
 
-        return await self.shared(
-            key, (session, credentials, default_config), create, pacing.install
-        )
+        return await self.shared(key, (session, credentials, default_config), create, _prepare)
 
     async def shared(
         self,
@@ -159,7 +158,7 @@ class _ClientPool:
             context = create()
             client = await context.__aenter__()
             if prepare is not None:
-                prepare(client)  # the STS pool's: pacing.install (inert unless bound)
+                prepare(client)  # the STS pool's: _prepare (pacing, inert unless bound)
         except BaseException:
             entry = self.entries.get(key)
             if entry is not None and entry.task is asyncio.current_task():
@@ -404,6 +403,13 @@ def _with_timeouts(default: Any, config: Config | None) -> Config | None:
     return timeouts if config is None else timeouts.merge(config)
 
 
+def _prepare(client: Any) -> None:
+    """A shared STS client, once open: paced where a limiter is bound, and its timestamps
+    read quickly."""
+    pacing.install(client)
+    read_sts_timestamps(client)
+
+
 def _retrieve_exception(task: asyncio.Task[Any]) -> None:
     # Waiters see the error; this keeps asyncio from logging it when none are left.
     if not task.cancelled():
@@ -448,6 +454,7 @@ class _StsClientLease:
             own = parent.create_client("sts", config=_with_timeouts(parent, None))
             client = await own.__aenter__()
             self._own = own
+            read_sts_timestamps(client)
             return client
         except BaseException:
             await self._release_burst()

@@ -716,3 +716,72 @@ async def test_aiobotocore_public_ssl_context_knob_still_fails(sts_server: StsSe
             except Exception as error:
                 raised = error
     assert raised is not None and "mutually exclusive" in str(raised)
+
+
+# --- Response parsing: a client's own timestamp parser --------------------------
+
+
+def _recording_parser(seen: list[object]) -> Any:
+    from botocore.utils import parse_timestamp
+
+    def parse(value: object) -> Any:
+        seen.append(value)
+        return parse_timestamp(value)
+
+    return parse
+
+
+async def test_a_clients_timestamp_parser_is_its_own(parent: AioSession) -> None:
+    """Drift test for ``use_timestamp_parser`` (``client._endpoint._response_parser_factory``
+    and its ``_defaults``): the client's responses go through the parser given, the
+    parent's other clients do not, and the factory's other defaults are kept."""
+    factory = parent.get_component("response_parser_factory")
+    blob_parser = bytes
+    factory.set_parser_defaults(blob_parser=blob_parser)
+    seen: list[object] = []
+    async with parent.create_client("sts") as ours, parent.create_client("sts") as theirs:
+        assert _compat.use_timestamp_parser(ours, _recording_parser(seen))
+        await ours.assume_role(RoleArn=role_arn(), RoleSessionName="s1")
+        assert len(seen) == 1 and isinstance(seen[0], str)  # STS's Expiration, as text
+        await theirs.assume_role(RoleArn=role_arn(), RoleSessionName="s1")
+        assert len(seen) == 1
+        own = ours._endpoint._response_parser_factory
+        assert own is not factory and type(own) is type(factory)
+        assert own.create_parser("query")._blob_parser is blob_parser
+    assert "timestamp_parser" not in factory._defaults  # the session's: unchanged
+
+
+def test_a_sync_clients_timestamp_parser_is_its_own(sts_server: StsServer) -> None:
+    seen: list[object] = []
+    client = boto3.Session().client("sts")
+    assert _compat.use_timestamp_parser(client, _recording_parser(seen))
+    client.assume_role(RoleArn=role_arn(), RoleSessionName="s1")
+    assert len(seen) == 1
+
+
+async def test_a_custom_parser_factory_is_left_alone(parent: AioSession) -> None:
+    from aiobotocore.parsers import AioResponseParserFactory
+
+    class Custom(AioResponseParserFactory):
+        pass
+
+    parent.register_component("response_parser_factory", Custom())
+    seen: list[object] = []
+    async with parent.create_client("sts") as client:
+        assert not _compat.use_timestamp_parser(client, _recording_parser(seen))
+        response = await client.assume_role(RoleArn=role_arn(), RoleSessionName="s1")
+    assert seen == [] and response["Credentials"]["Expiration"].tzinfo is not None
+
+
+async def test_without_the_endpoints_factory_the_client_parses_as_botocore(
+    parent: AioSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fallback: no ``_response_parser_factory`` to replace, nothing done; the
+    package's fetch still reads Expiration (botocore's way)."""
+    async with parent.create_client("sts") as client:
+        del client._endpoint._response_parser_factory
+        assert not _compat.use_timestamp_parser(client, _recording_parser([]))
+    # A fetch whose client cannot take the parser still works.
+    monkeypatch.setattr(_compat, "use_timestamp_parser", lambda client, parser: False)
+    expiry = await assume_role(parent, role_arn()).prefetch_credentials()
+    assert expiry > datetime.datetime.now(datetime.timezone.utc)

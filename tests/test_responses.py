@@ -193,6 +193,12 @@ PARTIAL_BODIES = {
     # botocore's parser raises a bare ValueError for these: the fetch's is typed.
     "expiration-year-10000": (_with_expiration("10000-01-01T00:00:00Z"), "Credentials.Expiration"),
     "expiration-a-word": (_with_expiration("soon"), "Credentials.Expiration"),
+    # ISO-8601 in shape (the quick parser's pattern), yet no time: botocore's parser, then.
+    "expiration-february-30": (_with_expiration("2099-02-30T00:00:00Z"), "Credentials.Expiration"),
+    "expiration-past-year-9999-in-utc": (
+        _with_expiration("9999-12-31T23:59:59-01:00"),
+        "Credentials.Expiration",
+    ),
 }
 
 
@@ -387,3 +393,59 @@ async def test_the_account_id_comes_from_the_assumed_role_arn_when_it_is_one(
     await child.prefetch_credentials()
     (entry,) = cache.values()
     assert entry["Credentials"].get("AccountId") == account_id
+
+
+# --- the timestamp parser of the package's STS clients ---------------------------
+
+# What STS sends, and other ISO-8601 forms with a zone: read by datetime.fromisoformat.
+QUICK_TIMES = [
+    "2099-01-01T00:00:00Z",
+    "2099-01-01T00:00:00.123Z",
+    "2099-01-01T00:00:00.123456Z",
+    "2099-01-01T01:30:00+01:30",
+    "2099-01-01T00:00:00UTC",
+]
+# Left to botocore's parse_timestamp: epoch seconds, RFC 822, no zone.
+BOTOCORE_TIMES = ["4070908800", "Thu, 01 Jan 2099 00:00:00 GMT", "2099-01-01T00:00:00"]
+
+
+@pytest.mark.parametrize("text", QUICK_TIMES + BOTOCORE_TIMES)
+def test_sts_timestamp_reads_what_botocore_reads(text: str) -> None:
+    from botocore.utils import parse_timestamp
+
+    from aio_assume_role._core.response import sts_timestamp
+
+    assert sts_timestamp(text) == parse_timestamp(text)
+
+
+@pytest.mark.parametrize("text", QUICK_TIMES)
+def test_sts_timestamp_reads_iso_times_without_dateutil(
+    text: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import dateutil.parser
+    from botocore.utils import parse_timestamp
+
+    from aio_assume_role._core.response import sts_timestamp
+
+    botocores = parse_timestamp(text)  # through dateutil, before it is taken away
+
+    def no_dateutil(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("dateutil was used")
+
+    monkeypatch.setattr(dateutil.parser, "parse", no_dateutil)
+    parsed = sts_timestamp(text)
+    assert parsed == botocores
+    assert parsed.tzinfo is datetime.timezone.utc  # compared with the clock's cheaply
+
+
+@pytest.mark.parametrize("text", ["2099-02-30T00:00:00Z", "soon", "10000-01-01T00:00:00Z"])
+def test_sts_timestamp_raises_botocores_error_for_what_is_no_time(text: str) -> None:
+    from botocore.utils import parse_timestamp
+
+    from aio_assume_role._core.response import sts_timestamp
+
+    with pytest.raises(ValueError) as ours:
+        sts_timestamp(text)
+    with pytest.raises(ValueError) as botocores:
+        parse_timestamp(text)
+    assert str(ours.value) == str(botocores.value)

@@ -368,3 +368,53 @@ async def test_the_configured_endpoint_is_read_once_per_signer_while_open(
         client = await pool.checkout(parent)
         pool.checkin()
         assert client.meta.endpoint_url == "http://127.0.0.1:9"
+
+
+# --- how the package's STS clients read Expiration ----------------------------------
+
+
+@pytest.fixture
+def dateutil_parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The values botocore's timestamp parser hands to dateutil (its slow path), recorded."""
+    import dateutil.parser
+
+    seen: list[str] = []
+    original = dateutil.parser.parse
+
+    def recording(value: str, *args: Any, **kwargs: Any) -> Any:
+        seen.append(value)
+        return original(value, *args, **kwargs)
+
+    monkeypatch.setattr(dateutil.parser, "parse", recording)
+    return seen
+
+
+class TestExpirationIsReadQuickly:
+    """The package's own STS clients read STS's Expiration without dateutil (40 µs a
+    call); the user's clients of the same session still parse as botocore does."""
+
+    async def test_a_client_per_call(self, parent: AioSession, dateutil_parses: list[str]) -> None:
+        expiry = await assume_role(parent, role_arn()).prefetch_credentials()
+        assert dateutil_parses == []
+        assert expiry.tzinfo is not None
+        async with parent.create_client("sts") as users:  # the parent's own: untouched
+            await users.assume_role(RoleArn=role_arn(), RoleSessionName="s1")
+        assert len(dateutil_parses) == 1  # botocore's parser, as before
+
+    async def test_a_shared_client(self, parent: AioSession, dateutil_parses: list[str]) -> None:
+        async with SharedStsClients(parent) as shared:
+            await asyncio.gather(*(child.prefetch_credentials() for child in children(parent, 3)))
+            assert shared.client_count == 1
+        assert dateutil_parses == []
+
+    def test_the_sync_path(self, sts_server: StsServer, dateutil_parses: list[str]) -> None:
+        import boto3
+
+        from aio_assume_role import sync
+
+        parent = boto3.Session()
+        frozen = sync.assume_role(parent, role_arn()).get_credentials().get_frozen_credentials()
+        assert frozen.token
+        assert dateutil_parses == []
+        parent.client("sts").assume_role(RoleArn=role_arn(), RoleSessionName="s1")
+        assert len(dateutil_parses) == 1  # the user's client: botocore's parser

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import sys
 import types
 import weakref
 from collections.abc import Callable
@@ -465,3 +466,42 @@ def ssl_sharing_session_class() -> type[Any] | None:
 def client_http_session(client: object) -> object | None:
     """An aiobotocore client's HTTP session (``_endpoint.http_session``), or None."""
     return getattr(getattr(client, "_endpoint", None), "http_session", None)
+
+
+# --- Response parsing -------------------------------------------------------------
+
+
+def use_timestamp_parser(client: object, timestamp_parser: Callable[[Any], Any]) -> bool:
+    """Make ``client`` parse its responses' timestamps with ``timestamp_parser``; whether
+    it was done.
+
+    botocore's public knob, ``ResponseParserFactory.set_parser_defaults(timestamp_parser=
+    ...)``, is on the session's ``response_parser_factory`` component, shared by every
+    client of the (user's) session. The client's endpoint creates a parser from it for
+    each response (``client._endpoint._response_parser_factory``): the client gets a
+    factory of its own, of the same class, with the same defaults (``_defaults``) and
+    ``timestamp_parser``. Only botocore's and aiobotocore's own factory classes are
+    replaced (a custom one is left as it is), and nothing is done if either attribute is
+    gone: the client then parses as botocore does, correctly (40 µs a timestamp).
+    """
+    endpoint = getattr(client, "_endpoint", None)
+    current = getattr(endpoint, "_response_parser_factory", None)
+    defaults = getattr(current, "_defaults", None)
+    factory_class: type[Any] = type(current)
+    if factory_class not in _default_parser_factories() or type(defaults) is not dict:
+        return False
+    own = factory_class()
+    own.set_parser_defaults(**defaults)
+    own.set_parser_defaults(timestamp_parser=timestamp_parser)
+    endpoint._response_parser_factory = own  # type: ignore[union-attr]
+    return True
+
+
+def _default_parser_factories() -> tuple[type[Any], ...]:
+    from botocore.parsers import ResponseParserFactory
+
+    aio = sys.modules.get("aiobotocore.parsers")  # loaded with any aiobotocore client
+    aio_factory = getattr(aio, "AioResponseParserFactory", None)
+    if aio_factory is None:
+        return (ResponseParserFactory,)
+    return (ResponseParserFactory, aio_factory)

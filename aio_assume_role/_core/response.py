@@ -20,11 +20,13 @@ from contextvars import ContextVar
 from copy import deepcopy
 from typing import Any
 
+import botocore.utils
 from botocore.exceptions import BotoCoreError
 from botocore.exceptions import NoRegionError as BotocoreNoRegionError
 
 from ..errors import AssumeRoleError, MalformedResponseError, NoRegionError
-from .windows import parse_expiry
+from . import compat
+from .windows import from_iso_format, parse_expiry
 
 __all__ = ["assumed_role_mismatch", "credential_metadata"]
 
@@ -133,13 +135,41 @@ def assumed_role_mismatch(
 def _zoned_time(value: object) -> datetime.datetime | None:
     """``value`` as an aware datetime if it is a zoned ISO-8601 time (or datetime); else None."""
     if isinstance(value, datetime.datetime):
-        return value if value.utcoffset() is not None else None
+        if value.utcoffset() is None:
+            return None
+        try:
+            return parse_expiry(value)  # in UTC, as every expiry is compared
+        except OverflowError:  # e.g. 9999-12-31T23:59:59-01:00: past year 9999 in UTC
+            return None
     if not isinstance(value, str) or not _ISO_8601.fullmatch(value):
         return None
     try:
         return parse_expiry(value)
     except (ValueError, OverflowError):  # e.g. February 30th
         return None
+
+
+def sts_timestamp(value: Any) -> Any:
+    """The timestamp parser of the package's own STS clients (``read_sts_timestamps``).
+
+    An ISO-8601 time with a zone (what STS sends: ``Credentials.Expiration``) is read
+    by ``datetime.fromisoformat``, in UTC: 0.1 µs, against 40 µs for botocore's
+    dateutil parse, which was 7 % of a raw AssumeRole call's CPU. Anything else goes to
+    botocore's ``parse_timestamp``, as before: its result, and its errors (which
+    ``safe_error`` reports as an unreadable ``Credentials.Expiration``).
+    """
+    if type(value) is str and _ISO_8601.fullmatch(value):
+        parsed = from_iso_format(value)
+        if parsed is not None:
+            return parsed
+    return botocore.utils.parse_timestamp(value)
+
+
+def read_sts_timestamps(client: object) -> None:
+    """Make an STS client of the package's own (never one handed to the user) parse
+    timestamps with ``sts_timestamp``; where botocore does not allow it, it parses
+    them its way (see ``compat.use_timestamp_parser``)."""
+    compat.use_timestamp_parser(client, sts_timestamp)
 
 
 def _type_name(value: object) -> str:

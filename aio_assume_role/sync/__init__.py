@@ -56,7 +56,7 @@ from .._core.request import (
     validate_assume_role_args,
     validate_options,
 )
-from .._core.response import read_cached_response, store_response
+from .._core.response import read_cached_response, read_sts_timestamps, store_response
 from .._core.windows import REFRESH_TIMEOUT_SECONDS, sts_timeouts
 from ..arns import generate_lambda_session_name, get_assumed_role_session_arn, get_role_arn
 from ..errors import InvalidParameterError, ParentCredentialsError
@@ -174,6 +174,7 @@ class SyncAssumeRoleFetcher(FetchCore):
         timeouts = sts_timeouts(self._parent.get_default_client_config(), REFRESH_TIMEOUT_SECONDS)
         with _lock_for(("create_client", id(self._parent))):
             client = self._parent.create_client("sts", config=timeouts)
+        read_sts_timestamps(client)
         try:
             response: dict[str, Any] = client.assume_role(**kwargs)
         finally:
