@@ -174,8 +174,8 @@ class SyncAssumeRoleFetcher(FetchCore):
         timeouts = sts_timeouts(self._parent.get_default_client_config(), REFRESH_TIMEOUT_SECONDS)
         with _lock_for(("create_client", id(self._parent))):
             client = self._parent.create_client("sts", config=timeouts)
-        read_sts_timestamps(client)
         try:
+            read_sts_timestamps(client)
             response: dict[str, Any] = client.assume_role(**kwargs)
         finally:
             client.close()
